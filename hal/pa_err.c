@@ -1,0 +1,73 @@
+#include "hal/pa_err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static _Thread_local char errmsg[1024];
+
+const char *
+pa_strerror(int code)
+{
+	switch (code) {
+#define PA__ERR_STR(name, val, msg) case (val): return msg;
+	PA_ERRNO_MAP(PA__ERR_STR)
+#undef PA__ERR_STR
+	}
+	return "unknown error";
+}
+
+const char *
+pa_errname(int code)
+{
+	switch (code) {
+#define PA__ERR_NAME(name, val, msg) case (val): return "PA_E" #name;
+	PA_ERRNO_MAP(PA__ERR_NAME)
+#undef PA__ERR_NAME
+	}
+	return "PA_E?";
+}
+
+int
+pa_err_vset(int code, const char *fmt, va_list ap)
+{
+	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
+	return code;
+}
+
+int
+pa_err_set(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	pa_err_vset(code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int
+pa_err_wrap(int code, const char *fmt, ...)
+{
+	char old[sizeof(errmsg)], pre[512];
+	va_list ap;
+
+	memcpy(old, errmsg, sizeof(old));
+	va_start(ap, fmt);
+	vsnprintf(pre, sizeof(pre), fmt, ap);
+	va_end(ap);
+	snprintf(errmsg, sizeof(errmsg), "%s%s", pre,
+	    old[0] ? old : pa_strerror(code));
+	return code;
+}
+
+const char *
+pa_err_msg(int code)
+{
+	return errmsg[0] ? errmsg : pa_strerror(code);
+}
+
+void
+pa_err_clear(void)
+{
+	errmsg[0] = '\0';
+}

@@ -1,0 +1,49 @@
+/* kkt — the KKT buffer-sync gate (DESIGN §6).
+ *
+ * Asks the local KKT adapter whether its offline receipt buffer has been
+ * delivered to the OFD. Fail closed: anything but a well-formed "synced"
+ * answer refuses. Never includes agent/ headers. */
+#ifndef KKT_H
+#define KKT_H
+
+#include <jansson.h>
+
+enum kkt_backend { KKT_BACKEND_UNSET = 0, KKT_BACKEND_OPTICSERP, KKT_BACKEND_ATOL,
+	KKT_BACKEND_NONE };
+
+struct kkt_config {
+	enum kkt_backend backend;   /* UNSET is a configuration error */
+	char url[512];              /* e.g. http://127.0.0.1:8089 */
+	long timeout_ms;            /* whole check, connect included; default 2000 */
+};
+
+/* What the adapter said. Filled by kkt_check() even when it refuses. */
+struct kkt_status {
+	enum kkt_backend backend;
+	int reachable;              /* a well-formed answer arrived */
+	int synced;                 /* verdict: imports allowed */
+	long pending;               /* receipts not yet at the OFD (-1 unknown) */
+	long failed;                /* opticserp only (-1 unknown) */
+	long dlq_size;              /* opticserp only (-1 unknown) */
+	long first_doc_number;      /* atol notSentFirstDocNumber (-1 unknown) */
+	char first_doc_datetime[40];/* atol notSentFirstDocDateTime ("" unknown) */
+	char network_status[32];    /* opticserp ("" unknown) */
+	char reason[384];           /* one line a technician can act on */
+	long elapsed_ms;
+};
+
+const char *kkt_backend_name(enum kkt_backend b);
+/* Parse "opticserp" | "atol" | "none"; PA_ECONFIG otherwise. */
+int kkt_backend_parse(const char *s, enum kkt_backend *out);
+
+/* Check the gate. Returns PA_OK when imports may proceed (synced, or backend
+ * none), PA_EKKT_UNSYNCED when the buffer holds unsent receipts,
+ * PA_EKKT_UNREACHABLE when no trustworthy answer came (unreachable, timeout,
+ * HTTP error, malformed JSON, ATOL task failed or never ready), PA_ECONFIG
+ * for a bad config. st->reason always explains the verdict. */
+int kkt_check(const struct kkt_config *cfg, struct kkt_status *st);
+
+/* New JSON object describing st (caller owns the reference). */
+json_t *kkt_status_json(const struct kkt_status *st);
+
+#endif

@@ -1,0 +1,1 @@
+"""HQ peer fixtures (see tests/peers/hq_peer.py)."""

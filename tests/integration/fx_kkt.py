@@ -1,0 +1,1 @@
+"""KKT adapter emulator fixtures (see tests/peers/kkt_peer.py)."""
