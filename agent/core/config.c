@@ -1,0 +1,217 @@
+#include "agent/core/config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "hal/hal.h"
+#include "hal/pa_err.h"
+
+enum ctype { C_STR, C_LONG, C_KKT_BACKEND };
+
+/* The one table: parsing, validation, the sample file and --help all read it. */
+struct centry {
+	const char *section, *key;
+	enum ctype type;
+	size_t off, size;
+	const char *def;
+	long min, max;
+	int secret;             /* path to a file that must be private */
+	const char *help;
+};
+
+#define S(sec, key, field, def, secret, help) \
+	{ sec, key, C_STR, offsetof(struct pa_config, field), \
+	  sizeof(((struct pa_config *)0)->field), def, 0, 0, secret, help }
+#define L(sec, key, field, def, min, max, help) \
+	{ sec, key, C_LONG, offsetof(struct pa_config, field), \
+	  sizeof(long), def, min, max, 0, help }
+
+static const struct centry table[] = {
+	S("agent", "id", agent_id, "store-0001", 0,
+	    "this terminal's identity at HQ (unique per store terminal)"),
+	S("agent", "data_dir", data_dir, "/var/lib/posagent", 0,
+	    "agent.db, catalog.db, spool/ and the default inbox live here"),
+	S("agent", "inbox", inbox, "", 0,
+	    "folder watched by `posagent run` (default: DATA_DIR/inbox)"),
+	{ "kkt", "backend", C_KKT_BACKEND, offsetof(struct pa_config, kkt.backend),
+	  sizeof(enum kkt_backend), "", 0, 0, 0,
+	  "opticserp | atol | none (none must be chosen explicitly)" },
+	S("kkt", "url", kkt.url, "http://127.0.0.1:16732", 0,
+	    "KKT adapter base URL (ATOL web server default port 16732)"),
+	L("kkt", "timeout_ms", kkt.timeout_ms, "2000", 100, 60000,
+	    "whole gate check budget, connect included"),
+	S("hq", "url", hq.url, "", 0,
+	    "HQ base URL, https://NAME:PORT (address HQ by name: mbedTLS 2.28 "
+	    "does not match IP-address certificates); empty disables sync"),
+	S("hq", "ca_file", hq.ca_file, "", 0, "CA bundle that signed HQ's certificate"),
+	S("hq", "cert_file", hq.cert_file, "", 0, "client certificate (mTLS), PEM"),
+	S("hq", "key_file", hq.key_file, "", 1, "client key (mTLS), PEM, mode 600"),
+	S("hq", "token_file", hq.token_file, "", 1, "bearer token file, mode 600"),
+	S("hq", "pin", hq.pin, "", 0, "optional public-key pin sha256//BASE64"),
+	L("hq", "heartbeat_s", hq.heartbeat_s, "30", 1, 86400, "heartbeat period"),
+	L("hq", "batch_max", hq.batch_max, "500", 1, 10000, "events per POST"),
+	L("hq", "timeout_ms", hq.timeout_ms, "10000", 100, 600000,
+	    "one HQ request, connect included"),
+	L("hq", "outbox_max_events", hq.outbox_max_events, "1000000", 1000,
+	    100000000, "outbox cap: oldest log events dropped beyond it"),
+};
+#define NENTRIES (sizeof(table) / sizeof(table[0]))
+
+struct loadctx {
+	struct pa_config *cfg;
+	const char *path;
+	int rc;
+};
+
+static int
+set_value(struct pa_config *cfg, const struct centry *e, const char *v,
+    const char *where)
+{
+	char *p = (char *)cfg + e->off;
+	char *end;
+	long l;
+
+	switch (e->type) {
+	case C_STR:
+		if (strlen(v) >= e->size)
+			return pa_err_set(PA_ECONFIG, "%s: [%s] %s is too long "
+			    "(max %zu bytes)", where, e->section, e->key, e->size - 1);
+		memcpy(p, v, strlen(v) + 1);
+		return PA_OK;
+	case C_LONG:
+		errno = 0;
+		l = strtol(v, &end, 10);
+		if (errno || end == v || *end != '\0' || l < e->min || l > e->max)
+			return pa_err_set(PA_ECONFIG, "%s: [%s] %s = '%s' is not a "
+			    "number in %ld..%ld", where, e->section, e->key, v, e->min,
+			    e->max);
+		*(long *)(void *)p = l;
+		return PA_OK;
+	case C_KKT_BACKEND:
+		if (*v == '\0') {
+			*(enum kkt_backend *)(void *)p = KKT_BACKEND_UNSET;
+			return PA_OK;
+		}
+		if (kkt_backend_parse(v, (enum kkt_backend *)(void *)p) != PA_OK)
+			return pa_err_set(PA_ECONFIG, "%s: [kkt] backend = '%s': use "
+			    "opticserp, atol or none", where, v);
+		return PA_OK;
+	}
+	return PA_EINTERNAL; /* cannot happen: every type handled above */
+}
+
+static int
+on_ini(void *user, const char *section, const char *name, const char *value)
+{
+	struct loadctx *lc = user;
+	char where[PATH_MAX + 32];
+	size_t i;
+
+	if (lc->rc != PA_OK)
+		return 0;
+	/* Debian's inih is built without line numbers: name the file. */
+	snprintf(where, sizeof(where), "%s", lc->path);
+	for (i = 0; i < NENTRIES; i++) {
+		if (strcmp(table[i].section, section) == 0 &&
+		    strcmp(table[i].key, name) == 0) {
+			lc->rc = set_value(lc->cfg, &table[i], value, where);
+			return lc->rc == PA_OK;
+		}
+	}
+	lc->rc = pa_err_set(PA_ECONFIG, "%s: unknown setting [%s] %s (see "
+	    "posagent --help config)", where, section, name);
+	return 0;
+}
+
+int
+config_load(struct pa_config *cfg, const char *path, int required)
+{
+	struct loadctx lc = { cfg, path, PA_OK };
+	size_t i;
+	FILE *f = NULL;
+	int rc = PA_OK, prc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (i = 0; i < NENTRIES; i++)
+		if ((rc = set_value(cfg, &table[i], table[i].def, "default")) != PA_OK)
+			goto out;
+	if (path == NULL)
+		goto out;
+	if ((f = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT && !required)
+			goto out;
+		rc = pa_err_set(PA_ECONFIG, "cannot read config %s: %s%s", path,
+		    strerror(errno), errno == ENOENT ?
+		    " (create it from the sample: posagent --help config)" : "");
+		goto out;
+	}
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	prc = ini_parse_file(f, on_ini, &lc);
+	if (lc.rc != PA_OK) {
+		rc = lc.rc;
+		goto out;
+	}
+	if (prc != 0) {
+		rc = pa_err_set(PA_ECONFIG, "%s:%d: syntax error (expected "
+		    "[section] or key = value)", path, prc);
+		goto out;
+	}
+out:
+	if (f)
+		fclose(f);
+	return rc;
+}
+
+int
+config_validate(const struct pa_config *cfg)
+{
+	const char *where = cfg->path[0] ? cfg->path : "configuration";
+	size_t i;
+	int rc;
+
+	if (cfg->agent_id[0] == '\0')
+		return pa_err_set(PA_ECONFIG, "%s: [agent] id is empty", where);
+	for (i = 0; cfg->agent_id[i]; i++) {
+		char c = cfg->agent_id[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+			return pa_err_set(PA_ECONFIG, "%s: [agent] id '%s' may hold "
+			    "only letters, digits, '-', '_' and '.' (it goes into "
+			    "HQ URLs)", where, cfg->agent_id);
+	}
+	if (cfg->data_dir[0] == '\0')
+		return pa_err_set(PA_ECONFIG, "%s: [agent] data_dir is empty", where);
+	for (i = 0; i < NENTRIES; i++) {
+		const char *v;
+		if (!table[i].secret)
+			continue;
+		v = (const char *)cfg + table[i].off;
+		if (*v && (rc = hal_check_secret_file(v)) != PA_OK)
+			return pa_err_wrap(rc == PA_ENOTFOUND ? PA_ECONFIG : rc,
+			    "%s: [%s] %s: ", where, table[i].section, table[i].key);
+	}
+	return PA_OK;
+}
+
+void
+config_write_sample(FILE *f)
+{
+	const char *sec = "";
+	size_t i;
+
+	fprintf(f, "# posagent configuration (%s)\n", CONFIG_DEFAULT_PATH);
+	for (i = 0; i < NENTRIES; i++) {
+		if (strcmp(sec, table[i].section) != 0) {
+			sec = table[i].section;
+			fprintf(f, "\n[%s]\n", sec);
+		}
+		fprintf(f, "# %s\n%s%s = %s\n", table[i].help,
+		    table[i].def[0] ? "" : "#", table[i].key,
+		    table[i].def[0] ? table[i].def :
+		    (table[i].type == C_KKT_BACKEND ? "opticserp" : ""));
+	}
+}

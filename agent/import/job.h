@@ -1,0 +1,91 @@
+/* job — import jobs: the record, the state machine and the job log
+ * (DESIGN §5). Every state change and every log entry is written to the
+ * outbox in the same agent.db transaction as the change itself.
+ *
+ *   draft → running → done | failed          run
+ *   draft | running → cancelled              cancel
+ *   failed | cancelled → draft               reset
+ */
+#ifndef JOB_H
+#define JOB_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "agent/store/adb.h"
+
+enum job_state { JOB_DRAFT, JOB_RUNNING, JOB_DONE, JOB_FAILED, JOB_CANCELLED,
+	JOB_NSTATES };
+enum job_level { JOB_INFO, JOB_WARNING, JOB_ERROR };
+
+/* A snapshot of one job row. All strings owned by the struct. */
+struct job {
+	int64_t id;
+	char name[16];                 /* IMP/00042 */
+	char uuid[37];
+	char *profile;
+	char *file_name;
+	char sha256[65];
+	int64_t file_size;
+	enum job_state state;
+	char create_date[32], start_date[32], end_date[32];   /* "" = unset */
+	double duration;               /* seconds */
+	long total_rows, processed_rows;
+	long created, updated, skipped, errors;
+	double progress;               /* percent */
+	char *error_message;           /* NULL = none */
+	char *notes;
+	int cancel_requested;
+};
+
+const char *job_state_name(enum job_state s);
+int job_state_parse(const char *s, enum job_state *out);
+const char *job_level_name(enum job_level l);
+int job_level_parse(const char *s, enum job_level *out);
+/* Is from → to allowed? */
+int job_transition_ok(enum job_state from, enum job_state to);
+
+void job_free(struct job *j);
+/* New JSON object with the seed's field names (caller owns). */
+json_t *job_to_json(const struct job *j);
+
+/* Create a draft job for the file at path (already copied to the spool
+ * under sha256) and profile. *out owned by the caller. */
+int job_create(adb *a, const char *profile, const char *file_name,
+    const char *sha256, int64_t size, struct job **out);
+/* Find by name (IMP/00042, or just 42) or uuid: PA_ENOTFOUND otherwise. */
+int job_get(adb *a, const char *ref, struct job **out);
+/* Re-read j from the database. */
+int job_reload(adb *a, struct job *j);
+
+/* Move j to state `to` (checked against the state machine; PA_ESTATE names
+ * the current state). Writes the snapshot event. start/end dates, duration
+ * and progress follow the state. msg sets error_message (NULL keeps). */
+int job_transition(adb *a, struct job *j, enum job_state to, const char *msg);
+/* Persist the counters of j (no event). */
+int job_save_stats(adb *a, const struct job *j);
+/* failed|cancelled → draft: clear stats, error and logs. */
+int job_reset(adb *a, struct job *j);
+/* Mark j as a dry run (its catalog changes are rolled back; it does not
+ * count as an imported file). */
+int job_mark_dry_run(adb *a, struct job *j);
+/* Ask a running job's process to stop (it rolls back). */
+int job_request_cancel(adb *a, struct job *j);
+/* Has a cancel been requested for j? (1 also when j was deleted.) */
+int job_cancel_requested(adb *a, const struct job *j, int *flag);
+
+/* Append a log entry (and its outbox event). row_data may be NULL; it is
+ * borrowed. Runs in the caller's transaction if one is open. */
+int job_log(adb *a, const struct job *j, enum job_level lvl, long row,
+    const char *msg, const json_t *row_data);
+
+/* Delete a job and its logs (never a running one). */
+int job_delete(adb *a, struct job *j);
+
+/* Has a file with this sha256 already been imported (done) with profile? */
+int job_sha_done(adb *a, const char *sha256, const char *profile, int *found);
+
+/* Names of jobs in state running (for recovery); *names is a JSON array. */
+int job_list_running(adb *a, json_t **names);
+
+#endif

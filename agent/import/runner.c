@@ -1,0 +1,357 @@
+#include "agent/import/runner.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/import/pipeline.h"
+#include "agent/import/profile.h"
+#include "agent/store/catalog.h"
+#include "hal/hal.h"
+#include "hal/pa_err.h"
+#include "hal/pa_mem.h"
+
+#define TICK_MS 250   /* progress/cancel check period: "within a second" */
+
+struct run {
+	adb *a;
+	struct job *j;
+	const struct runner_opts *o;
+	int in_tx;
+	int64_t last_ms;
+};
+
+int
+runner_spool(const char *data_dir, const char *path, char sha[65],
+    uint64_t *size)
+{
+	char dir[PATH_MAX], dst[PATH_MAX];
+	struct stat st;
+	int rc;
+
+	if (stat(path, &st) != 0)
+		return pa_err_set(errno == ENOENT ? PA_ENOTFOUND : PA_EIO,
+		    "cannot read %s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return pa_err_set(PA_ENOTFOUND, "%s is not a regular file", path);
+	if ((rc = hal_sha256_file(path, sha, size)) != PA_OK)
+		return rc;
+	snprintf(dir, sizeof(dir), "%s/spool", data_dir);
+	if ((rc = hal_mkdirs(dir)) != PA_OK)
+		return rc;
+	if ((size_t)snprintf(dst, sizeof(dst), "%s/%s", dir, sha) >= sizeof(dst))
+		return pa_err_set(PA_ECONFIG, "data_dir too long: %s", data_dir);
+	if (stat(dst, &st) == 0 && (uint64_t)st.st_size == *size)
+		return PA_OK; /* same content already kept */
+	return hal_copy_durable(path, dst);
+}
+
+static int
+batch_begin(struct run *r)
+{
+	int rc;
+
+	if (r->in_tx)
+		return PA_OK;
+	if ((rc = adb_begin(r->a)) == PA_OK)
+		r->in_tx = 1;
+	return rc;
+}
+
+static int
+batch_commit(struct run *r)
+{
+	if (!r->in_tx)
+		return PA_OK;
+	r->in_tx = 0;
+	return adb_commit(r->a);
+}
+
+static int
+sink_log(void *ctx, enum job_level lvl, long row, const char *msg,
+    const json_t *row_data)
+{
+	struct run *r = ctx;
+	int rc;
+
+	/* Logs of a running import are batched into the transaction that the
+	 * next tick commits: one fsync per tick, not per error row. */
+	if ((rc = batch_begin(r)) != PA_OK)
+		return rc;
+	return job_log(r->a, r->j, lvl, row, msg, row_data);
+}
+
+static void
+copy_stats(struct job *j, const struct pipe_stats *st)
+{
+	j->total_rows = st->total;
+	j->processed_rows = st->total;
+	j->created = st->created;
+	j->updated = st->updated;
+	j->skipped = st->skipped;
+	j->errors = st->errors;
+	j->progress = st->progress;
+}
+
+static int
+sink_tick(void *ctx, const struct pipe_stats *st)
+{
+	struct run *r = ctx;
+	int64_t now = hal_sys.mono_ms();
+	int cancel, rc;
+
+	if (now - r->last_ms < TICK_MS)
+		return PA_OK;
+	r->last_ms = now;
+	copy_stats(r->j, st);
+	if ((rc = batch_begin(r)) != PA_OK)
+		return rc;
+	if ((rc = job_save_stats(r->a, r->j)) != PA_OK)
+		return rc;
+	if ((rc = batch_commit(r)) != PA_OK)
+		return rc;
+	/* cancel_requested is set by `job cancel` from another process. */
+	if ((rc = job_cancel_requested(r->a, r->j, &cancel)) != PA_OK)
+		return rc;
+	if (r->o->on_progress)
+		r->o->on_progress(r->o->ctx, r->j);
+	return cancel ? pa_err_set(PA_ECANCELLED, "cancelled by request") : PA_OK;
+}
+
+/* Log the gate's verdict (inside the start transaction). A refusal leaves
+ * the job draft with one warning line. */
+static int
+gate_log(struct run *r, int verdict, const struct kkt_status *ks)
+{
+	char msg[512];
+	int rc;
+
+	if (verdict == PA_OK && ks->backend == KKT_BACKEND_NONE)
+		return job_log(r->a, r->j, JOB_WARNING, 0, "KKT gate off: [kkt] "
+		    "backend = none, prices change without checking the fiscal "
+		    "buffer", NULL);
+	if (verdict == PA_OK)
+		return PA_OK;
+	snprintf(msg, sizeof(msg), "import refused: %s", ks->reason);
+	if ((rc = job_log(r->a, r->j, JOB_WARNING, 0, msg, NULL)) != PA_OK)
+		return rc;
+	return verdict;
+}
+
+static int
+settle(struct run *r, int rc, const struct pipe_stats *st)
+{
+	char msg[1400];
+	int rc2;
+
+	copy_stats(r->j, st);
+	if ((rc2 = batch_begin(r)) != PA_OK)
+		return rc2;
+	if (rc == PA_OK) {
+		if (r->o->dry_run && (rc2 = job_mark_dry_run(r->a, r->j)) != PA_OK)
+			return rc2;
+		snprintf(msg, sizeof(msg), "%s: %ld rows: %ld created, %ld updated, "
+		    "%ld skipped, %ld errors%s", r->j->file_name, st->total,
+		    st->created, st->updated, st->skipped, st->errors,
+		    r->o->dry_run ? " (dry run: catalog rolled back)" : "");
+		if ((rc2 = job_log(r->a, r->j, JOB_INFO, 0, msg, NULL)) != PA_OK ||
+		    (rc2 = job_transition(r->a, r->j, JOB_DONE, NULL)) != PA_OK)
+			return rc2;
+	} else if (rc == PA_ECANCELLED) {
+		if ((rc2 = job_log(r->a, r->j, JOB_WARNING, 0, "cancelled by "
+		    "request: the catalog was rolled back", NULL)) != PA_OK ||
+		    (rc2 = job_transition(r->a, r->j, JOB_CANCELLED,
+		    "cancelled by request")) != PA_OK)
+			return rc2;
+	} else {
+		snprintf(msg, sizeof(msg), "%s", pa_err_msg(rc));
+		if ((rc2 = job_log(r->a, r->j, JOB_ERROR, 0, msg, NULL)) != PA_OK ||
+		    (rc2 = job_transition(r->a, r->j, JOB_FAILED, msg)) != PA_OK)
+			return rc2;
+		pa_err_set(rc, "%s", msg);
+	}
+	return batch_commit(r);
+}
+
+int
+runner_run(adb *a, struct job *j, const struct runner_opts *o)
+{
+	struct run r = { a, j, o, 0, 0 };
+	struct pipe_sink sink = { &r, sink_log, sink_tick, NULL };
+	struct pipe_opts po;
+	struct pipe_stats st;
+	struct profile *p = NULL;
+	char spool[PATH_MAX], lock[PATH_MAX], msg[512];
+	struct kkt_status ks;
+	int rc, prc, gate, lockfd = -1;
+	cat *c = NULL;
+
+	memset(&st, 0, sizeof(st));
+	if ((rc = job_reload(a, j)) != PA_OK)
+		return rc;
+	if (j->state != JOB_DRAFT)
+		return pa_err_set(PA_ESTATE, "job %s is %s: only a draft job can "
+		    "run%s", j->name, job_state_name(j->state),
+		    j->state == JOB_FAILED || j->state == JOB_CANCELLED ?
+		    " (reset it first: posagent job reset)" : "");
+	if ((rc = prof_get(a, j->profile, &p)) != PA_OK)
+		return pa_err_wrap(rc, "job %s: ", j->name);
+	snprintf(spool, sizeof(spool), "%s/spool/%s", o->data_dir, j->sha256);
+	if (access(spool, R_OK) != 0)
+		return pa_err_set(PA_ENOTFOUND, "job %s: its file %s is gone from "
+		    "the spool (%s); create a new job from the file", j->name,
+		    j->file_name, spool);
+	snprintf(lock, sizeof(lock), "%s/run", o->data_dir);
+	if ((rc = hal_mkdirs(lock)) != PA_OK)
+		goto out;
+	snprintf(lock, sizeof(lock), "%s/run/%s.lock", o->data_dir, j->uuid);
+	if ((rc = hal_lock_file(lock, &lockfd)) != PA_OK)
+		goto out;
+	if ((rc = cat_open(o->data_dir, &c)) != PA_OK)
+		goto out;
+	/* Ask the adapter before taking agent.db's write lock: the check may
+	 * take the whole timeout. */
+	memset(&ks, 0, sizeof(ks));
+	gate = kkt_check(o->kkt, &ks);
+	if (gate != PA_OK && gate != PA_EKKT_UNSYNCED && gate != PA_EKKT_UNREACHABLE) {
+		rc = gate;
+		goto out;
+	}
+	if ((rc = adb_begin(a)) != PA_OK)
+		goto out;
+	if ((rc = gate_log(&r, gate, &ks)) != PA_OK) {
+		if (rc == gate && (rc = adb_commit(a)) == PA_OK)
+			rc = pa_err_set(gate, "job %s stays draft: %s", j->name,
+			    ks.reason);
+		adb_rollback(a);
+		goto out;
+	}
+	snprintf(msg, sizeof(msg), "import of %s (%lld bytes, sha256 %.12s…) "
+	    "with profile \"%s\" started%s", j->file_name, (long long)j->file_size,
+	    j->sha256, p->name, o->dry_run ? " (dry run)" : "");
+	if ((rc = job_log(a, j, JOB_INFO, 0, msg, NULL)) != PA_OK ||
+	    (rc = job_transition(a, j, JOB_RUNNING, NULL)) != PA_OK ||
+	    (rc = adb_commit(a)) != PA_OK) {
+		adb_rollback(a);
+		goto out;
+	}
+	memset(&po, 0, sizeof(po));
+	po.path = spool;
+	po.file_label = j->file_name;
+	po.prof = p;
+	po.catalog = c;
+	po.job_name = j->name;
+	po.job_uuid = j->uuid;
+	po.dry_run = o->dry_run;
+	r.last_ms = hal_sys.mono_ms();
+	prc = pipe_run(&po, &sink, &st);
+	if (r.in_tx && prc != PA_OK && prc != PA_ECANCELLED && prc != PA_EDATA) {
+		/* Keep the rows' log lines even when the import failed. */
+		snprintf(msg, sizeof(msg), "%s", pa_err_msg(prc));
+		batch_commit(&r);
+		pa_err_set(prc, "%s", msg);
+	}
+	if ((rc = settle(&r, prc, &st)) == PA_OK)
+		rc = prc;
+	if (rc == PA_OK && o->on_progress)
+		o->on_progress(o->ctx, j);
+out:
+	if (r.in_tx)
+		adb_rollback(a);
+	cat_close(c);
+	if (lockfd >= 0) {
+		unlink(lock);
+		hal_unlock_file(lockfd);
+	}
+	prof_free(p);
+	return rc;
+}
+
+static int
+recover_one(adb *a, cat *c, const char *data_dir, const char *name,
+    int *interrupted)
+{
+	struct job *j = NULL;
+	char lock[PATH_MAX];
+	long counts[5];
+	int rc, found, fd = -1;
+
+	if ((rc = job_get(a, name, &j)) != PA_OK)
+		return rc;
+	snprintf(lock, sizeof(lock), "%s/run/%s.lock", data_dir, j->uuid);
+	rc = hal_lock_file(lock, &fd);
+	if (rc == PA_ELOCKED) {
+		rc = PA_OK; /* its process is alive and importing */
+		goto out;
+	}
+	if (rc != PA_OK)
+		goto out;
+	if ((rc = cat_import_record(c, j->uuid, &found, counts)) != PA_OK)
+		goto out;
+	if ((rc = adb_begin(a)) != PA_OK)
+		goto out;
+	if (found) {
+		j->created = counts[0];
+		j->updated = counts[1];
+		j->skipped = counts[2];
+		j->errors = counts[3];
+		j->total_rows = j->processed_rows = counts[4];
+		rc = job_save_stats(a, j);
+		if (rc == PA_OK)
+			rc = job_log(a, j, JOB_WARNING, 0, "the import process stopped "
+			    "after its catalog commit; settled as done on restart",
+			    NULL);
+		if (rc == PA_OK)
+			rc = job_transition(a, j, JOB_DONE, NULL);
+	} else {
+		static const char m[] = "interrupted: the import process stopped "
+		    "before committing (crash, kill or power loss); the catalog "
+		    "was not changed. Run it again: posagent job reset, then job run";
+		rc = job_log(a, j, JOB_ERROR, 0, m, NULL);
+		if (rc == PA_OK)
+			rc = job_transition(a, j, JOB_FAILED, m);
+		if (rc == PA_OK && interrupted)
+			(*interrupted)++;
+	}
+	if (rc == PA_OK)
+		rc = adb_commit(a);
+	else
+		adb_rollback(a);
+out:
+	if (fd >= 0) {
+		unlink(lock);
+		hal_unlock_file(fd);
+	}
+	job_free(j);
+	return rc;
+}
+
+int
+runner_recover(adb *a, const char *data_dir, int *interrupted)
+{
+	json_t *names = NULL, *v;
+	size_t i;
+	cat *c = NULL;
+	int rc;
+
+	if (interrupted)
+		*interrupted = 0;
+	if ((rc = job_list_running(a, &names)) != PA_OK)
+		return rc;
+	if (json_array_size(names) == 0)
+		goto out;
+	if ((rc = cat_open(data_dir, &c)) != PA_OK)
+		goto out;
+	json_array_foreach(names, i, v)
+		if ((rc = recover_one(a, c, data_dir, json_string_value(v),
+		    interrupted)) != PA_OK)
+			goto out;
+out:
+	cat_close(c);
+	json_decref(names);
+	return rc;
+}

@@ -1,0 +1,39 @@
+/* runner — runs an import job end to end: KKT gate, state machine, the
+ * pipeline, logs and progress in agent.db, settling the outcome; and
+ * settles jobs a crash left `running` (DESIGN §5, §6, §8). */
+#ifndef RUNNER_H
+#define RUNNER_H
+
+#include <stdint.h>
+
+#include "agent/import/job.h"
+#include "agent/store/adb.h"
+#include "kkt/kkt.h"
+
+struct runner_opts {
+	const char *data_dir;
+	const struct kkt_config *kkt;
+	int dry_run;
+	/* Optional: called with the live job about every quarter second. */
+	void (*on_progress)(void *ctx, const struct job *j);
+	void *ctx;
+};
+
+/* Hash path and keep a durable copy in DATA_DIR/spool/<sha256> (content
+ * addressed, so a reset job can run again after the original is gone). */
+int runner_spool(const char *data_dir, const char *path, char sha[65],
+    uint64_t *size);
+
+/* Run draft job j. Refused by the gate: j stays draft with one warning log
+ * line and PA_EKKT_UNSYNCED / PA_EKKT_UNREACHABLE is returned. Otherwise j
+ * ends done (PA_OK), failed (PA_EDATA, PA_EFORMAT, ... with the message) or
+ * cancelled (PA_ECANCELLED); j is reloaded to its final state. */
+int runner_run(adb *a, struct job *j, const struct runner_opts *o);
+
+/* Settle jobs left running by a process that died: done when the catalog
+ * holds their import record, else failed ("interrupted"). Jobs whose
+ * process is alive are left alone. *settled counts the interrupted ones
+ * (NULL allowed). */
+int runner_recover(adb *a, const char *data_dir, int *interrupted);
+
+#endif

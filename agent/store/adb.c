@@ -1,0 +1,170 @@
+#include "agent/store/adb.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/store/sqlx.h"
+#include "hal/hal.h"
+#include "hal/pa_err.h"
+#include "hal/pa_mem.h"
+
+struct adb {
+	sqlite3 *db;
+	outbox *ob;
+};
+
+/* Forward-only migrations; index i brings user_version from i to i+1.
+ * Never edit a shipped step: append a new one. */
+static const char *const migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE profile("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  json TEXT NOT NULL,"
+	"  created_at TEXT NOT NULL);"
+	"CREATE TABLE job("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  uuid TEXT NOT NULL UNIQUE,"
+	"  profile TEXT NOT NULL,"
+	"  file_name TEXT NOT NULL,"
+	"  file_sha256 TEXT NOT NULL,"
+	"  file_size INTEGER NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN"
+	"    ('draft','running','done','failed','cancelled')),"
+	"  create_date TEXT NOT NULL,"
+	"  start_date TEXT, end_date TEXT, duration REAL,"
+	"  total_rows INTEGER NOT NULL DEFAULT 0,"
+	"  processed_rows INTEGER NOT NULL DEFAULT 0,"
+	"  created_count INTEGER NOT NULL DEFAULT 0,"
+	"  updated_count INTEGER NOT NULL DEFAULT 0,"
+	"  skipped_count INTEGER NOT NULL DEFAULT 0,"
+	"  error_count INTEGER NOT NULL DEFAULT 0,"
+	"  progress_percent REAL NOT NULL DEFAULT 0,"
+	"  error_message TEXT, notes TEXT,"
+	"  cancel_requested INTEGER NOT NULL DEFAULT 0,"
+	"  dry_run INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX job_state ON job(state);"
+	"CREATE INDEX job_sha ON job(file_sha256, profile);"
+	"CREATE TABLE job_log("
+	"  id INTEGER PRIMARY KEY,"
+	"  job_id INTEGER NOT NULL REFERENCES job(id) ON DELETE CASCADE,"
+	"  level TEXT NOT NULL CHECK (level IN ('info','warning','error')),"
+	"  message TEXT NOT NULL,"
+	"  row_number INTEGER NOT NULL DEFAULT 0,"
+	"  row_data TEXT,"
+	"  create_date TEXT NOT NULL);"
+	"CREATE INDEX job_log_job ON job_log(job_id, id);"
+	"CREATE TABLE sequence(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"CREATE TABLE agent_state(key TEXT PRIMARY KEY, value TEXT);",
+};
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+static int
+migrate(adb *a)
+{
+	int version, rc, i;
+
+	if ((rc = sqlx_user_version(a->db, &version)) != PA_OK)
+		return rc;
+	if (version > NMIGRATIONS)
+		return pa_err_set(PA_EDB, "agent.db schema version %d is newer than "
+		    "this posagent understands (%d): upgrade posagent", version,
+		    NMIGRATIONS);
+	if (version == NMIGRATIONS)
+		return outbox_schema(a->db);
+	if ((rc = adb_begin(a)) != PA_OK)
+		return rc;
+	for (i = version; i < NMIGRATIONS; i++)
+		if ((rc = sqlx_exec(a->db, migrations[i], "migrate agent.db")) != PA_OK)
+			goto out;
+	if ((rc = outbox_schema(a->db)) != PA_OK)
+		goto out;
+	if ((rc = sqlx_set_user_version(a->db, NMIGRATIONS)) != PA_OK)
+		goto out;
+	rc = adb_commit(a);
+out:
+	if (rc != PA_OK)
+		adb_rollback(a);
+	return rc;
+}
+
+int
+adb_open(const char *data_dir, adb **out)
+{
+	char path[PATH_MAX];
+	adb *a = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = hal_mkdirs(data_dir)) != PA_OK)
+		return rc;
+	if ((size_t)snprintf(path, sizeof(path), "%s/agent.db", data_dir) >=
+	    sizeof(path))
+		return pa_err_set(PA_ECONFIG, "data_dir too long: %s", data_dir);
+	if ((a = pa_calloc(1, sizeof(*a))) == NULL)
+		return PA_ENOMEM;
+	/* FULL: a committed job event must survive power loss (DESIGN §3). */
+	if ((rc = sqlx_open(path, SQLX_SYNC_FULL, &a->db)) != PA_OK)
+		goto out;
+	if ((rc = sqlx_exec(a->db, "PRAGMA foreign_keys=ON", "agent.db")) != PA_OK)
+		goto out;
+	if ((rc = migrate(a)) != PA_OK)
+		goto out;
+	if ((rc = outbox_open(a->db, &a->ob)) != PA_OK)
+		goto out;
+	*out = a;
+	a = NULL; /* transferred */
+out:
+	adb_close(a);
+	return rc;
+}
+
+void
+adb_close(adb *a)
+{
+	if (a == NULL)
+		return;
+	outbox_close(a->ob);
+	sqlx_close(a->db);
+	pa_free(a);
+}
+
+sqlite3 *
+adb_sqlite(adb *a)
+{
+	return a->db;
+}
+
+outbox *
+adb_outbox(adb *a)
+{
+	return a->ob;
+}
+
+int
+adb_begin(adb *a)
+{
+	return sqlx_exec(a->db, "BEGIN IMMEDIATE", "begin agent.db transaction");
+}
+
+int
+adb_commit(adb *a)
+{
+	return sqlx_exec(a->db, "COMMIT", "commit agent.db transaction");
+}
+
+int
+adb_rollback(adb *a)
+{
+	if (sqlite3_get_autocommit(a->db))
+		return PA_OK;
+	return sqlx_exec(a->db, "ROLLBACK", "roll back agent.db transaction");
+}
+
+int
+adb_err(sqlite3 *db, int rc, const char *what)
+{
+	return sqlx_err(db, rc, what);
+}

@@ -1,0 +1,382 @@
+#include "hal/hal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mbedtls/sha256.h>
+
+#include "hal/pa_err.h"
+
+static int64_t
+sys_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+sys_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct hal_sys hal_sys = {
+	.write = write,
+	.fsync = fsync,
+	.rename = rename,
+	.now_ms = sys_now_ms,
+	.mono_ms = sys_mono_ms,
+};
+
+static void
+fmt_iso(int64_t t_ms, char buf[32], int with_ms)
+{
+	time_t s = (time_t)(t_ms / 1000);
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&s, &tm);
+	n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (with_ms)
+		snprintf(buf + n, 32 - n, ".%03uZ", (unsigned)(t_ms % 1000) % 1000u);
+	else
+		snprintf(buf + n, 32 - n, "Z");
+}
+
+void
+hal_iso_ms(int64_t t_ms, char buf[32])
+{
+	fmt_iso(t_ms, buf, 1);
+}
+
+void
+hal_iso_s(int64_t t_ms, char buf[32])
+{
+	fmt_iso(t_ms, buf, 0);
+}
+
+void
+hal_now_iso(char buf[32])
+{
+	fmt_iso(hal_sys.now_ms(), buf, 1);
+}
+
+int
+hal_iso_parse(const char *s, int64_t *t_ms)
+{
+	struct tm tm;
+	const char *p;
+	int ms = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (p == NULL)
+		return PA_EINVAL;
+	if (*p == '.') {
+		int n = 0;
+		for (p++; *p >= '0' && *p <= '9'; p++, n++)
+			if (n < 3)
+				ms = ms * 10 + (*p - '0');
+		for (; n < 3; n++)
+			ms *= 10;
+	}
+	if (*p != 'Z' && *p != '\0')
+		return PA_EINVAL;
+	*t_ms = (int64_t)timegm(&tm) * 1000 + ms;
+	return PA_OK;
+}
+
+int
+hal_mkdirs(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+	char *p;
+
+	if (n == 0 || n >= sizeof(buf))
+		return pa_err_set(PA_EINVAL, "bad directory path '%s'", path);
+	memcpy(buf, path, n + 1);
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+			return pa_err_set(PA_EIO, "cannot create directory %s: %s",
+			    buf, strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+		return pa_err_set(PA_EIO, "cannot create directory %s: %s", buf,
+		    strerror(errno));
+	return PA_OK;
+}
+
+int
+hal_sha256_file(const char *path, char hex[65], uint64_t *size)
+{
+	mbedtls_sha256_context ctx;
+	unsigned char buf[65536], dig[32];
+	uint64_t total = 0;
+	ssize_t n;
+	int fd = -1, rc = PA_OK, i;
+
+	mbedtls_sha256_init(&ctx);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		rc = pa_err_set(errno == ENOENT ? PA_ENOTFOUND : PA_EIO,
+		    "cannot open %s: %s", path, strerror(errno));
+		goto out;
+	}
+	mbedtls_sha256_starts_ret(&ctx, 0);
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = pa_err_set(PA_EIO, "read %s: %s", path, strerror(errno));
+			goto out;
+		}
+		mbedtls_sha256_update_ret(&ctx, buf, (size_t)n);
+		total += (uint64_t)n;
+	}
+	mbedtls_sha256_finish_ret(&ctx, dig);
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", dig[i]);
+	if (size)
+		*size = total;
+out:
+	if (fd >= 0)
+		close(fd);
+	mbedtls_sha256_free(&ctx);
+	return rc;
+}
+
+static int
+fsync_dir_of(const char *path)
+{
+	char buf[PATH_MAX];
+	int fd, rc = PA_OK;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	if ((fd = open(dirname(buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return pa_err_set(PA_EIO, "open directory of %s: %s", path,
+		    strerror(errno));
+	if (hal_sys.fsync(fd) != 0)
+		rc = pa_err_set(PA_EIO, "fsync directory of %s: %s", path,
+		    strerror(errno));
+	close(fd);
+	return rc;
+}
+
+static int
+write_all(int fd, const void *buf, size_t n, const char *what)
+{
+	const char *p = buf;
+
+	while (n > 0) {
+		ssize_t w = hal_sys.write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return pa_err_set(PA_EIO, "write %s: %s", what, strerror(errno));
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return PA_OK;
+}
+
+/* The durable-write protocol shared by both public writers: the content
+ * comes either from a source fd or from a buffer. */
+static int
+durable(const char *dst, int src_fd, const void *buf, size_t n, int mode)
+{
+	char tmp[PATH_MAX];
+	char chunk[65536];
+	int fd = -1, rc;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", dst,
+	    (long)getpid()) >= sizeof(tmp))
+		return pa_err_set(PA_EINVAL, "path too long: %s", dst);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) < 0) {
+		rc = pa_err_set(PA_EIO, "create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (src_fd >= 0) {
+		ssize_t r;
+		while ((r = read(src_fd, chunk, sizeof(chunk))) != 0) {
+			if (r < 0) {
+				if (errno == EINTR)
+					continue;
+				rc = pa_err_set(PA_EIO, "read source of %s: %s", dst,
+				    strerror(errno));
+				goto out;
+			}
+			if ((rc = write_all(fd, chunk, (size_t)r, tmp)) != PA_OK)
+				goto out;
+		}
+	} else if ((rc = write_all(fd, buf, n, tmp)) != PA_OK) {
+		goto out;
+	}
+	if (hal_sys.fsync(fd) != 0) {
+		rc = pa_err_set(PA_EIO, "fsync %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	if (hal_sys.rename(tmp, dst) != 0) {
+		rc = pa_err_set(PA_EIO, "rename %s to %s: %s", tmp, dst,
+		    strerror(errno));
+		goto out;
+	}
+	rc = fsync_dir_of(dst);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc != PA_OK)
+		unlink(tmp);
+	return rc;
+}
+
+int
+hal_copy_durable(const char *src, const char *dst)
+{
+	int fd, rc;
+
+	if ((fd = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+		return pa_err_set(errno == ENOENT ? PA_ENOTFOUND : PA_EIO,
+		    "cannot open %s: %s", src, strerror(errno));
+	rc = durable(dst, fd, NULL, 0, 0640);
+	close(fd);
+	return rc;
+}
+
+int
+hal_write_durable(const char *path, const void *buf, size_t n, int mode)
+{
+	return durable(path, -1, buf, n, mode);
+}
+
+uint64_t
+hal_disk_free(const char *path)
+{
+	struct statvfs vfs;
+
+	if (statvfs(path, &vfs) != 0)
+		return 0;
+	return (uint64_t)vfs.f_bavail * vfs.f_frsize;
+}
+
+int
+hal_check_secret_file(const char *path)
+{
+	struct stat st;
+	int fd, rc = PA_OK;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return pa_err_set(errno == ENOENT ? PA_ENOTFOUND : PA_EIO,
+		    "cannot open secret file %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0)
+		rc = pa_err_set(PA_EIO, "stat %s: %s", path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		rc = pa_err_set(PA_EPERM, "%s is not a regular file", path);
+	else if (st.st_mode & (S_IRWXG | S_IRWXO))
+		rc = pa_err_set(PA_EPERM, "%s is readable by group or others "
+		    "(mode %03o): secrets must be private; run: chmod 600 %s",
+		    path, (unsigned)(st.st_mode & 0777), path);
+	close(fd);
+	return rc;
+}
+
+int
+hal_uuid4(char buf[37])
+{
+	unsigned char b[16];
+	size_t got = 0;
+
+	while (got < sizeof(b)) {
+		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return pa_err_set(PA_EIO, "getrandom: %s", strerror(errno));
+		}
+		got += (size_t)n;
+	}
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(buf, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5], b[6],
+	    b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	return PA_OK;
+}
+
+int
+hal_lock_file(const char *path, int *fd_out)
+{
+	int fd;
+
+	*fd_out = -1;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) < 0)
+		return pa_err_set(PA_EIO, "open lock %s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return pa_err_set(PA_ELOCKED, "%s is held by another posagent "
+			    "process", path);
+		return pa_err_set(PA_EIO, "lock %s: %s", path, strerror(e));
+	}
+	*fd_out = fd;
+	return PA_OK;
+}
+
+void
+hal_unlock_file(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+void
+hal_signals_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int
+hal_stop_requested(void)
+{
+	return stop_flag != 0;
+}

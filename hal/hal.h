@@ -1,0 +1,59 @@
+/* hal — all OS contact: clock, files, randomness, locks, signals.
+ *
+ * The few calls that can fail in interesting ways (write, fsync, rename) go
+ * through hal_sys, a table a test can swap to inject ENOSPC or EIO, in the
+ * spirit of SQLite's system-call table. */
+#ifndef HAL_H
+#define HAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct hal_sys {
+	ssize_t (*write)(int fd, const void *buf, size_t n);
+	int (*fsync)(int fd);
+	int (*rename)(const char *from, const char *to);
+	int64_t (*now_ms)(void);        /* wall clock, ms since epoch */
+	int64_t (*mono_ms)(void);       /* monotonic clock, ms */
+};
+/* The live table; tests may overwrite members and must restore them. */
+extern struct hal_sys hal_sys;
+
+/* "2026-11-26T05:00:00.123Z" for t_ms (ms since epoch) into buf[32]. */
+void hal_iso_ms(int64_t t_ms, char buf[32]);
+/* "2026-11-26T05:00:00Z" */
+void hal_iso_s(int64_t t_ms, char buf[32]);
+/* Now, formatted as hal_iso_ms. */
+void hal_now_iso(char buf[32]);
+/* Parse "YYYY-MM-DDTHH:MM:SS[.mmm]Z" back to ms; PA_EINVAL if malformed. */
+int hal_iso_parse(const char *s, int64_t *t_ms);
+
+/* Create dir and its parents (mode 0750). */
+int hal_mkdirs(const char *path);
+/* SHA-256 of a file as 64 lowercase hex chars + NUL, and its size. Streams. */
+int hal_sha256_file(const char *path, char hex[65], uint64_t *size);
+/* Copy src to dst durably: temp file in dst's dir, fsync, rename, fsync dir.
+ * An existing dst is replaced. The message says which step failed. */
+int hal_copy_durable(const char *src, const char *dst);
+/* Write buf to path durably (same protocol as hal_copy_durable). */
+int hal_write_durable(const char *path, const void *buf, size_t n, int mode);
+/* Free bytes on the filesystem holding path (0 when unknown). */
+uint64_t hal_disk_free(const char *path);
+/* Is path a regular file readable by group or others? Reads through an
+ * open fd (fstat) so the answer is about the file actually opened. */
+int hal_check_secret_file(const char *path);
+
+/* RFC 4122 version-4 UUID, lowercase, into buf[37]. */
+int hal_uuid4(char buf[37]);
+
+/* Exclusive advisory lock on path (created 0640). PA_ELOCKED if another
+ * process holds it. *fd_out stays open while the lock is held. */
+int hal_lock_file(const char *path, int *fd_out);
+void hal_unlock_file(int fd);
+
+/* Install SIGTERM/SIGINT handlers that set a flag read by hal_stop_requested. */
+void hal_signals_install(void);
+int hal_stop_requested(void);
+
+#endif
