@@ -1,0 +1,234 @@
+/* kkt_http — the one HTTP client of kkt/: libcurl (static, over mbedTLS,
+ * built by toolchain/), a bounded response buffer, a hard time budget.
+ *
+ * Decisions:
+ *  - curl_global_init() runs once per process, lazily, under pthread_once,
+ *    from the first kkt__http_open(). libcurl reference-counts global init,
+ *    so sync/ (which also uses libcurl) may call curl_global_init() itself
+ *    too; neither side calls curl_global_cleanup(): the process exits.
+ *  - No proxy, ever (CURLOPT_PROXY ""): the adapter lives on loopback or the
+ *    store LAN. A terminal whose environment sets http_proxy/HTTPS_PROXY (for
+ *    HQ through a corporate proxy) must still reach its adapter directly;
+ *    sending fiscal state through a proxy would only add a way to fail.
+ *  - http:// and https:// only, no redirects (a 3xx is an HTTP error):
+ *    CURLOPT_PROTOCOLS_STR / CURLOPT_REDIR_PROTOCOLS_STR as defence in depth
+ *    beside the URL check in kkt.c.
+ *  - https:// keeps libcurl's peer and host verification on. libcurl is
+ *    built without a CA bundle and [kkt] has no ca_file, so an https adapter
+ *    with a private certificate fails closed; adapters listen on plain http
+ *    on loopback in practice.
+ *  - CURLOPT_NOSIGNAL: the daemon is multi-threaded and owns its signals. */
+#include <pthread.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "hal/pa_err.h"
+#include "hal/pa_mem.h"
+#include "kkt/kkt_int.h"
+
+#ifndef PA_VERSION
+#define PA_VERSION "0.0.0"
+#endif
+
+struct kkt__http {
+	CURL *curl;
+	struct curl_slist *hdr_get;
+	struct curl_slist *hdr_post;
+	char *buf;              /* KKT_RESP_MAX + 1 bytes */
+	size_t len;
+	int over;               /* the body went past KKT_RESP_MAX */
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;
+
+static void
+global_init(void)
+{
+	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct kkt__http *h = arg;
+	size_t n = size * nmemb;
+
+	/* size is always 1 for write callbacks (libcurl docs), so n cannot
+	 * overflow; still refuse anything that would not fit. */
+	if (n > KKT_RESP_MAX - h->len) {
+		h->over = 1;
+		return 0;       /* aborts the transfer with CURLE_WRITE_ERROR */
+	}
+	memcpy(h->buf + h->len, data, n);
+	h->len += n;
+	return n;
+}
+
+void
+kkt__http_close(struct kkt__http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->curl != NULL)
+		curl_easy_cleanup(h->curl);
+	curl_slist_free_all(h->hdr_get);
+	curl_slist_free_all(h->hdr_post);
+	pa_free(h->buf);
+	pa_free(h);
+}
+
+int
+kkt__http_open(struct kkt__http **out)
+{
+	struct kkt__http *h = NULL;
+	struct curl_slist *l;
+	int rc = PA_ENOMEM;
+
+	*out = NULL;
+	pthread_once(&global_once, global_init);
+	if (global_rc != CURLE_OK) {
+		rc = pa_err_set(PA_EINTERNAL, "curl_global_init: %s",
+		    curl_easy_strerror(global_rc));
+		goto out;
+	}
+	if ((h = pa_calloc(1, sizeof(*h))) == NULL)
+		goto out;
+	if ((h->buf = pa_malloc(KKT_RESP_MAX + 1)) == NULL)
+		goto out;
+	if ((h->curl = curl_easy_init()) == NULL) {
+		rc = pa_err_set(PA_EINTERNAL, "curl_easy_init failed");
+		goto out;
+	}
+	if ((l = curl_slist_append(NULL, "Accept: application/json")) == NULL)
+		goto out;
+	h->hdr_get = l;
+	if ((l = curl_slist_append(NULL, "Accept: application/json")) == NULL)
+		goto out;
+	h->hdr_post = l;
+	if ((l = curl_slist_append(h->hdr_post, "Content-Type: application/json")) == NULL)
+		goto out;
+	/* No "Expect: 100-continue" round trip for our tiny POST bodies. */
+	if ((l = curl_slist_append(h->hdr_post, "Expect:")) == NULL)
+		goto out;
+	*out = h;
+	h = NULL;       /* transferred */
+	rc = PA_OK;
+out:
+	if (rc == PA_ENOMEM)
+		pa_err_set(rc, "out of memory setting up the KKT HTTP client");
+	kkt__http_close(h);
+	return rc;
+}
+
+/* Options that never change between requests; any failure to apply one
+ * (an old or oddly built libcurl) refuses rather than runs unprotected. */
+static int
+set_fixed_opts(struct kkt__http *h, long timeout_ms)
+{
+	CURL *c = h->curl;
+	CURLcode e = CURLE_OK;
+
+#define SET(opt, val) do { if (e == CURLE_OK) e = curl_easy_setopt(c, opt, val); } while (0)
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_PROXY, "");
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	SET(CURLOPT_TIMEOUT_MS, timeout_ms);
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)KKT_RESP_MAX);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	SET(CURLOPT_USERAGENT, "posagent/" PA_VERSION);
+	SET(CURLOPT_WRITEFUNCTION, on_body);
+	SET(CURLOPT_WRITEDATA, h);
+	SET(CURLOPT_ERRORBUFFER, h->errbuf);
+#undef SET
+	if (e != CURLE_OK)
+		return pa_err_set(PA_EINTERNAL, "libcurl refused an option: %s",
+		    curl_easy_strerror(e));
+	return PA_OK;
+}
+
+static int
+transport_error(CURLcode e, const struct kkt__http *h, const char *url,
+    long timeout_ms)
+{
+	const char *detail = h->errbuf[0] ? h->errbuf : curl_easy_strerror(e);
+
+	switch (e) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return pa_err_set(PA_ETIMEOUT,
+		    "KKT adapter at %s did not answer within %ld ms "
+		    "([kkt] timeout_ms); check that the adapter is running and "
+		    "not hung", url, timeout_ms);
+	case CURLE_COULDNT_CONNECT:
+		return pa_err_set(PA_EKKT_UNREACHABLE,
+		    "KKT adapter at %s unreachable (%s); check that the adapter "
+		    "service is running and [kkt] url", url, detail);
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return pa_err_set(PA_EKKT_UNREACHABLE,
+		    "KKT adapter at %s unreachable: cannot resolve the host (%s); "
+		    "check [kkt] url", url, detail);
+	case CURLE_WRITE_ERROR:
+	case CURLE_FILESIZE_EXCEEDED:
+		if (h->over || e == CURLE_FILESIZE_EXCEEDED)
+			return pa_err_set(PA_ELIMIT,
+			    "KKT adapter at %s answered malformed JSON: the "
+			    "answer exceeds %u bytes", url, KKT_RESP_MAX);
+		break;
+	default:
+		break;
+	}
+	return pa_err_set(PA_EKKT_UNREACHABLE, "KKT adapter at %s unreachable: %s",
+	    url, detail);
+}
+
+int
+kkt__http_do(struct kkt__http *h, const char *method, const char *url,
+    const char *json_body, long timeout_ms, long *status, const char **body,
+    size_t *len)
+{
+	CURL *c = h->curl;
+	CURLcode e;
+	int post = strcmp(method, "POST") == 0;
+	int rc;
+
+	*status = 0;
+	*body = NULL;
+	*len = 0;
+	h->len = 0;
+	h->over = 0;
+	h->errbuf[0] = '\0';
+	/* libcurl treats 0 as "no timeout": never hand it one. */
+	if (timeout_ms < 1)
+		timeout_ms = 1;
+	if ((rc = set_fixed_opts(h, timeout_ms)) != PA_OK)
+		return rc;
+	e = curl_easy_setopt(c, CURLOPT_URL, url);
+	if (e == CURLE_OK && post) {
+		e = curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(json_body));
+		if (e == CURLE_OK)
+			e = curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, json_body);
+		if (e == CURLE_OK)
+			e = curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->hdr_post);
+	} else if (e == CURLE_OK) {
+		e = curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+		if (e == CURLE_OK)
+			e = curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->hdr_get);
+	}
+	if (e != CURLE_OK)
+		return pa_err_set(e == CURLE_OUT_OF_MEMORY ? PA_ENOMEM : PA_ECONFIG,
+		    "KKT adapter URL %s refused by libcurl: %s", url,
+		    curl_easy_strerror(e));
+	if ((e = curl_easy_perform(c)) != CURLE_OK)
+		return transport_error(e, h, url, timeout_ms);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	h->buf[h->len] = '\0';
+	*body = h->buf;
+	*len = h->len;
+	return PA_OK;
+}

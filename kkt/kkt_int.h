@@ -1,0 +1,90 @@
+/* kkt_int — private to kkt/: the HTTP transport, the per-backend checks and
+ * their pure parse functions (which the unit tests and the fuzzer call
+ * directly, without a network). Nothing outside kkt/ and tests/ includes it. */
+#ifndef KKT_INT_H
+#define KKT_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kkt/kkt.h"
+
+/* Named limits on what the adapter may send us. */
+#define KKT_RESP_MAX        (64u * 1024)  /* response body; over it = malformed */
+#define KKT_COUNT_MAX       1000000000L   /* any receipt/document count or number;
+                                             keeps values inside a 32-bit long (ARM) */
+#define KKT_TIMEOUT_MAX_MS  60000L        /* [kkt] timeout_ms upper bound */
+#define KKT_ATOL_POLL_FIRST_MS 20L        /* first pause between ATOL polls ... */
+#define KKT_ATOL_POLL_MAX_MS   250L       /* ... doubling up to this */
+
+/* --- transport (kkt_http.c) ------------------------------------------- */
+
+struct kkt__http;
+
+/* New transport bound to one libcurl easy handle, reused for every request
+ * of one check (the ATOL POST and its polls share a connection).
+ * PA_ENOMEM / PA_EINTERNAL; *out is NULL on failure. */
+int kkt__http_open(struct kkt__http **out);
+void kkt__http_close(struct kkt__http *h);
+
+/* One request: method "GET" or "POST" (json_body then sent as
+ * application/json), at most timeout_ms for the whole exchange, connect
+ * included. PA_OK when an HTTP answer arrived, whatever its status: *status
+ * holds it, *body (NUL-terminated, owned by h, valid until the next request)
+ * and *len the body. PA_ETIMEOUT when the budget ran out,
+ * PA_EKKT_UNREACHABLE when nothing usable arrived otherwise (refused, DNS,
+ * reset, TLS), PA_ELIMIT when the body exceeded KKT_RESP_MAX; each with a
+ * pa_err message that names url and reads as a kkt_status reason. */
+int kkt__http_do(struct kkt__http *h, const char *method, const char *url,
+    const char *json_body, long timeout_ms, long *status, const char **body,
+    size_t *len);
+
+/* --- shared helpers (kkt.c) ------------------------------------------- */
+
+/* Reset st for backend b: every count unknown (-1), strings empty. */
+void kkt__status_init(struct kkt_status *st, enum kkt_backend b);
+/* printf into st->reason; a cut never splits a UTF-8 sequence. */
+void kkt__reason(struct kkt_status *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Copy adapter-supplied text for display: control characters become
+ * spaces, cut at a UTF-8 boundary to fit dst (dstlen >= 1). */
+void kkt__copy_text(char *dst, size_t dstlen, const char *src);
+/* "{url}{path}" without a doubled slash; PA_ECONFIG when it does not fit. */
+int kkt__join_url(char *dst, size_t dstlen, const char *url, const char *path);
+/* Monotonic milliseconds and a pause; tests may swap them. */
+extern int64_t (*kkt__mono_ms)(void);
+extern void (*kkt__sleep_ms)(long ms);
+
+/* Validate one JSON member of obj as an integer in [0, KKT_COUNT_MAX].
+ * required: absent is an error. On error returns PA_EPROTO and writes
+ * "field 'NAME' is a string, expected an integer" into why. *out is
+ * untouched when absent and not required. */
+int kkt__json_count(const json_t *obj, const char *name, int required, long *out,
+    char *why, size_t whylen);
+/* Same for a string of at most maxlen bytes. *out points into obj. */
+int kkt__json_string(const json_t *obj, const char *name, int required,
+    size_t maxlen, const char **out, char *why, size_t whylen);
+/* Parse body as one JSON object (no trailing bytes, no duplicate keys).
+ * Returns a new reference or NULL with why set. */
+json_t *kkt__json_object(const char *body, size_t len, char *why, size_t whylen);
+
+/* --- backends --------------------------------------------------------- */
+
+/* Pure: judge an OpticsERP GET /v1/kkt/buffer/status body. url (may be
+ * NULL) only names the adapter in the reason. Returns PA_OK (synced),
+ * PA_EKKT_UNSYNCED, or PA_EKKT_UNREACHABLE (malformed: reachable = 0).
+ * Fills st's counts and reason. */
+int kkt__opticserp_parse(const char *body, size_t len, const char *url,
+    struct kkt_status *st);
+int kkt__opticserp_check(const struct kkt_config *cfg, struct kkt_status *st);
+
+/* Pure: judge an ATOL GET /api/v2/requests/{uuid} body. Returns as above;
+ * when the task is still "wait" or "inProgress" it returns
+ * PA_EKKT_UNREACHABLE with *again = 1 (poll again), else *again = 0.
+ * A failed task (error, interrupted, blocked, canceled) is
+ * PA_EKKT_UNREACHABLE with errorCode/errorDescription in the reason. */
+int kkt__atol_parse_result(const char *body, size_t len, const char *url,
+    struct kkt_status *st, int *again);
+int kkt__atol_check(const struct kkt_config *cfg, struct kkt_status *st);
+
+#endif
