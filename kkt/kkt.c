@@ -9,18 +9,18 @@
 #include <strings.h>
 #include <time.h>
 
+#include "hal/hal.h"
 #include "hal/pa_err.h"
 #include "kkt/kkt_int.h"
 
 static int64_t
 sys_mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return hal_sys.mono_ms();
 }
 
+/* hal/ has no pause yet; this is the one OS call of kkt/ outside it (move
+ * it there when something else needs one). */
 static void
 sys_sleep_ms(long ms)
 {

@@ -18,13 +18,12 @@
  *  - A task left unfinished at the deadline is not deleted: an
  *    ofdExchangeStatus query has no side effects and the web server expires
  *    old tasks itself.
- *  - A fresh random v4 UUID per check (getrandom), so two checks never read
+ *  - A fresh random v4 UUID per check (hal_uuid4), so two checks never read
  *    each other's results. */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 
+#include "hal/hal.h"
 #include "hal/pa_err.h"
 #include "kkt/kkt_int.h"
 
@@ -219,29 +218,6 @@ out:
 	return rc;
 }
 
-static int
-uuid4(char buf[37])
-{
-	unsigned char b[16];
-	size_t got = 0;
-	ssize_t n;
-
-	while (got < sizeof(b)) {
-		n = getrandom(b + got, sizeof(b) - got, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return pa_err_set(PA_EIO, "getrandom: %s", strerror(errno));
-		got += (size_t)n;
-	}
-	b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);   /* version 4 */
-	b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);   /* RFC 4122 variant */
-	snprintf(buf, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
-	    b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-	return PA_OK;
-}
-
 /* Reason for a transport failure; a timeout names the whole budget. */
 static int
 transport_reason(int rc, const struct kkt_config *cfg, struct kkt_status *st)
@@ -269,7 +245,7 @@ kkt__atol_check(const struct kkt_config *cfg, struct kkt_status *st)
 	int rc, again;
 
 	if ((rc = kkt__join_url(post_url, sizeof(post_url), cfg->url, ATOL_PATH)) ||
-	    (rc = uuid4(uuid)) ||
+	    (rc = hal_uuid4(uuid)) ||
 	    (rc = kkt__http_open(&h))) {
 		kkt__reason(st, "%s", pa_err_msg(rc));
 		goto out;

@@ -1,0 +1,165 @@
+/* cli_kkt — `posagent kkt status [--json]`: ask the KKT adapter the same
+ * question every import asks (DESIGN §6) and show the answer. The return
+ * code is the gate's own: main maps PA_EKKT_UNSYNCED to 75 and
+ * PA_EKKT_UNREACHABLE to 69, so scripts can wait on the exit status. */
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/cli/cli.h"
+#include "hal/pa_err.h"
+#include "kkt/kkt.h"
+
+#define C_GREEN  "\033[32m"
+#define C_YELLOW "\033[33m"
+#define C_RED    "\033[31m"
+#define C_RESET  "\033[0m"
+
+static const char usage[] =
+"usage: posagent [-c FILE] [--json] kkt status [--json]\n"
+"\n"
+"Ask the local KKT adapter whether its offline receipt buffer has been\n"
+"delivered to the OFD: the check every import passes before it may change\n"
+"prices. Configured in [kkt]: backend (opticserp | atol | none), url,\n"
+"timeout_ms (the whole check, default 2000).\n"
+"\n"
+"  --json     one JSON object: backend, url, verdict (synced | not_synced |\n"
+"             unreachable | not_gated | config_error), reachable, synced,\n"
+"             pending, failed, dlq_size, first_doc_number,\n"
+"             first_doc_datetime, network_status, reason, elapsed_ms\n"
+"             (null where the backend does not report a value)\n"
+"\n"
+"Exit status: 0 synced (or backend = none: not gated), 75 receipts not yet\n"
+"at the OFD, 69 adapter unreachable, timed out or answering malformed\n"
+"data, 78 configuration error.\n";
+
+static const char *
+verdict(int rc, const struct kkt_status *st)
+{
+	if (rc == PA_OK)
+		return st->backend == KKT_BACKEND_NONE ? "not_gated" : "synced";
+	if (rc == PA_EKKT_UNSYNCED)
+		return "not_synced";
+	if (rc == PA_ECONFIG)
+		return "config_error";
+	return "unreachable";
+}
+
+static void
+row(const char *k, const char *v)
+{
+	printf("%-10s %s\n", k, v);
+}
+
+static void
+row_count(const char *k, long v)
+{
+	if (v >= 0)
+		printf("%-10s %ld\n", k, v);
+}
+
+static void
+print_human(const struct cli_ctx *ctx, const struct kkt_config *cfg, int rc,
+    const struct kkt_status *st)
+{
+	const char *v = verdict(rc, st), *col = C_RED;
+	char buf[96];
+
+	if (rc == PA_OK)
+		col = C_GREEN;
+	else if (rc == PA_EKKT_UNSYNCED)
+		col = C_YELLOW;
+	row("backend", kkt_backend_name(st->backend));
+	row("url", st->backend == KKT_BACKEND_NONE || cfg->url[0] == '\0' ?
+	    "-" : cfg->url);
+	row("reachable", st->backend == KKT_BACKEND_NONE ? "-" :
+	    st->reachable ? "yes" : "no");
+	printf("%-10s %s", "verdict", ctx->color ? col : "");
+	for (; *v; v++)
+		putchar(*v == '_' ? ' ' : *v);
+	printf("%s\n", ctx->color ? C_RESET : "");
+	row_count("pending", st->pending);
+	row_count("failed", st->failed);
+	row_count("dlq", st->dlq_size);
+	if (st->network_status[0])
+		row("network", st->network_status);
+	if (st->first_doc_number >= 0) {
+		snprintf(buf, sizeof(buf), "№%ld%s%s", st->first_doc_number,
+		    st->first_doc_datetime[0] ? " at " : "",
+		    st->first_doc_datetime);
+		row("first doc", buf);
+	}
+	row("reason", st->reason);
+	printf("%-10s %ld ms\n", "elapsed", st->elapsed_ms);
+}
+
+static int
+print_json(const struct kkt_config *cfg, int rc, const struct kkt_status *st)
+{
+	json_t *j = kkt_status_json(st);
+
+	if (j == NULL ||
+	    json_object_set_new(j, "verdict", json_string(verdict(rc, st))) ||
+	    json_object_set_new(j, "url", st->backend == KKT_BACKEND_NONE ||
+	    cfg->url[0] == '\0' ? json_null() : json_string(cfg->url))) {
+		json_decref(j);
+		return pa_err_set(PA_ENOMEM, "out of memory building the KKT "
+		    "status document");
+	}
+	cli_emit_json(j);
+	return PA_OK;
+}
+
+static int
+kkt_status_cmd(struct cli_ctx *ctx, int json)
+{
+	struct kkt_status st;
+	int rc, prc;
+
+	rc = kkt_check(&ctx->cfg->kkt, &st);
+	if (json)
+		prc = print_json(&ctx->cfg->kkt, rc, &st);
+	else {
+		print_human(ctx, &ctx->cfg->kkt, rc, &st);
+		prc = PA_OK;
+	}
+	fflush(stdout);
+	if (prc != PA_OK)
+		return prc;
+	/* kkt_check left its reason as the thread's message: main prints it
+	 * to stderr for every refusal. */
+	return rc;
+}
+
+int
+cmd_kkt(struct cli_ctx *ctx, int argc, char **argv)
+{
+	int i, json = ctx->json, help = 0;
+	const char *sub = NULL;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			help = 1;
+		else if (argv[i][0] == '-')
+			return pa_err_set(PA_EUSAGE, "kkt: unknown option '%s' (see "
+			    "posagent kkt --help)", argv[i]);
+		else if (sub == NULL)
+			sub = argv[i];
+		else
+			return pa_err_set(PA_EUSAGE, "kkt: unexpected argument '%s' "
+			    "(see posagent kkt --help)", argv[i]);
+	}
+	if (help) {
+		fputs(usage, stdout);
+		return PA_OK;
+	}
+	if (sub == NULL)
+		return pa_err_set(PA_EUSAGE, "kkt: missing command (expected: "
+		    "status; see posagent kkt --help)");
+	if (strcmp(sub, "status") != 0)
+		return pa_err_set(PA_EUSAGE, "kkt: unknown command '%s' (expected: "
+		    "status)", sub);
+	ctx->json = json;
+	return kkt_status_cmd(ctx, json);
+}
