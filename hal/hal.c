@@ -5,6 +5,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,43 @@ hal_iso_parse(const char *s, int64_t *t_ms)
 	if (*p != 'Z' && *p != '\0')
 		return PA_EINVAL;
 	*t_ms = (int64_t)timegm(&tm) * 1000 + ms;
+	return PA_OK;
+}
+
+int64_t
+hal_local_midnight_ms(int days_back)
+{
+	time_t now = (time_t)(hal_sys.now_ms() / 1000);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_mday -= days_back;
+	tm.tm_isdst = -1;
+	return (int64_t)mktime(&tm) * 1000;
+}
+
+void
+hal_local_date(int64_t t_ms, char buf[11])
+{
+	time_t s = (time_t)(t_ms / 1000);
+	struct tm tm;
+
+	localtime_r(&s, &tm);
+	strftime(buf, 11, "%Y-%m-%d", &tm);
+}
+
+int
+hal_pathf(char *buf, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(buf, n, fmt, ap);
+	va_end(ap);
+	if (len < 0 || (size_t)len >= n)
+		return pa_err_set(PA_EINVAL, "path too long: %.80s...", buf);
 	return PA_OK;
 }
 

@@ -29,6 +29,16 @@ void hal_now_iso(char buf[32]);
 /* Parse "YYYY-MM-DDTHH:MM:SS[.mmm]Z" back to ms; PA_EINVAL if malformed. */
 int hal_iso_parse(const char *s, int64_t *t_ms);
 
+/* Local midnight `days_back` days ago, in ms since epoch. */
+int64_t hal_local_midnight_ms(int days_back);
+/* Local calendar date "YYYY-MM-DD" of t_ms. */
+void hal_local_date(int64_t t_ms, char buf[11]);
+
+/* Format a path into buf; PA_EINVAL (with a message) if it does not fit,
+ * so a cut path is never used. */
+int hal_pathf(char *buf, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Create dir and its parents (mode 0750). */
 int hal_mkdirs(const char *path);
 /* SHA-256 of a file as 64 lowercase hex chars + NUL, and its size. Streams. */

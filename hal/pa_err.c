@@ -48,15 +48,23 @@ pa_err_set(int code, const char *fmt, ...)
 int
 pa_err_wrap(int code, const char *fmt, ...)
 {
-	char old[sizeof(errmsg)], pre[512];
+	char old[sizeof(errmsg)];
+	const char *tail;
+	size_t n, t;
 	va_list ap;
 
 	memcpy(old, errmsg, sizeof(old));
+	tail = old[0] ? old : pa_strerror(code);
 	va_start(ap, fmt);
-	vsnprintf(pre, sizeof(pre), fmt, ap);
+	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
 	va_end(ap);
-	snprintf(errmsg, sizeof(errmsg), "%s%s", pre,
-	    old[0] ? old : pa_strerror(code));
+	/* Append what was there; a too-long message is cut, never overrun. */
+	n = strlen(errmsg);
+	t = strlen(tail);
+	if (t > sizeof(errmsg) - 1 - n)
+		t = sizeof(errmsg) - 1 - n;
+	memcpy(errmsg + n, tail, t);
+	errmsg[n + t] = '\0';
 	return code;
 }
 

@@ -14,6 +14,8 @@ struct cli_ctx {
 	struct pa_config *cfg;
 	int json;               /* --json: machine-readable stdout */
 	int color;              /* stdout is a TTY and NO_COLOR unset */
+	int json_done;          /* a command already printed its JSON document
+	                           (it then carries the error itself) */
 };
 
 typedef int (*cli_cmd_fn)(struct cli_ctx *ctx, int argc, char **argv);

@@ -1,4 +1,5 @@
 #include "agent/import/job.h"
+#include "agent/import/job_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +15,6 @@ static const char *const state_names[JOB_NSTATES] = {
 };
 static const char *const level_names[] = { "info", "warning", "error" };
 
-#define JOB_COLS "id, name, uuid, profile, file_name, file_sha256, file_size, " \
-	"state, create_date, start_date, end_date, duration, total_rows, " \
-	"processed_rows, created_count, updated_count, skipped_count, " \
-	"error_count, progress_percent, error_message, notes, cancel_requested"
 
 const char *
 job_state_name(enum job_state s)
@@ -105,9 +102,8 @@ col_dup(sqlite3_stmt *st, int i)
 	return s ? pa_strdup((const char *)s) : NULL;
 }
 
-/* Fill j from a row selected with JOB_COLS. */
-static int
-from_row(sqlite3_stmt *st, struct job *j)
+int
+job__from_row(sqlite3_stmt *st, struct job *j)
 {
 	enum job_state s = JOB_DRAFT;
 
@@ -228,7 +224,7 @@ select_one(adb *a, const char *where, const char *arg, int64_t id,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*found = 1;
-		rc = from_row(st, j);
+		rc = job__from_row(st, j);
 	} else if (rc == SQLITE_DONE) {
 		rc = PA_OK;
 	} else {
@@ -627,5 +623,41 @@ job_list_running(adb *a, json_t **names)
 out:
 	sqlite3_finalize(st);
 	json_decref(arr);
+	return rc;
+}
+
+int
+job_find_draft(adb *a, const char *sha256, const char *profile,
+    struct job **out)
+{
+	sqlite3_stmt *st = NULL;
+	struct job *j = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = sqlx_prepare(adb_sqlite(a), "SELECT " JOB_COLS " FROM job WHERE "
+	    "file_sha256 = ?1 AND profile = ?2 AND state = 'draft' ORDER BY id "
+	    "DESC LIMIT 1", &st)) != PA_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, profile, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if ((j = pa_calloc(1, sizeof(*j))) == NULL) {
+			rc = PA_ENOMEM;
+			goto out;
+		}
+		if ((rc = job__from_row(st, j)) != PA_OK)
+			goto out;
+		*out = j;
+		j = NULL; /* transferred */
+	} else if (rc == SQLITE_DONE) {
+		rc = PA_OK;
+	} else {
+		rc = sqlx_err(adb_sqlite(a), rc, "find draft job");
+	}
+out:
+	job_free(j);
+	sqlite3_finalize(st);
 	return rc;
 }

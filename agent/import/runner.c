@@ -273,7 +273,7 @@ out:
 
 static int
 recover_one(adb *a, cat *c, const char *data_dir, const char *name,
-    int *interrupted)
+    json_t *interrupted)
 {
 	struct job *j = NULL;
 	char lock[PATH_MAX];
@@ -315,7 +315,7 @@ recover_one(adb *a, cat *c, const char *data_dir, const char *name,
 		if (rc == PA_OK)
 			rc = job_transition(a, j, JOB_FAILED, m);
 		if (rc == PA_OK && interrupted)
-			(*interrupted)++;
+			json_array_append_new(interrupted, json_string(j->name));
 	}
 	if (rc == PA_OK)
 		rc = adb_commit(a);
@@ -331,15 +331,13 @@ out:
 }
 
 int
-runner_recover(adb *a, const char *data_dir, int *interrupted)
+runner_recover(adb *a, const char *data_dir, json_t *interrupted)
 {
 	json_t *names = NULL, *v;
 	size_t i;
 	cat *c = NULL;
 	int rc;
 
-	if (interrupted)
-		*interrupted = 0;
 	if ((rc = job_list_running(a, &names)) != PA_OK)
 		return rc;
 	if (json_array_size(names) == 0)

@@ -32,8 +32,8 @@ int runner_run(adb *a, struct job *j, const struct runner_opts *o);
 
 /* Settle jobs left running by a process that died: done when the catalog
  * holds their import record, else failed ("interrupted"). Jobs whose
- * process is alive are left alone. *settled counts the interrupted ones
- * (NULL allowed). */
-int runner_recover(adb *a, const char *data_dir, int *interrupted);
+ * process is alive are left alone. The names of interrupted jobs are
+ * appended to the JSON array `interrupted` (NULL: not wanted). */
+int runner_recover(adb *a, const char *data_dir, json_t *interrupted);
 
 #endif

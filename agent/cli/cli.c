@@ -1,0 +1,231 @@
+#include "agent/cli/cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/cli/cli_int.h"
+#include "agent/import/runner.h"
+#include "hal/pa_err.h"
+
+/* The one place PA codes become exit statuses (sysexits, DESIGN §9). */
+int
+cli_exit_code(int rc)
+{
+	switch (rc) {
+	case PA_OK:
+		return 0;
+	case PA_EUSAGE:
+	case PA_EINVAL:
+	case PA_ESTATE:            /* the command does not fit the job's state */
+		return 64;
+	case PA_EDATA:
+	case PA_EFORMAT:
+	case PA_EENCODING:
+	case PA_ELIMIT:
+	case PA_ECANCELLED:        /* the import did not happen */
+	case PA_EEXISTS:
+		return 65;
+	case PA_ENOTFOUND:
+		return 66;
+	case PA_EKKT_UNREACHABLE:
+	case PA_EHQ_UNAVAILABLE:
+	case PA_ETLS:
+	case PA_ETIMEOUT:
+	case PA_EPROTO:
+	case PA_ELOCKED:
+		return 69;
+	case PA_EKKT_UNSYNCED:
+		return 75;
+	case PA_ECONFIG:
+	case PA_EPROFILE:
+	case PA_EPERM:
+	case PA_EHQ_AUTH:
+		return 78;
+	default:
+		return 70;
+	}
+}
+
+void
+cli_emit_json(json_t *j)
+{
+	char *s;
+
+	if (j == NULL)
+		return;
+	s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	if (s) {
+		fputs(s, stdout);
+		fputc('\n', stdout);
+		free(s);
+	}
+	json_decref(j);
+}
+
+int
+cli_store(struct cli_ctx *ctx, adb **out)
+{
+	int rc;
+
+	if ((rc = adb_open(ctx->cfg->data_dir, out)) != PA_OK)
+		return rc;
+	/* Any command that touches jobs first settles the ones a dead
+	 * process left running (DESIGN §8). */
+	if ((rc = runner_recover(*out, ctx->cfg->data_dir, NULL)) != PA_OK) {
+		adb_close(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int
+cli_wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
+int
+cli_usage(const char *text)
+{
+	fputs(text, stdout);
+	return PA_OK;
+}
+
+static const char main_help[] =
+"usage: posagent [-c FILE] [-d DATA_DIR] [--json] COMMAND [ARGS]\n"
+"\n"
+"Imports supplier price lists into the POS catalog mirror, gated on the\n"
+"KKT fiscal buffer, and reports to headquarters.\n"
+"\n"
+"commands:\n"
+"  init                                create the data directory and databases\n"
+"  profile add FILE.json | list | show NAME | remove NAME\n"
+"  import FILE --profile NAME [--dry-run] [--preview N]\n"
+"  job create FILE --profile NAME | run JOB | cancel JOB | reset JOB | show JOB\n"
+"  job list [--state S] [--errors] [--since today|week] [--group-by G]\n"
+"  job delete JOB | prune --older-than DAYS\n"
+"  log JOB [--level L] [--page N] [--page-size N]\n"
+"  kkt status                          ask the KKT adapter about its buffer\n"
+"  sync [--once]                       send the outbox to HQ\n"
+"  status                              the heartbeat document\n"
+"  run                                 the daemon: inbox, imports, sync\n"
+"\n"
+"options:\n"
+"  -c FILE      configuration (default " CONFIG_DEFAULT_PATH ")\n"
+"  -d DIR       data directory (overrides [agent] data_dir)\n"
+"  --json       machine-readable output on stdout\n"
+"  --version    print the version\n"
+"  --help       this text; COMMAND --help for a command; --help config for\n"
+"               a commented sample configuration\n"
+"\n"
+"exit codes: 0 ok, 64 usage or wrong job state, 65 job failed on its data,\n"
+"66 not found, 69 KKT adapter or HQ unavailable, 70 internal,\n"
+"75 refused: KKT buffer not synced, 78 configuration error\n";
+
+static const struct {
+	const char *name;
+	cli_cmd_fn fn;
+	int needs_config;
+} commands[] = {
+	{ "init", cmd_init, 1 },
+	{ "profile", cmd_profile, 1 },
+	{ "import", cmd_import, 1 },
+	{ "job", cmd_job, 1 },
+	{ "log", cmd_log, 1 },
+	{ "kkt", cmd_kkt, 1 },
+	{ "sync", cmd_sync, 1 },
+	{ "status", cmd_status, 1 },
+	{ "run", cmd_run, 1 },
+};
+
+static void
+report(struct cli_ctx *ctx, int rc)
+{
+	const char *msg = pa_err_msg(rc);
+
+	fprintf(stderr, "posagent: %s\n", msg);
+	if (ctx->json && !ctx->json_done)
+		cli_emit_json(json_pack("{s:{s:i, s:s, s:s}}", "error", "code",
+		    cli_exit_code(rc), "name", pa_errname(rc), "message", msg));
+}
+
+int
+cli_main(int argc, char **argv)
+{
+	static struct pa_config cfg;
+	struct cli_ctx ctx;
+	const char *conf = NULL, *data_dir = NULL;
+	char **args = NULL;
+	int nargs = 0, i, rc = PA_OK;
+	size_t c;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.cfg = &cfg;
+	if ((args = calloc((size_t)argc + 1, sizeof(char *))) == NULL) {
+		fputs("posagent: out of memory\n", stderr);
+		return 70;
+	}
+	/* Global options come before the command; --json is accepted anywhere
+	 * so scripts can append it. */
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			ctx.json = 1;
+		} else if (nargs == 0 && strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			conf = argv[++i];
+		} else if (nargs == 0 && strcmp(argv[i], "-d") == 0 && i + 1 < argc) {
+			data_dir = argv[++i];
+		} else if (nargs == 0 && strcmp(argv[i], "--version") == 0) {
+			printf("posagent %s\n", PA_VERSION);
+			goto out;
+		} else if (nargs == 0 && (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)) {
+			if (i + 1 < argc && strcmp(argv[i + 1], "config") == 0)
+				config_write_sample(stdout);
+			else
+				fputs(main_help, stdout);
+			goto out;
+		} else if (nargs == 0 && argv[i][0] == '-') {
+			rc = pa_err_set(PA_EUSAGE, "unknown option %s (see posagent "
+			    "--help)", argv[i]);
+			goto out;
+		} else {
+			args[nargs++] = argv[i];
+		}
+	}
+	if (nargs == 0) {
+		fputs(main_help, stderr);
+		rc = pa_err_set(PA_EUSAGE, "no command given");
+		goto out;
+	}
+	ctx.color = !ctx.json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	for (c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
+		if (strcmp(args[0], commands[c].name) == 0)
+			break;
+	if (c == sizeof(commands) / sizeof(commands[0])) {
+		rc = pa_err_set(PA_EUSAGE, "unknown command '%s' (see posagent "
+		    "--help)", args[0]);
+		goto out;
+	}
+	if (!cli_wants_help(nargs, args)) {
+		if ((rc = config_load(&cfg, conf ? conf : CONFIG_DEFAULT_PATH,
+		    conf != NULL)) != PA_OK)
+			goto out;
+		if (data_dir)
+			snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", data_dir);
+		if ((rc = config_validate(&cfg)) != PA_OK)
+			goto out;
+	}
+	rc = commands[c].fn(&ctx, nargs, args);
+out:
+	if (rc != PA_OK)
+		report(&ctx, rc);
+	free(args);
+	fflush(stdout);
+	return cli_exit_code(rc);
+}

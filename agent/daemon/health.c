@@ -1,0 +1,53 @@
+#include "agent/daemon/health.h"
+
+#include <string.h>
+
+#include "agent/import/jobq.h"
+#include "hal/pa_err.h"
+
+static json_t *
+kkt_json(void *arg)
+{
+	struct health_ctx *hc = arg;
+	struct kkt_status st;
+	json_t *o;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	rc = kkt_check(hc->kkt, &st);
+	if ((o = kkt_status_json(&st)) == NULL)
+		return NULL;
+	json_object_set_new(o, "verdict", json_string(rc == PA_OK ? "synced" :
+	    rc == PA_EKKT_UNSYNCED ? "not_synced" : rc == PA_EKKT_UNREACHABLE ?
+	    "unreachable" : "error"));
+	return o;
+}
+
+static json_t *
+jobs_json(void *arg)
+{
+	struct health_ctx *hc = arg;
+	json_t *o = NULL;
+
+	return jobq_health(hc->db, &o) == PA_OK ? o : NULL;
+}
+
+struct syncer_hooks
+health_hooks(struct health_ctx *ctx)
+{
+	struct syncer_hooks h = { kkt_json, jobs_json, ctx };
+
+	return h;
+}
+
+void
+health_syncer_opts(const struct pa_config *cfg, struct health_ctx *hc,
+    struct syncer_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->hq = &cfg->hq;
+	o->agent_id = cfg->agent_id;
+	o->version = PA_VERSION;
+	o->data_dir = cfg->data_dir;
+	o->hooks = health_hooks(hc);
+}

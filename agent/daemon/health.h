@@ -1,0 +1,23 @@
+/* health — what the agent tells the sync layer about itself: the KKT view
+ * and the jobs summary, as the syncer's hooks (sync/ never includes agent/
+ * headers, so the agent hands them over ready-made). */
+#ifndef HEALTH_H
+#define HEALTH_H
+
+#include "agent/core/config.h"
+#include "agent/store/adb.h"
+#include "sync/syncer.h"
+
+struct health_ctx {
+	adb *db;                        /* borrowed: the syncer's connection */
+	const struct kkt_config *kkt;   /* borrowed */
+};
+
+/* Hooks reading from ctx (which must outlive the syncer). */
+struct syncer_hooks health_hooks(struct health_ctx *ctx);
+
+/* Fill syncer options from the configuration (borrowed strings). */
+void health_syncer_opts(const struct pa_config *cfg, struct health_ctx *hc,
+    struct syncer_opts *o);
+
+#endif

@@ -1,0 +1,198 @@
+#include "agent/daemon/inbox.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "agent/import/profile.h"
+#include "agent/import/runner.h"
+#include "hal/hal.h"
+#include "hal/pa_err.h"
+#include "hal/pa_mem.h"
+
+static void
+say(const char *fmt, const char *a, const char *b, const char *c)
+{
+	char ts[32];
+
+	hal_now_iso(ts);
+	fprintf(stderr, "%s posagent: ", ts);
+	fprintf(stderr, fmt, a, b, c);
+	fputc('\n', stderr);
+}
+
+int
+inbox_prepare(const struct pa_config *cfg, char *inbox, size_t len)
+{
+	static const char *const sub[] = { "archive", "failed", "rejected" };
+	char path[PATH_MAX];
+	size_t i;
+	int rc;
+
+	if (cfg->inbox[0])
+		snprintf(inbox, len, "%s", cfg->inbox);
+	else
+		snprintf(inbox, len, "%s/inbox", cfg->data_dir);
+	if ((rc = hal_mkdirs(inbox)) != PA_OK)
+		return rc;
+	for (i = 0; i < 3; i++) {
+		if ((rc = hal_pathf(path, sizeof(path), "%s/%s", cfg->data_dir,
+		    sub[i])) != PA_OK || (rc = hal_mkdirs(path)) != PA_OK)
+			return rc;
+	}
+	return PA_OK;
+}
+
+/* Files still being written are not ours yet (DESIGN §8). */
+static int
+is_candidate(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (name[0] == '.')
+		return 0;
+	if (n >= 5 && strcmp(name + n - 5, ".part") == 0)
+		return 0;
+	if (n >= 4 && strcmp(name + n - 4, ".tmp") == 0)
+		return 0;
+	return 1;
+}
+
+/* Move path into DATA_DIR/where, never overwriting an earlier file of the
+ * same name (a numeric suffix is added). */
+static int
+move_to(const struct pa_config *cfg, const char *path, const char *name,
+    const char *where)
+{
+	char dst[PATH_MAX];
+	struct stat st;
+	int i, rc;
+
+	if ((rc = hal_pathf(dst, sizeof(dst), "%s/%s/%s", cfg->data_dir, where,
+	    name)) != PA_OK)
+		return rc;
+	for (i = 1; lstat(dst, &st) == 0 && i < 10000; i++)
+		if ((rc = hal_pathf(dst, sizeof(dst), "%s/%s/%s.%d", cfg->data_dir,
+		    where, name, i)) != PA_OK)
+			return rc;
+	if (rename(path, dst) != 0)
+		return pa_err_set(PA_EIO, "move %s to %s: %s", path, dst,
+		    strerror(errno));
+	say("%s -> %s/%s", name, where, "");
+	return PA_OK;
+}
+
+static const struct profile *
+match(struct profile *const *profs, size_t n, const char *name)
+{
+	size_t i;
+
+	/* Supplier file names vary in case (ESSILOR_2026.XLSX). */
+	for (i = 0; i < n; i++)
+		if (profs[i]->file_pattern &&
+		    fnmatch(profs[i]->file_pattern, name, FNM_CASEFOLD) == 0)
+			return profs[i];
+	return NULL;
+}
+
+static int
+handle(const struct pa_config *cfg, adb *a, const char *path,
+    const char *name, const struct profile *p, enum inbox_outcome *outcome)
+{
+	struct runner_opts ro;
+	struct job *j = NULL;
+	char sha[65];
+	uint64_t size = 0;
+	int rc, found = 0;
+
+	if ((rc = runner_spool(cfg->data_dir, path, sha, &size)) != PA_OK)
+		return rc;
+	if ((rc = job_sha_done(a, sha, p->name, &found)) != PA_OK)
+		return rc;
+	if (found) {
+		say("%s was already imported with profile \"%s\": not importing "
+		    "it again%s", name, p->name, "");
+		return move_to(cfg, path, name, "archive");
+	}
+	if ((rc = job_find_draft(a, sha, p->name, &j)) != PA_OK)
+		return rc;
+	if (j == NULL && (rc = job_create(a, p->name, name, sha, (int64_t)size,
+	    &j)) != PA_OK)
+		return rc;
+	memset(&ro, 0, sizeof(ro));
+	ro.data_dir = cfg->data_dir;
+	ro.kkt = &cfg->kkt;
+	rc = runner_run(a, j, &ro);
+	*outcome = INBOX_WORKED;
+	if (rc == PA_EKKT_UNSYNCED || rc == PA_EKKT_UNREACHABLE) {
+		say("%s waits: %s%s", name, pa_err_msg(rc), "");
+		*outcome = INBOX_GATE_REFUSED;
+		rc = PA_OK;
+		goto out;
+	}
+	say("%s: job %s %s", name, j->name, job_state_name(j->state));
+	if (j->state == JOB_DONE)
+		rc = move_to(cfg, path, name, "archive");
+	else if (j->state == JOB_FAILED || j->state == JOB_CANCELLED)
+		rc = move_to(cfg, path, name, "failed");
+	else if (rc != PA_OK)
+		say("%s: %s%s", name, pa_err_msg(rc), "");
+out:
+	job_free(j);
+	return rc;
+}
+
+int
+inbox_scan(const struct pa_config *cfg, adb *a, const char *inbox,
+    enum inbox_outcome *outcome)
+{
+	struct profile **profs = NULL;
+	struct dirent *de;
+	struct stat st;
+	char path[PATH_MAX];
+	size_t nprofs = 0, i;
+	DIR *d = NULL;
+	int rc;
+
+	*outcome = INBOX_IDLE;
+	if ((d = opendir(inbox)) == NULL)
+		return pa_err_set(PA_EIO, "cannot read inbox %s: %s", inbox,
+		    strerror(errno));
+	if ((rc = prof_all(a, &profs, &nprofs)) != PA_OK)
+		goto out;
+	while ((de = readdir(d)) != NULL && !hal_stop_requested()) {
+		const struct profile *p;
+		if (!is_candidate(de->d_name))
+			continue;
+		if (hal_pathf(path, sizeof(path), "%s/%s", inbox, de->d_name) != PA_OK)
+			continue;
+		if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		if ((p = match(profs, nprofs, de->d_name)) == NULL) {
+			say("%s matches no profile's file_pattern: rejected (add a "
+			    "profile with a matching file_pattern)%s%s", de->d_name,
+			    "", "");
+			if ((rc = move_to(cfg, path, de->d_name, "rejected")) != PA_OK)
+				goto out;
+			*outcome = INBOX_WORKED;
+			continue;
+		}
+		if ((rc = handle(cfg, a, path, de->d_name, p, outcome)) != PA_OK) {
+			/* One bad file must not stop the others. */
+			say("%s: %s%s", de->d_name, pa_err_msg(rc), "");
+			rc = PA_OK;
+		}
+		if (*outcome == INBOX_GATE_REFUSED)
+			break;
+	}
+out:
+	for (i = 0; i < nprofs; i++)
+		prof_free(profs[i]);
+	pa_free(profs);
+	closedir(d);
+	return rc;
+}
