@@ -94,6 +94,59 @@ utf8_trim_tail(char *s)
 		s[i - 1] = '\0';
 }
 
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), 0 if invalid. */
+static size_t
+utf8_seq(const unsigned char *p)
+{
+	unsigned c = p[0];
+	size_t n, i;
+	unsigned lo = 0x80, hi = 0xBF;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2;
+	else if (c >= 0xE0 && c <= 0xEF) {
+		n = 3;
+		if (c == 0xE0)
+			lo = 0xA0;
+		if (c == 0xED)
+			hi = 0x9F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 4;
+		if (c == 0xF0)
+			lo = 0x90;
+		if (c == 0xF4)
+			hi = 0x8F;
+	} else
+		return 0;
+	for (i = 1; i < n; i++, lo = 0x80, hi = 0xBF)
+		if (p[i] < lo || p[i] > hi)
+			return 0;       /* also stops at the NUL */
+	return n;
+}
+
+/* One clean line: control characters become spaces and bytes that are not
+ * UTF-8 (jansson quotes raw input near a syntax error; a config value may
+ * hold anything) become '?', so the reason always fits in JSON and a log. */
+static void
+text_sanitize(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t n;
+
+	while (*p) {
+		if ((n = utf8_seq(p)) == 0) {
+			*p++ = '?';
+			continue;
+		}
+		if (n == 1 && (*p < 0x20 || *p == 0x7F))
+			*p = ' ';
+		p += n;
+	}
+}
+
 void
 kkt__reason(struct kkt_status *st, const char *fmt, ...)
 {
@@ -105,6 +158,7 @@ kkt__reason(struct kkt_status *st, const char *fmt, ...)
 	va_end(ap);
 	if (n >= (int)sizeof(st->reason))
 		utf8_trim_tail(st->reason);
+	text_sanitize(st->reason);
 }
 
 void
@@ -112,14 +166,12 @@ kkt__copy_text(char *dst, size_t dstlen, const char *src)
 {
 	size_t i;
 
-	for (i = 0; src[i] != '\0' && i + 1 < dstlen; i++) {
-		unsigned char c = (unsigned char)src[i];
-
-		dst[i] = (c < 0x20 || c == 0x7F) ? ' ' : (char)c;
-	}
+	for (i = 0; src[i] != '\0' && i + 1 < dstlen; i++)
+		dst[i] = src[i];
 	dst[i] = '\0';
 	if (src[i] != '\0')
 		utf8_trim_tail(dst);
+	text_sanitize(dst);
 }
 
 int

@@ -43,11 +43,12 @@ int kkt__http_do(struct kkt__http *h, const char *method, const char *url,
 
 /* Reset st for backend b: every count unknown (-1), strings empty. */
 void kkt__status_init(struct kkt_status *st, enum kkt_backend b);
-/* printf into st->reason; a cut never splits a UTF-8 sequence. */
+/* printf into st->reason as one clean line: a cut never splits a UTF-8
+ * sequence, control characters become spaces, invalid UTF-8 bytes '?'. */
 void kkt__reason(struct kkt_status *st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Copy adapter-supplied text for display: control characters become
- * spaces, cut at a UTF-8 boundary to fit dst (dstlen >= 1). */
+/* Copy adapter-supplied text for display, cleaned as kkt__reason does
+ * and cut at a UTF-8 boundary to fit dst (dstlen >= 1). */
 void kkt__copy_text(char *dst, size_t dstlen, const char *src);
 /* "{url}{path}" without a doubled slash; PA_ECONFIG when it does not fit. */
 int kkt__join_url(char *dst, size_t dstlen, const char *url, const char *path);

@@ -325,6 +325,27 @@ atol_malformed_shapes_are_refused(void **state)
 
 /* --- helpers, config, status document ----------------------------------- */
 
+/* Found by fuzz_kkt: jansson's error text quotes the input near a bad
+ * escape and cut a UTF-8 sequence; the reason must still be valid UTF-8. */
+static void
+fuzz_reason_quoting_cut_utf8_stays_valid(void **state)
+{
+	static const char body[] = "{\"results\":[{\"status\":\"error\",\"e\":231,"
+	    "\"errDes\\u00\xd1\x8f\xd0\xb7s\\u00\xd1\x8f\xd0\xb7\xd0\xb8\"}]}";
+	struct kkt_status st;
+	json_t *j;
+	int again;
+
+	(void)state;
+	assert_refused_malformed(at(body, &st, &again), &st);
+	j = json_string(st.reason);
+	assert_non_null(j);
+	json_decref(j);
+	kkt__status_init(&st, KKT_BACKEND_ATOL);
+	kkt__reason(&st, "a\xff\xc3x\ted\xa0\xa0\xf4\x90\x80\x80z");
+	assert_string_equal(st.reason, "a??x ed??????z");
+}
+
 static void
 reason_cut_never_splits_utf8(void **state)
 {
@@ -501,6 +522,7 @@ main(void)
 		cmocka_unit_test(atol_wait_and_in_progress_ask_to_poll_again),
 		cmocka_unit_test(atol_failed_task_reports_code_and_description),
 		cmocka_unit_test(atol_malformed_shapes_are_refused),
+		cmocka_unit_test(fuzz_reason_quoting_cut_utf8_stays_valid),
 		cmocka_unit_test(reason_cut_never_splits_utf8),
 		cmocka_unit_test(backend_names_round_trip),
 		cmocka_unit_test(backend_none_passes_without_network),

@@ -1,0 +1,95 @@
+/* fuzz_kkt — libFuzzer target over the KKT answer parsers (DESIGN §11).
+ *
+ * The first input byte picks the parser (even: OpticsERP buffer status,
+ * odd: ATOL task result); the rest is the HTTP body. Beyond "no crash, no
+ * leak, no UB" it checks the gate's invariants: a verdict of synced only
+ * with all counts zero, never synced with a refusal, a reason that is
+ * always present and valid UTF-8, and a status document always built.
+ *
+ *   make fuzz && build/fuzz/fuzz_kkt tests/fuzz/corpus/kkt
+ * Replay a crash under gdb without libFuzzer:
+ *   cc -DFUZZ_REPLAY -g -I. -D_GNU_SOURCE ... tests/fuzz/fuzz_kkt.c kkt/... && ./a.out crash-file */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hal/pa_err.h"
+#include "kkt/kkt.h"
+#include "kkt/kkt_int.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+check(int cond, const char *what)
+{
+	if (!cond) {
+		fprintf(stderr, "fuzz_kkt: invariant broken: %s\n", what);
+		abort();
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct kkt_status st;
+	json_t *j;
+	int rc, again = 0, atol;
+
+	if (size < 1)
+		return 0;
+	atol = data[0] & 1;
+	kkt__status_init(&st, atol ? KKT_BACKEND_ATOL : KKT_BACKEND_OPTICSERP);
+	if (atol)
+		rc = kkt__atol_parse_result((const char *)data + 1, size - 1,
+		    "http://127.0.0.1:16732", &st, &again);
+	else
+		rc = kkt__opticserp_parse((const char *)data + 1, size - 1,
+		    "http://127.0.0.1:8089", &st);
+	check(rc == PA_OK || rc == PA_EKKT_UNSYNCED || rc == PA_EKKT_UNREACHABLE,
+	    "return code");
+	check((rc == PA_OK) == (st.synced == 1), "synced iff PA_OK");
+	check(!again || rc == PA_EKKT_UNREACHABLE, "again only with a refusal");
+	if (rc == PA_OK) {
+		check(st.reachable && st.pending == 0, "synced with pending");
+		if (!atol)
+			check(st.failed == 0 && st.dlq_size == 0, "synced with failed/dlq");
+	}
+	if (rc == PA_EKKT_UNSYNCED)
+		check(st.reachable && (st.pending > 0 || st.failed > 0 ||
+		    st.dlq_size > 0), "unsynced without a count");
+	check(st.reason[0] != '\0', "empty reason");
+	check(memchr(st.reason, '\0', sizeof(st.reason)) != NULL, "reason unterminated");
+	j = json_string(st.reason);
+	check(j != NULL, "reason is not valid UTF-8");
+	json_decref(j);
+	j = kkt_status_json(&st);
+	check(j != NULL, "status document");
+	json_decref(j);
+	return 0;
+}
+
+#ifdef FUZZ_REPLAY
+int
+main(int argc, char **argv)
+{
+	static uint8_t buf[1 << 20];
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		FILE *f = fopen(argv[i], "rb");
+		size_t n;
+
+		if (f == NULL) {
+			perror(argv[i]);
+			return 1;
+		}
+		n = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		LLVMFuzzerTestOneInput(buf, n);
+		printf("%s: ok\n", argv[i]);
+	}
+	return 0;
+}
+#endif
