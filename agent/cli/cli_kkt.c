@@ -92,20 +92,28 @@ print_human(const struct cli_ctx *ctx, const struct kkt_config *cfg, int rc,
 	printf("%-10s %ld ms\n", "elapsed", st->elapsed_ms);
 }
 
+/* The status document; a refusal also carries the error object main would
+ * otherwise print, so stdout stays one JSON document. */
 static int
-print_json(const struct kkt_config *cfg, int rc, const struct kkt_status *st)
+print_json(struct cli_ctx *ctx, int rc, const struct kkt_status *st)
 {
-	json_t *j = kkt_status_json(st);
+	const struct kkt_config *cfg = &ctx->cfg->kkt;
+	json_t *j = kkt_status_json(st), *url;
 
+	url = st->backend == KKT_BACKEND_NONE || cfg->url[0] == '\0' ?
+	    json_null() : json_string(cfg->url);
 	if (j == NULL ||
 	    json_object_set_new(j, "verdict", json_string(verdict(rc, st))) ||
-	    json_object_set_new(j, "url", st->backend == KKT_BACKEND_NONE ||
-	    cfg->url[0] == '\0' ? json_null() : json_string(cfg->url))) {
+	    json_object_set_new(j, "url", url ? url : json_null()) ||
+	    (rc != PA_OK && json_object_set_new(j, "error", json_pack(
+	    "{s:i, s:s, s:O?}", "code", cli_exit_code(rc), "name",
+	    pa_errname(rc), "message", json_object_get(j, "reason"))))) {
 		json_decref(j);
 		return pa_err_set(PA_ENOMEM, "out of memory building the KKT "
 		    "status document");
 	}
 	cli_emit_json(j);
+	ctx->json_done = 1;
 	return PA_OK;
 }
 
@@ -117,7 +125,7 @@ kkt_status_cmd(struct cli_ctx *ctx, int json)
 
 	rc = kkt_check(&ctx->cfg->kkt, &st);
 	if (json)
-		prc = print_json(&ctx->cfg->kkt, rc, &st);
+		prc = print_json(ctx, rc, &st);
 	else {
 		print_human(ctx, &ctx->cfg->kkt, rc, &st);
 		prc = PA_OK;
