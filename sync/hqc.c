@@ -1,0 +1,518 @@
+/* hqc — HQ HTTPS client (see hqc.h). */
+#include "sync/hqc.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "hal/hal_wait.h"
+#include "hal/hal.h"
+#include "hal/pa_err.h"
+#include "hal/pa_mem.h"
+
+#ifndef PA_VERSION
+#define PA_VERSION "0.0.0"
+#endif
+
+struct hqc {
+	CURL *curl;
+	struct curl_slist *headers;     /* holds the bearer token */
+	char url_events[1024];
+	char url_heartbeat[1024];
+	char base[512];                 /* for messages */
+	char ca_file[512];
+	char errbuf[CURL_ERROR_SIZE];
+	char body[HQC_MAX_RESPONSE_BYTES + 1];
+	size_t body_len;
+	int truncated;
+	char retry_after[HQC_MAX_RETRY_AFTER + 1];
+	long connects;
+	int global;                     /* curl_global_init succeeded */
+};
+
+/* --- configuration checks ------------------------------------------------ */
+
+static int
+host_is_loopback(const char *host)
+{
+	struct in_addr a4;
+	char buf[64];
+
+	if (strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0)
+		return 1;
+	if (strlen(host) >= sizeof(buf))
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", host);
+	if (inet_pton(AF_INET, buf, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return 0;
+}
+
+int
+hqc_check_url(const char *url)
+{
+	char *scheme = NULL, *host = NULL, *user = NULL, *query = NULL,
+	    *frag = NULL;
+	CURLU *u = NULL;
+	int rc = PA_OK;
+
+	if (url == NULL || url[0] == '\0')
+		return pa_err_set(PA_ECONFIG, "[hq] url is empty: HQ sync is "
+		    "disabled (set it to https://NAME:PORT)");
+	if ((u = curl_url()) == NULL)
+		return PA_ENOMEM;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		rc = pa_err_set(PA_ECONFIG, "[hq] url '%s' is not a valid URL "
+		    "(expected https://NAME:PORT)", url);
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
+		rc = pa_err_set(PA_ECONFIG, "[hq] url must not carry credentials: "
+		    "use token_file or a client certificate");
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_OK) {
+		rc = pa_err_set(PA_ECONFIG, "[hq] url '%s' must not have a query "
+		    "or fragment", url);
+		goto out;
+	}
+	if (strcasecmp(scheme, "https") == 0)
+		goto out;
+	if (strcasecmp(scheme, "http") != 0) {
+		rc = pa_err_set(PA_ECONFIG, "[hq] url '%s': scheme %s is not "
+		    "supported, use https", url, scheme);
+		goto out;
+	}
+	/* Plain HTTP would hand the token and the store's data to anyone on
+	 * the path; only a loopback HQ (a local relay, tests) may use it. */
+	if (!host_is_loopback(host))
+		rc = pa_err_set(PA_ECONFIG, "[hq] url '%s': http:// is refused for "
+		    "a non-loopback host (%s); use https://", url, host);
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(user);
+	curl_free(query);
+	curl_free(frag);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* "sha256//BASE64[;sha256//BASE64...]" as libcurl accepts it. */
+static int
+pin_ok(const char *pin)
+{
+	const char *p = pin;
+
+	for (;;) {
+		size_t n = 0;
+
+		if (strncmp(p, "sha256//", 8) != 0)
+			return 0;
+		p += 8;
+		while ((p[n] >= 'A' && p[n] <= 'Z') || (p[n] >= 'a' && p[n] <= 'z') ||
+		    (p[n] >= '0' && p[n] <= '9') || p[n] == '+' || p[n] == '/' ||
+		    p[n] == '=')
+			n++;
+		/* A SHA-256 in base64 is 44 characters. */
+		if (n != 44)
+			return 0;
+		p += n;
+		if (*p == '\0')
+			return 1;
+		if (*p != ';')
+			return 0;
+		p++;
+	}
+}
+
+static int
+agent_id_ok(const char *id)
+{
+	size_t i;
+
+	for (i = 0; id[i]; i++) {
+		char c = id[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+			return 0;
+	}
+	return i > 0 && i < 128;
+}
+
+/* Read the bearer token and build the request headers. */
+static int
+build_headers(hqc *c, const char *token_file)
+{
+	char tok[HQC_MAX_TOKEN_BYTES + 1];
+	char hdr[sizeof(tok) + 32];
+	struct curl_slist *l;
+	size_t len = 0, i;
+	int rc = PA_OK;
+
+	tok[0] = '\0';
+	hdr[0] = '\0';
+	if (token_file[0]) {
+		if ((rc = hal_read_secret(token_file, tok, sizeof(tok), &len)) !=
+		    PA_OK) {
+			rc = pa_err_wrap(rc == PA_ENOTFOUND ? PA_ECONFIG : rc,
+			    "[hq] token_file: ");
+			goto out;
+		}
+		while (len > 0 && (tok[len - 1] == '\n' || tok[len - 1] == '\r' ||
+		    tok[len - 1] == ' ' || tok[len - 1] == '\t'))
+			tok[--len] = '\0';
+		/* RFC 6750 b64token: visible ASCII; anything else could split the
+		 * header. The token itself never appears in a message. */
+		for (i = 0; i < len; i++)
+			if (tok[i] <= ' ' || tok[i] > '~')
+				break;
+		if (len == 0 || i < len) {
+			rc = pa_err_set(PA_ECONFIG, "[hq] token_file %s: the token "
+			    "must be one line of visible ASCII", token_file);
+			goto out;
+		}
+	}
+	l = curl_slist_append(c->headers, "Content-Type: application/json");
+	if (l)
+		c->headers = l;
+	if (l && (l = curl_slist_append(c->headers, "Accept: application/json")))
+		c->headers = l;
+	/* No "100-continue" round trip before each batch. */
+	if (l && (l = curl_slist_append(c->headers, "Expect:")))
+		c->headers = l;
+	if (l && len) {
+		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", tok);
+		if ((l = curl_slist_append(c->headers, hdr)))
+			c->headers = l;
+	}
+	if (l == NULL)
+		rc = PA_ENOMEM;
+out:
+	explicit_bzero(tok, sizeof(tok));
+	explicit_bzero(hdr, sizeof(hdr));
+	return rc;
+}
+
+/* --- libcurl callbacks --------------------------------------------------- */
+
+static size_t
+on_body(char *p, size_t size, size_t nmemb, void *arg)
+{
+	hqc *c = arg;
+	size_t n = size * nmemb;
+
+	if (c->body_len + n > HQC_MAX_RESPONSE_BYTES) {
+		c->truncated = 1;
+		return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
+	}
+	memcpy(c->body + c->body_len, p, n);
+	c->body_len += n;
+	c->body[c->body_len] = '\0';
+	return n;
+}
+
+static size_t
+on_header(char *p, size_t size, size_t nmemb, void *arg)
+{
+	static const char name[] = "retry-after:";
+	hqc *c = arg;
+	size_t n = size * nmemb, vlen;
+
+	/* A status line starts a new response (after a 100 Continue, say). */
+	if (n >= 5 && strncmp(p, "HTTP/", 5) == 0) {
+		c->retry_after[0] = '\0';
+		return n;
+	}
+	if (n > sizeof(name) - 1 && strncasecmp(p, name, sizeof(name) - 1) == 0) {
+		p += sizeof(name) - 1;
+		vlen = n - (sizeof(name) - 1);
+		if (vlen > HQC_MAX_RETRY_AFTER)
+			vlen = HQC_MAX_RETRY_AFTER; /* then rt_retry_after refuses it */
+		memcpy(c->retry_after, p, vlen);
+		c->retry_after[vlen] = '\0';
+	}
+	return n;
+}
+
+/* --- open/close ---------------------------------------------------------- */
+
+#define SETOPT(opt, val) do { \
+	if (curl_easy_setopt(c->curl, opt, val) != CURLE_OK) { \
+		rc = pa_err_set(PA_EINTERNAL, "libcurl refused option %s", #opt); \
+		goto out; \
+	} } while (0)
+
+int
+hqc_open(const struct hq_config *cfg, const char *agent_id, hqc **out)
+{
+	hqc *c = NULL;
+	size_t blen;
+	int rc, https;
+
+	*out = NULL;
+	if ((rc = hqc_check_url(cfg->url)) != PA_OK)
+		return rc;
+	if (!agent_id_ok(agent_id))
+		return pa_err_set(PA_ECONFIG, "[agent] id '%s' cannot go into an "
+		    "HQ URL (letters, digits, '-', '_', '.')", agent_id);
+	https = strncasecmp(cfg->url, "https:", 6) == 0;
+	if (https && cfg->ca_file[0] == '\0')
+		return pa_err_set(PA_ECONFIG, "[hq] ca_file is required for "
+		    "https (the CA bundle that signed HQ's certificate)");
+	if (!cfg->cert_file[0] != !cfg->key_file[0])
+		return pa_err_set(PA_ECONFIG, "[hq] cert_file and key_file go "
+		    "together (mTLS needs both)");
+	if (cfg->key_file[0] && (rc = hal_check_secret_file(cfg->key_file)) !=
+	    PA_OK)
+		return pa_err_wrap(rc == PA_ENOTFOUND ? PA_ECONFIG : rc,
+		    "[hq] key_file: ");
+	if (cfg->pin[0] && !pin_ok(cfg->pin))
+		return pa_err_set(PA_ECONFIG, "[hq] pin '%s' is not sha256//BASE64 "
+		    "(44 characters of base64 after sha256//)", cfg->pin);
+
+	if ((c = pa_calloc(1, sizeof(*c))) == NULL)
+		return PA_ENOMEM;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		rc = pa_err_set(PA_EINTERNAL, "libcurl initialisation failed");
+		goto out;
+	}
+	c->global = 1;
+	snprintf(c->base, sizeof(c->base), "%s", cfg->url);
+	blen = strlen(c->base);
+	while (blen > 0 && c->base[blen - 1] == '/')
+		c->base[--blen] = '\0';
+	snprintf(c->ca_file, sizeof(c->ca_file), "%s", cfg->ca_file);
+	if ((size_t)snprintf(c->url_events, sizeof(c->url_events),
+	    "%s/api/v1/agents/%s/events", c->base, agent_id) >=
+	    sizeof(c->url_events) ||
+	    (size_t)snprintf(c->url_heartbeat, sizeof(c->url_heartbeat),
+	    "%s/api/v1/agents/%s/heartbeat", c->base, agent_id) >=
+	    sizeof(c->url_heartbeat)) {
+		rc = pa_err_set(PA_ECONFIG, "[hq] url is too long");
+		goto out;
+	}
+	if ((rc = build_headers(c, cfg->token_file)) != PA_OK)
+		goto out;
+	if ((c->curl = curl_easy_init()) == NULL) {
+		rc = PA_ENOMEM;
+		goto out;
+	}
+	SETOPT(CURLOPT_PROTOCOLS_STR, https ? "https" : "http");
+	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(CURLOPT_NOSIGNAL, 1L);
+	SETOPT(CURLOPT_ERRORBUFFER, c->errbuf);
+	SETOPT(CURLOPT_HTTPHEADER, c->headers);
+	SETOPT(CURLOPT_USERAGENT, "posagent/" PA_VERSION);
+	SETOPT(CURLOPT_TIMEOUT_MS, cfg->timeout_ms > 0 ? cfg->timeout_ms : 10000L);
+	SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+	SETOPT(CURLOPT_WRITEFUNCTION, on_body);
+	SETOPT(CURLOPT_WRITEDATA, c);
+	SETOPT(CURLOPT_HEADERFUNCTION, on_header);
+	SETOPT(CURLOPT_HEADERDATA, c);
+	SETOPT(CURLOPT_POST, 1L);
+	/* Verification is never optional (DESIGN §7). */
+	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+	SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (cfg->ca_file[0])
+		SETOPT(CURLOPT_CAINFO, cfg->ca_file);
+	if (cfg->cert_file[0]) {
+		SETOPT(CURLOPT_SSLCERT, cfg->cert_file);
+		SETOPT(CURLOPT_SSLCERTTYPE, "PEM");
+		SETOPT(CURLOPT_SSLKEY, cfg->key_file);
+		SETOPT(CURLOPT_SSLKEYTYPE, "PEM");
+	}
+	if (cfg->pin[0])
+		SETOPT(CURLOPT_PINNEDPUBLICKEY, cfg->pin);
+	*out = c;
+	c = NULL; /* transferred */
+out:
+	hqc_close(c);
+	return rc;
+}
+
+void
+hqc_close(hqc *c)
+{
+	struct curl_slist *l;
+
+	if (c == NULL)
+		return;
+	if (c->curl)
+		curl_easy_cleanup(c->curl);
+	/* The Authorization header holds the token: wipe before freeing. */
+	for (l = c->headers; l; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
+	curl_slist_free_all(c->headers);
+	if (c->global)
+		curl_global_cleanup();
+	pa_free(c);
+}
+
+/* --- requests ------------------------------------------------------------ */
+
+static int
+tls_verify_failed(hqc *c, CURLcode cc, struct hqc_resp *r)
+{
+	r->transport = RT_T_TLS_VERIFY;
+	if (cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
+		return pa_err_set(PA_ETLS, "HQ %s: TLS: public key does not match "
+		    "pin ([hq] pin): refusing to talk to this server", c->base);
+	/* libcurl's mbedTLS backend reports the verification flag only as text
+	 * in the error buffer (it never fills CURLINFO_SSL_VERIFYRESULT), so
+	 * that text is the one way to tell which check failed. */
+	if (strstr(c->errbuf, "CN_MISMATCH"))
+		return pa_err_set(PA_ETLS, "HQ %s: TLS: certificate is for another "
+		    "host (name in [hq] url does not match HQ's certificate)",
+		    c->base);
+	if (strstr(c->errbuf, "NOT_TRUSTED"))
+		return pa_err_set(PA_ETLS, "HQ %s: TLS: certificate not trusted by "
+		    "ca_file %s", c->base, c->ca_file);
+	if (strstr(c->errbuf, "EXPIRED") || strstr(c->errbuf, "FUTURE"))
+		return pa_err_set(PA_ETLS, "HQ %s: TLS: certificate expired or not "
+		    "yet valid (check this terminal's clock)", c->base);
+	return pa_err_set(PA_ETLS, "HQ %s: TLS: certificate refused: %s",
+	    c->base, c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
+}
+
+static int
+classify(hqc *c, CURLcode cc, struct hqc_resp *r)
+{
+	const char *why = c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc);
+
+	switch (cc) {
+	case CURLE_OUT_OF_MEMORY:
+		r->transport = RT_T_RESET;
+		return PA_ENOMEM;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+		r->transport = RT_T_CONNECT;
+		return pa_err_set(PA_EHQ_UNAVAILABLE, "HQ %s: cannot connect: %s",
+		    c->base, why);
+	case CURLE_OPERATION_TIMEDOUT:
+		r->transport = RT_T_TIMEOUT;
+		return pa_err_set(PA_EHQ_UNAVAILABLE, "HQ %s: timed out: %s",
+		    c->base, why);
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		return tls_verify_failed(c, cc, r);
+	case CURLE_SSL_CACERT_BADFILE:
+		r->transport = RT_T_CONFIG;
+		return pa_err_set(PA_ECONFIG, "[hq] ca_file %s cannot be loaded: %s",
+		    c->ca_file, why);
+	case CURLE_SSL_CERTPROBLEM:
+		r->transport = RT_T_CONFIG;
+		return pa_err_set(PA_ECONFIG, "[hq] cert_file/key_file cannot be "
+		    "loaded: %s", why);
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+		r->transport = RT_T_CONFIG;
+		return pa_err_set(PA_ECONFIG, "HQ %s: %s", c->base, why);
+	case CURLE_SSL_CONNECT_ERROR:
+		r->transport = RT_T_HANDSHAKE;
+		return pa_err_set(PA_EHQ_UNAVAILABLE, "HQ %s: TLS handshake failed "
+		    "(%s); if HQ requires a client certificate, set [hq] cert_file "
+		    "and key_file", c->base, why);
+	default:
+		/* Reset, closed mid-answer, nothing received, garbage. */
+		r->transport = RT_T_RESET;
+		return pa_err_set(PA_EHQ_UNAVAILABLE, "HQ %s: connection failed: %s",
+		    c->base, why);
+	}
+}
+
+int
+hqc_post(hqc *c, enum hqc_endpoint ep, const char *body, size_t len,
+    int64_t now_ms, struct hqc_resp *r)
+{
+	CURLcode cc;
+	long status = 0, nconn = 0;
+	int rc = PA_OK;
+
+	memset(r, 0, sizeof(*r));
+	r->retry_after_ms = -1;
+	c->errbuf[0] = '\0';
+	c->body[0] = '\0';
+	c->body_len = 0;
+	c->truncated = 0;
+	c->retry_after[0] = '\0';
+	if (curl_easy_setopt(c->curl, CURLOPT_URL, ep == HQC_EVENTS ?
+	    c->url_events : c->url_heartbeat) != CURLE_OK ||
+	    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
+	    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)len) != CURLE_OK)
+		return pa_err_set(PA_EINTERNAL, "libcurl refused the request");
+	cc = curl_easy_perform(c->curl);
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK)
+		c->connects += nconn;
+	r->status = status;
+	r->body = c->body;
+	r->body_len = c->body_len;
+	r->truncated = c->truncated;
+	if (c->retry_after[0])
+		if (rt_retry_after(c->retry_after, now_ms, &r->retry_after_ms) !=
+		    PA_OK)
+			r->retry_after_ms = -1;
+	if (cc == CURLE_WRITE_ERROR && c->truncated && status > 0) {
+		/* We stopped reading an oversized answer. Its status still says
+		 * what happened; a 2xx whose body we could not read is not an
+		 * answer we can trust. */
+		if (status >= 200 && status <= 299) {
+			r->transport = RT_T_BAD_ANSWER;
+			return pa_err_set(PA_EHQ_UNAVAILABLE, "HQ %s: answer larger "
+			    "than %d bytes", c->base, HQC_MAX_RESPONSE_BYTES);
+		}
+		r->transport = RT_T_OK;
+		return PA_OK;
+	}
+	if (cc != CURLE_OK)
+		return classify(c, cc, r);
+	r->transport = RT_T_OK;
+	return rc;
+}
+
+int
+hqc_parse_ack(const char *body, size_t len, long long *ack)
+{
+	json_error_t jerr;
+	json_t *doc = NULL, *a;
+	int rc = PA_OK;
+
+	*ack = -1;
+	if (len > HQC_MAX_RESPONSE_BYTES)
+		return pa_err_set(PA_EPROTO, "HQ answer larger than %d bytes",
+		    HQC_MAX_RESPONSE_BYTES);
+	doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (doc == NULL) {
+		rc = pa_err_set(PA_EPROTO, "HQ answer is not JSON: %s "
+		    "(line %d col %d)", jerr.text, jerr.line, jerr.column);
+		goto out;
+	}
+	if (!json_is_object(doc)) {
+		rc = pa_err_set(PA_EPROTO, "HQ answer is not a JSON object");
+		goto out;
+	}
+	a = json_object_get(doc, "ack");
+	if (a == NULL || !json_is_integer(a) || json_integer_value(a) < 0) {
+		rc = pa_err_set(PA_EPROTO, "HQ answer has no \"ack\" integer >= 0");
+		goto out;
+	}
+	*ack = (long long)json_integer_value(a);
+out:
+	json_decref(doc);
+	return rc;
+}
+
+long
+hqc_connects(const hqc *c)
+{
+	return c ? c->connects : 0;
+}
