@@ -104,240 +104,147 @@ assert_cell(const struct rs_row *row, size_t i, const char *want)
 	assert_string_equal(row->cells[i].text, want);
 }
 
+/* Read data as file `name` and compare all its rows with want, written as
+ * "1[a|b] 2 3[c]": row number, then the cells in brackets joined by |
+ * (no brackets: a row without cells); ! marks RS_CELL_BAD_ENCODING. */
+static void
+check_rows(const char *name, const void *data, size_t len,
+    enum rs_format fmt, char delim, char quote, const char *want)
+{
+	const char *p = write_file(name, data, len);
+	struct rs_opts o = { .format = fmt, .delimiter = delim, .quote = quote };
+	const struct rs_row *row;
+	char got[4096];
+	size_t i, n = 0;
+	struct rd r;
+	int rc;
+
+	if ((rc = csvr_open(p, &o, &r.ops, &r.impl)) != PA_OK)
+		fail_msg("csvr_open(%s): %s", p, pa_err_msg(rc));
+	got[0] = '\0';
+	while ((row = rd_next(&r)) != NULL) {
+		n += snprintf(got + n, sizeof(got) - n, "%s%lu%s", n ? " " : "",
+		    row->row_number, row->ncells ? "[" : "");
+		for (i = 0; i < row->ncells; i++) {
+			assert_int_equal(strlen(row->cells[i].text),
+			    row->cells[i].len);
+			n += snprintf(got + n, sizeof(got) - n, "%s%s%s",
+			    i ? "|" : "", row->cells[i].flags ? "!" : "",
+			    row->cells[i].text);
+		}
+		n += snprintf(got + n, sizeof(got) - n, "%s",
+		    row->ncells ? "]" : "");
+		assert_true(n < sizeof(got));
+	}
+	assert_string_equal(got, want);
+	rd_done(&r, p);
+}
+
+/* String literals, so embedded NULs count. */
+#define ROWS(name, data, delim, want) \
+	check_rows(name, data, sizeof(data) - 1, RS_CSV_UTF8, delim, 0, want)
+#define ROWS1251(name, data, want) \
+	check_rows(name, data, sizeof(data) - 1, RS_CSV_CP1251, ';', 0, want)
+
 static void
 test_quoted_newline_keeps_row_numbers(void **state)
 {
-	const char *p = write_str("qnl.csv", "a,b\n\"x\ny\nz\",2\nc,d\n");
-	const struct rs_row *row;
-	struct rd r;
-
 	(void)state;
-	rd_open(&r, p, RS_CSV_UTF8, 0);
-	row = rd_next(&r);
-	assert_int_equal(row->row_number, 1);
-	row = rd_next(&r);
-	assert_int_equal(row->row_number, 2);
-	assert_cell(row, 0, "x\ny\nz");
-	assert_cell(row, 1, "2");
-	row = rd_next(&r);
-	assert_int_equal(row->row_number, 3);
-	assert_cell(row, 0, "c");
-	assert_null(rd_next(&r));
-	rd_done(&r, p);
+	ROWS("qnl.csv", "a,b\n\"x\ny\nz\",2\nc,d\n", 0,
+	    "1[a|b] 2[x\ny\nz|2] 3[c|d]");
 }
 
 static void
 test_crlf_counts_as_one_line_end(void **state)
 {
-	const char *p = write_str("crlf.csv", "a,b\r\nc,d\r\n");
-	const struct rs_row *row;
-	struct rd r;
-
 	(void)state;
-	rd_open(&r, p, RS_CSV_UTF8, 0);
-	row = rd_next(&r);
-	assert_int_equal(row->row_number, 1);
-	assert_cell(row, 1, "b");
-	row = rd_next(&r);
-	assert_int_equal(row->row_number, 2);
-	assert_cell(row, 1, "d");
-	assert_null(rd_next(&r));
-	rd_done(&r, p);
+	ROWS("crlf.csv", "a,b\r\nc,d\r\n", 0, "1[a|b] 2[c|d]");
 }
 
 static void
 test_crlf_inside_quotes_is_kept(void **state)
 {
-	const char *p = write_str("crlfq.csv", "\"x\r\ny\"\r\nz\r\n");
-	const struct rs_row *row;
-	struct rd r;
-
 	(void)state;
-	rd_open(&r, p, RS_CSV_UTF8, 0);
-	row = rd_next(&r);
-	assert_cell(row, 0, "x\r\ny");
-	row = rd_next(&r);
-	assert_int_equal(row->row_number, 2);
-	assert_cell(row, 0, "z");
-	assert_null(rd_next(&r));
-	rd_done(&r, p);
+	ROWS("crlfq.csv", "\"x\r\ny\"\r\nz\r\n", 0, "1[x\r\ny] 2[z]");
 }
 
 static void
 test_bare_cr_ends_a_line(void **state)
 {
-	const char *p = write_str("cr.csv", "a\rb\r");
-	struct rd r;
-
 	(void)state;
-	rd_open(&r, p, RS_CSV_UTF8, 0);
-	assert_cell(rd_next(&r), 0, "a");
-	assert_int_equal(rd_next(&r)->row_number, 2);
-	assert_null(rd_next(&r));
-	rd_done(&r, p);
+	ROWS("cr.csv", "a\rb\r\r\n", 0, "1[a] 2[b] 3");
 }
 
 static void
 test_utf8_bom_is_stripped(void **state)
 {
-	const char *p = write_str("bom.csv", "\xEF\xBB\xBFSKU,Name\n");
-	struct rd r;
-
 	(void)state;
-	rd_open(&r, p, RS_CSV_UTF8, 0);
-	assert_cell(rd_next(&r), 0, "SKU");
-	assert_null(rd_next(&r));
-	rd_done(&r, p);
+	ROWS("bom.csv", "\xEF\xBB\xBFSKU,Name\n", 0, "1[SKU|Name]");
 }
 
 static void
 test_blank_lines_are_numbered_rows(void **state)
 {
-	const char *p = write_str("blank.csv", "a\n\nb\n\r\n\nc");
-	static const size_t want[] = { 1, 0, 1, 0, 0, 1 };
-	const struct rs_row *row;
-	struct rd r;
-	size_t i;
-
 	(void)state;
-	rd_open(&r, p, RS_CSV_UTF8, 0);
-	for (i = 0; i < 6; i++) {
-		row = rd_next(&r);
-		assert_non_null(row);
-		assert_int_equal(row->row_number, i + 1);
-		assert_int_equal(row->ncells, want[i]);
-	}
-	assert_cell(row, 0, "c");
-	assert_null(rd_next(&r));
-	rd_done(&r, p);
+	ROWS("blank.csv", "a\n\nb\n\r\n\nc", 0, "1[a] 2 3[b] 4 5 6[c]");
 }
 
 static void
 test_last_line_without_newline(void **state)
 {
-	const char *p = write_str("nonl.csv", "a,b\nc,\"d\"");
-	const struct rs_row *row;
-	struct rd r;
-
 	(void)state;
-	rd_open(&r, p, RS_CSV_UTF8, 0);
-	rd_next(&r);
-	row = rd_next(&r);
-	assert_int_equal(row->row_number, 2);
-	assert_int_equal(row->ncells, 2);
-	assert_cell(row, 1, "d");
-	assert_null(rd_next(&r));
-	rd_done(&r, p);
+	ROWS("nonl.csv", "a,b\nc,\"d\"", 0, "1[a|b] 2[c|d]");
 }
 
 static void
 test_empty_file_has_no_rows(void **state)
 {
-	const char *p = write_str("empty.csv", "");
-	struct rd r;
-
 	(void)state;
-	rd_open(&r, p, RS_CSV_UTF8, 0);
-	assert_null(rd_next(&r));
-	assert_null(rd_next(&r));
-	rd_done(&r, p);
+	ROWS("empty.csv", "", 0, "");
 }
 
 static void
 test_semicolon_delimiter(void **state)
 {
-	const char *p = write_str("semi.csv", "a;b,c;d\n");
-	const struct rs_row *row;
-	struct rd r;
-
 	(void)state;
-	rd_open(&r, p, RS_CSV_UTF8, ';');
-	row = rd_next(&r);
-	assert_int_equal(row->ncells, 3);
-	assert_cell(row, 1, "b,c");
-	rd_done(&r, p);
+	ROWS("semi.csv", "a;b,c;d\n", ';', "1[a|b,c|d]");
 }
 
 static void
 test_tab_delimiter(void **state)
 {
-	const char *p = write_str("tab.tsv", "a\tb c\t\td\n");
-	const struct rs_row *row;
-	struct rd r;
-
 	(void)state;
-	rd_open(&r, p, RS_CSV_UTF8, '\t');
-	row = rd_next(&r);
-	assert_int_equal(row->ncells, 4);
-	assert_cell(row, 1, "b c");
-	assert_cell(row, 2, "");
-	assert_cell(row, 3, "d");
-	rd_done(&r, p);
+	ROWS("tab.tsv", "a\tb c\t\td\n", '\t', "1[a|b c||d]");
 }
 
 static void
 test_custom_quote_char(void **state)
 {
-	const char *p = write_str("squote.csv", "'a,b',\"c\n");
-	struct rs_opts o = { .format = RS_CSV_UTF8, .quote = '\'' };
-	const struct rs_row *row;
-	struct rd r;
-
 	(void)state;
-	assert_int_equal(csvr_open(p, &o, &r.ops, &r.impl), PA_OK);
-	row = rd_next(&r);
-	assert_int_equal(row->ncells, 2);
-	assert_cell(row, 0, "a,b");
-	assert_cell(row, 1, "\"c");
-	rd_done(&r, p);
+	check_rows("squote.csv", "'a,b',\"c\n", 9, RS_CSV_UTF8, ',', '\'',
+	    "1[a,b|\"c]");
 }
 
 static void
 test_doubled_quotes_in_quoted_field(void **state)
 {
-	const char *p = write_str("dq.csv", "\"say \"\"hi\"\"\",\"\"\"\"\n");
-	const struct rs_row *row;
-	struct rd r;
-
 	(void)state;
-	rd_open(&r, p, RS_CSV_UTF8, 0);
-	row = rd_next(&r);
-	assert_cell(row, 0, "say \"hi\"");
-	assert_cell(row, 1, "\"");
-	rd_done(&r, p);
+	ROWS("dq.csv", "\"say \"\"hi\"\"\",\"\"\"\"\n", 0, "1[say \"hi\"|\"]");
 }
 
 static void
 test_stray_quote_in_unquoted_field_is_text(void **state)
 {
-	const char *p = write_str("stray.csv", "Lens 1/2\" thick,5\nnext,6\n");
-	struct rd r;
-
 	(void)state;
-	rd_open(&r, p, RS_CSV_UTF8, 0);
-	assert_cell(rd_next(&r), 0, "Lens 1/2\" thick");
-	assert_cell(rd_next(&r), 0, "next");
-	assert_null(rd_next(&r));
-	rd_done(&r, p);
+	ROWS("stray.csv", "Lens 1/2\" thick,5\nnext,6\n", 0,
+	    "1[Lens 1/2\" thick|5] 2[next|6]");
 }
 
 static void
 test_cells_are_not_trimmed(void **state)
 {
-	const char *p = write_str("spaces.csv", " a ,\tb\t, \"c\" ,,\n");
-	const struct rs_row *row;
-	struct rd r;
-
 	(void)state;
-	rd_open(&r, p, RS_CSV_UTF8, 0);
-	row = rd_next(&r);
-	assert_int_equal(row->ncells, 5);
-	assert_cell(row, 0, " a ");
-	assert_cell(row, 1, "\tb\t");
-	assert_cell(row, 2, " \"c\" ");
-	assert_cell(row, 3, "");
-	assert_cell(row, 4, "");
-	rd_done(&r, p);
+	ROWS("spaces.csv", " a ,\tb\t, \"c\" ,,\n", 0, "1[ a |\tb\t| \"c\" ||]");
 }
 
 static void
@@ -370,34 +277,23 @@ test_cp1251_fixture_decodes_cyrillic(void **state)
 static void
 test_cp1251_nbsp_thousands_becomes_u00a0(void **state)
 {
-	const char *p = write_str("nbsp1251.csv", "\xCE\xEF\xF0\xE0\xE2\xE0;1\xA0" "250,00\n");
-	const struct rs_row *row;
-	struct rd r;
-
 	(void)state;
-	rd_open(&r, p, RS_CSV_CP1251, ';');
-	row = rd_next(&r);
-	assert_cell(row, 0, "Оправа");
-	assert_cell(row, 1, "1\xC2\xA0" "250,00");
-	rd_done(&r, p);
+	ROWS1251("nbsp1251.csv", "\xCE\xEF\xF0\xE0\xE2\xE0;1\xA0" "250,00\n",
+	    "1[Оправа|1\xC2\xA0" "250,00]");
 }
 
 static void
 test_cp1251_undefined_0x98_flagged_bad(void **state)
 {
-	const char *p = write_str("x98.csv", "\xCE\xEF\x98;ok\nnext\n");
-	const struct rs_row *row;
-	struct rd r;
-
 	(void)state;
-	rd_open(&r, p, RS_CSV_CP1251, ';');
-	row = rd_next(&r);
-	assert_int_equal(row->ncells, 2);
-	assert_int_equal(row->cells[0].flags, RS_CELL_BAD_ENCODING);
-	assert_string_equal(row->cells[0].text, "Оп\\x98");
-	assert_cell(row, 1, "ok");
-	assert_cell(rd_next(&r), 0, "next");
-	rd_done(&r, p);
+	ROWS1251("x98.csv", "\xCE\xEF\x98;ok\nnext\n", "1[!Оп\\x98|ok] 2[next]");
+}
+
+static void
+test_cp1251_nul_flagged_bad(void **state)
+{
+	(void)state;
+	ROWS1251("nul1251.csv", "a\0b;c\n", "1[!a\\x00b|c]");
 }
 
 static void
@@ -429,70 +325,41 @@ test_cp1251_profile_refuses_utf8_bom(void **state)
 }
 
 static void
-assert_bad_utf8(const char *name, const char *bytes, const char *shown)
-{
-	char data[64];
-	const char *p;
-	const struct rs_row *row;
-	struct rd r;
-
-	snprintf(data, sizeof(data), "ok,%s,ok\n", bytes);
-	p = write_str(name, data);
-	rd_open(&r, p, RS_CSV_UTF8, 0);
-	row = rd_next(&r);
-	assert_int_equal(row->ncells, 3);
-	assert_cell(row, 0, "ok");
-	assert_int_equal(row->cells[1].flags, RS_CELL_BAD_ENCODING);
-	assert_string_equal(row->cells[1].text, shown);
-	assert_cell(row, 2, "ok");
-	rd_done(&r, p);
-}
-
-static void
 test_invalid_utf8_flagged_bad(void **state)
 {
 	(void)state;
-	assert_bad_utf8("ff.csv", "a\xFF\xFE" "b", "a\\xFF\\xFEb");
+	ROWS("ff.csv", "ok,a\xFF\xFE" "b,ok\n", 0, "1[ok|!a\\xFF\\xFEb|ok]");
 	/* A Windows-1251 word in a UTF-8 file. */
-	assert_bad_utf8("cp.csv", "\xCE\xEF\xF0", "\\xCE\\xEF\\xF0");
+	ROWS("cp.csv", "\xCE\xEF\xF0,Оп\n", 0, "1[!\\xCE\\xEF\\xF0|Оп]");
 }
 
 static void
 test_overlong_utf8_flagged_bad(void **state)
 {
 	(void)state;
-	assert_bad_utf8("ovl2.csv", "\xC0\xAF", "\\xC0\\xAF");
-	assert_bad_utf8("ovl3.csv", "\xE0\x80\xAF", "\\xE0\\x80\\xAF");
+	ROWS("ovl.csv", "\xC0\xAF,\xE0\x80\xAF\n", 0,
+	    "1[!\\xC0\\xAF|!\\xE0\\x80\\xAF]");
 }
 
 static void
 test_surrogate_utf8_flagged_bad(void **state)
 {
 	(void)state;
-	assert_bad_utf8("sur.csv", "\xED\xA0\x80", "\\xED\\xA0\\x80");
+	ROWS("sur.csv", "\xED\xA0\x80\n", 0, "1[!\\xED\\xA0\\x80]");
 }
 
 static void
 test_above_u10ffff_flagged_bad(void **state)
 {
 	(void)state;
-	assert_bad_utf8("big.csv", "\xF4\x90\x80\x80", "\\xF4\\x90\\x80\\x80");
+	ROWS("big.csv", "\xF4\x90\x80\x80\n", 0, "1[!\\xF4\\x90\\x80\\x80]");
 }
 
 static void
 test_nul_byte_flagged_bad(void **state)
 {
-	const char *p = write_file("nul.csv", "a\0b,c\n", 6);
-	const struct rs_row *row;
-	struct rd r;
-
 	(void)state;
-	rd_open(&r, p, RS_CSV_UTF8, 0);
-	row = rd_next(&r);
-	assert_int_equal(row->cells[0].flags, RS_CELL_BAD_ENCODING);
-	assert_string_equal(row->cells[0].text, "a\\x00b");
-	assert_cell(row, 1, "c");
-	rd_done(&r, p);
+	ROWS("nul.csv", "a\0b,c\n", 0, "1[!a\\x00b|c]");
 }
 
 /* "x\n" then one cell of n bytes of 'a', optionally quoted. */
@@ -766,6 +633,7 @@ main(void)
 		cmocka_unit_test(test_cp1251_fixture_decodes_cyrillic),
 		cmocka_unit_test(test_cp1251_nbsp_thousands_becomes_u00a0),
 		cmocka_unit_test(test_cp1251_undefined_0x98_flagged_bad),
+		cmocka_unit_test(test_cp1251_nul_flagged_bad),
 		cmocka_unit_test(test_cp1251_profile_refuses_utf8_file),
 		cmocka_unit_test(test_cp1251_profile_refuses_utf8_bom),
 		cmocka_unit_test(test_invalid_utf8_flagged_bad),
