@@ -292,11 +292,12 @@ kkt__atol_check(const struct kkt_config *cfg, struct kkt_status *st)
 		pause = pause * 2 < KKT_ATOL_POLL_MAX_MS ? pause * 2 : KKT_ATOL_POLL_MAX_MS;
 	}
 	/* Budget spent while the task was queued or running. */
+	if (st->reason[0] == '\0')
+		kkt__reason(st, "KKT adapter at %s: the ATOL task did not finish",
+		    cfg->url);
 	memcpy(last, st->reason, sizeof(last));
 	kkt__reason(st, "%s after %ld ms ([kkt] timeout_ms); the KKT is busy or "
-	    "not connected to the driver, retry later",
-	    last[0] ? last : "KKT adapter: the ATOL task did not finish",
-	    cfg->timeout_ms);
+	    "not connected to the driver, retry later", last, cfg->timeout_ms);
 	rc = PA_EKKT_UNREACHABLE;
 out:
 	kkt__http_close(h);
