@@ -40,10 +40,18 @@ int kkt_backend_parse(const char *s, enum kkt_backend *out);
  * none), PA_EKKT_UNSYNCED when the buffer holds unsent receipts,
  * PA_EKKT_UNREACHABLE when no trustworthy answer came (unreachable, timeout,
  * HTTP error, malformed JSON, ATOL task failed or never ready), PA_ECONFIG
- * for a bad config. st->reason always explains the verdict. */
+ * for a bad config (url not http(s)://, timeout_ms outside 1..60000),
+ * PA_ENOMEM. st->reason always explains the verdict (one line, valid UTF-8)
+ * and is also the thread's pa_err message when the result is not PA_OK.
+ * Blocks at most cfg->timeout_ms, name lookup included (libcurl resolves
+ * in a thread). Safe from any
+ * thread; the first call initialises libcurl (see kkt/kkt_http.c). */
 int kkt_check(const struct kkt_config *cfg, struct kkt_status *st);
 
-/* New JSON object describing st (caller owns the reference). */
+/* New JSON object describing st (caller owns the reference; NULL only when
+ * out of memory): backend, reachable, synced, pending, failed, dlq_size,
+ * first_doc_number, first_doc_datetime, network_status, reason, elapsed_ms
+ * — null for a value the backend did not report. */
 json_t *kkt_status_json(const struct kkt_status *st);
 
 #endif

@@ -4,8 +4,11 @@
  * Decisions:
  *  - curl_global_init() runs once per process, lazily, under pthread_once,
  *    from the first kkt__http_open(). libcurl reference-counts global init,
- *    so sync/ (which also uses libcurl) may call curl_global_init() itself
- *    too; neither side calls curl_global_cleanup(): the process exits.
+ *    so sync/ (which also uses libcurl) may pair curl_global_init() and
+ *    curl_global_cleanup() itself: the reference kkt/ keeps for the process
+ *    lifetime means libcurl is never torn down under a running check. The
+ *    libcurl built by toolchain/ (7.88) reports CURL_VERSION_THREADSAFE,
+ *    so the two may initialise concurrently from different threads.
  *  - No proxy, ever (CURLOPT_PROXY ""): the adapter lives on loopback or the
  *    store LAN. A terminal whose environment sets http_proxy/HTTPS_PROXY (for
  *    HQ through a corporate proxy) must still reach its adapter directly;
