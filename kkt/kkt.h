@@ -44,8 +44,8 @@ int kkt_backend_parse(const char *s, enum kkt_backend *out);
  * PA_ENOMEM. st->reason always explains the verdict (one line, valid UTF-8)
  * and is also the thread's pa_err message when the result is not PA_OK.
  * Blocks at most cfg->timeout_ms, name lookup included (libcurl resolves
- * in a thread). Safe from any
- * thread; the first call initialises libcurl (see kkt/kkt_http.c). */
+ * in a thread). Safe from any thread; the first call initialises libcurl
+ * (see kkt/kkt_http.c). */
 int kkt_check(const struct kkt_config *cfg, struct kkt_status *st);
 
 /* New JSON object describing st (caller owns the reference; NULL only when
