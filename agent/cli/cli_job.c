@@ -469,7 +469,7 @@ int
 cmd_log(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct cli_col cols[] = {
-		{ "create_date", "TIME", 0, 23 }, { "level", "LEVEL", 0, 0 },
+		{ "create_date", "TIME", 0, 24 }, { "level", "LEVEL", 0, 0 },
 		{ "row_number", "ROW", 1, 0 }, { "message", "MESSAGE", 0, 100 },
 	};
 	const char *ref = NULL;

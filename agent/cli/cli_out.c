@@ -55,7 +55,7 @@ cell(json_t *v, char *buf, size_t n)
 	if (json_is_integer(v))
 		snprintf(buf, n, "%lld", (long long)json_integer_value(v));
 	else if (json_is_real(v))
-		snprintf(buf, n, "%.1f", json_real_value(v));
+		snprintf(buf, n, "%.2f", json_real_value(v));
 	else if (json_is_true(v))
 		return "yes";
 	else if (json_is_false(v))
@@ -111,8 +111,9 @@ cli_table(FILE *f, int color, const struct cli_col *cols, size_t ncols,
 		}
 	fputs(color ? BOLD : "", f);
 	for (c = 0; c < ncols; c++)
-		fprintf(f, cols[c].right ? "%*s%s" : "%-*s%s", (int)w[c],
-		    cols[c].head, c + 1 < ncols ? "  " : "");
+		fprintf(f, cols[c].right ? "%*s%s" : "%-*s%s",
+		    (c + 1 < ncols || cols[c].right) ? (int)w[c] : 0, cols[c].head,
+		    c + 1 < ncols ? "  " : "");
 	fprintf(f, "%s\n", cli_reset(color));
 	json_array_foreach(rows, r, row) {
 		for (c = 0; c < ncols; c++) {

@@ -368,6 +368,31 @@ job_save_stats(adb *a, const struct job *j)
 	return save(a, j, 0);
 }
 
+static int
+stored_state(adb *a, struct job *j)
+{
+	sqlite3_stmt *st = NULL;
+	enum job_state s = JOB_DRAFT;
+	int rc;
+
+	if ((rc = sqlx_prepare(adb_sqlite(a), "SELECT state FROM job WHERE id = ?1",
+	    &st)) != PA_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, j->id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		job_state_parse((const char *)sqlite3_column_text(st, 0), &s);
+		j->state = s;
+		rc = PA_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = pa_err_set(PA_ENOTFOUND, "job %s was deleted", j->name);
+	} else {
+		rc = sqlx_err(adb_sqlite(a), rc, "read job state");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int
 job_transition(adb *a, struct job *j, enum job_state to, const char *msg)
 {
@@ -377,8 +402,9 @@ job_transition(adb *a, struct job *j, enum job_state to, const char *msg)
 
 	if (own_tx && (rc = adb_begin(a)) != PA_OK)
 		return rc;
-	/* Decide on the state as stored now, not on a stale snapshot. */
-	if ((rc = job_reload(a, j)) != PA_OK)
+	/* Decide on the state as stored now, not on a stale snapshot; the
+	 * caller's counters in j are what gets saved. */
+	if ((rc = stored_state(a, j)) != PA_OK)
 		goto out;
 	if (!job_transition_ok(j->state, to)) {
 		rc = pa_err_set(PA_ESTATE, "job %s is %s: cannot %s it", j->name,

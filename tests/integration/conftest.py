@@ -89,6 +89,10 @@ class Agent:
             raise AssertionError(f"stdout is not JSON: {r!r}")
         return r.rc, doc, r
 
+    SEED_MAPPING = {"default_code": "SKU", "name": "Product Name",
+                    "list_price": "Price", "qty_available": "Stock",
+                    "category": "Category", "brand": "Brand"}
+
     def add_profile(self, **fields):
         prof = {
             "name": "Test", "supplier_code": "TST", "file_format": "csv_utf8",
@@ -97,8 +101,7 @@ class Agent:
             "upsert_field": "default_code", "create_missing": True,
             "update_existing": True,
             "column_mapping": {"default_code": "SKU", "name": "Product Name",
-                               "list_price": "Price", "qty_available": "Stock",
-                               "category": "Category", "brand": "Brand"},
+                               "list_price": "Price", "qty_available": "Stock"},
         }
         prof.update(fields)
         p = self.dir / f"profile-{prof['name'].replace(' ', '_')}.json"
@@ -111,6 +114,8 @@ class Agent:
                 "standard_price, qty_available, category, brand, uom, "
                 "supplier_code, updated_job FROM product ORDER BY id"):
         import sqlite3
+        if not (self.data / "catalog.db").exists():
+            return []
         db = sqlite3.connect(str(self.data / "catalog.db"))
         db.row_factory = sqlite3.Row
         try:

@@ -1,0 +1,237 @@
+"""CSV import end to end through the real binary (DESIGN §5)."""
+import os
+import shutil
+
+import pytest
+
+from conftest import FIXTURES
+
+
+def imp(agent, path, profile="Test", *extra):
+    return agent.jrun("import", path, "--profile", profile, *extra)
+
+
+def write(agent, name, text, encoding="utf-8"):
+    p = agent.dir / name
+    p.write_bytes(text.encode(encoding))
+    return p
+
+
+def test_seed_list_creates_ten_products(agent, seed):
+    agent.add_profile(column_mapping=agent.SEED_MAPPING)
+    rc, job, r = imp(agent, os.path.join(seed, "supplier_price_list.csv"))
+    assert rc == 0, r
+    assert job["name"] == "IMP/00001" and job["state"] == "done"
+    assert (job["total_rows"], job["created_count"], job["updated_count"],
+            job["skipped_count"], job["error_count"]) == (10, 10, 0, 0, 0)
+    assert job["progress_percent"] == 100
+    assert job["duration"] >= 0 and job["start_date"] and job["end_date"]
+    assert len(job["file_sha256"]) == 64 and job["file_name"] == "supplier_price_list.csv"
+    rows = agent.catalog()
+    assert rows[0] == {
+        "default_code": "SKU001", "barcode": None, "name": "Progressive Lens 1.67",
+        "list_price": 500000, "standard_price": None, "qty_available": 100.0,
+        "category": "Lenses", "brand": "Brand A", "uom": None,
+        "supplier_code": "TST", "updated_job": "IMP/00001"}
+    assert len(rows) == 10
+
+
+def test_second_import_updates_and_mixed_upsert(agent, seed):
+    agent.add_profile()
+    assert imp(agent, os.path.join(seed, "supplier_price_list.csv"))[0] == 0
+    f = write(agent, "mixed.csv",
+              "SKU,Product Name,Price,Stock,Category,Brand\n"
+              "SKU001,Progressive Lens 1.67 NEW,5100.00,90,Lenses,Brand A\n"
+              "SKU011,Brand New Frame,4200.50,5,Frames,Brand D\n")
+    rc, job, r = imp(agent, f)
+    assert rc == 0, r
+    assert (job["created_count"], job["updated_count"], job["total_rows"]) == (1, 1, 2)
+    cat = {p["default_code"]: p for p in agent.catalog()}
+    assert cat["SKU001"]["name"] == "Progressive Lens 1.67 NEW"
+    assert cat["SKU001"]["list_price"] == 510000
+    assert cat["SKU011"]["list_price"] == 420050
+    assert cat["SKU002"]["updated_job"] == "IMP/00001"
+    assert len(cat) == 11
+
+
+def test_update_writes_only_mapped_fields(agent, seed):
+    agent.add_profile()
+    assert imp(agent, os.path.join(seed, "supplier_price_list.csv"))[0] == 0
+    agent.add_profile(name="PriceOnly", column_mapping={"default_code": "SKU", "list_price": "Price"})
+    f = write(agent, "p.csv", "SKU,Price\nSKU003,3999\n")
+    rc, job, r = imp(agent, f, "PriceOnly")
+    assert rc == 0 and job["updated_count"] == 1, r
+    p = [x for x in agent.catalog() if x["default_code"] == "SKU003"][0]
+    assert p["list_price"] == 399900 and p["name"] == "Bifocal Lens 1.6" and p["qty_available"] == 80
+
+
+def test_seed_invalid_rows_are_logged_and_skipped(agent, seed):
+    agent.add_profile()
+    rc, job, r = imp(agent, os.path.join(seed, "supplier_price_list_invalid.csv"))
+    assert rc == 0, r
+    assert (job["total_rows"], job["created_count"], job["error_count"]) == (5, 1, 4)
+    rc, log, _ = agent.jrun("log", job["name"], "--level", "error")
+    rows = {e["row_number"]: e for e in log["entries"]}
+    assert set(rows) == {3, 4, 5, 6}
+    assert "INVALID" in rows[3]["message"] and "Price" in rows[3]["message"]
+    assert "SKU" in rows[4]["message"] and "empty" in rows[4]["message"]
+    assert "-10" in rows[5]["message"]
+    assert "Price" in rows[6]["message"]
+    assert rows[3]["row_data"]["Product Name"] == "Invalid Price Product"
+    assert [p["default_code"] for p in agent.catalog()] == ["SKU001"]
+
+
+def test_max_error_percent_fails_job_and_leaves_catalog(agent, seed):
+    agent.add_profile()
+    assert imp(agent, os.path.join(seed, "supplier_price_list.csv"))[0] == 0
+    before = agent.catalog()
+    agent.add_profile(name="Strict", max_error_percent=10)
+    rc, job, r = imp(agent, os.path.join(seed, "supplier_price_list_invalid.csv"), "Strict")
+    assert rc == 65, r
+    assert job["state"] == "failed" and "max_error_percent" in job["error_message"]
+    assert job["error"]["code"] == 65
+    assert agent.catalog() == before
+
+
+def test_empty_rows_are_skipped_and_not_counted(agent):
+    agent.add_profile()
+    f = write(agent, "e.csv", "SKU,Product Name,Price,Stock\n\nA1,Lens,10,1\n , ,,\nA2,Frame,20,2\n")
+    rc, job, r = imp(agent, f)
+    assert rc == 0, r
+    assert job["total_rows"] == 2 and job["created_count"] == 2
+
+
+def test_empty_rows_count_when_not_skipped(agent):
+    agent.add_profile(skip_empty_rows=False)
+    f = write(agent, "e.csv", "SKU,Product Name,Price,Stock\nA1,Lens,10,1\n,,,\n")
+    rc, job, r = imp(agent, f)
+    assert rc == 0 and job["total_rows"] == 2 and job["error_count"] == 1, r
+
+
+def test_semicolon_quoted_multiline_keeps_physical_rows(agent):
+    agent.add_profile(csv_delimiter=";")
+    f = write(agent, "s.csv",
+              'SKU;Product Name;Price;Stock\n'
+              'A1;"Lens; ""premium""\nsecond line";1 234,50;3\n'
+              'A2;Frame;abc;1\n')
+    rc, job, r = imp(agent, f)
+    assert rc == 0 and job["created_count"] == 1 and job["error_count"] == 1, r
+    p = agent.catalog()[0]
+    assert p["name"] == 'Lens; "premium"\nsecond line' and p["list_price"] == 123450
+    rc, log, _ = agent.jrun("log", job["name"], "--level", "error")
+    assert log["entries"][0]["row_number"] == 3
+
+
+def test_cp1251_russian_names_and_spaced_prices(agent):
+    agent.add_profile(name="RU", file_format="csv_cp1251", csv_delimiter=";",
+                      column_mapping={"default_code": "Артикул", "name": "Наименование",
+                                      "list_price": "Цена", "qty_available": "Остаток"})
+    rc, job, r = imp(agent, os.path.join(FIXTURES, "csv", "cp1251_semicolon.csv"), "RU")
+    assert rc == 0 and job["created_count"] == 5, r
+    cat = {p["default_code"]: p for p in agent.catalog()}
+    assert cat["ESS-001"]["name"] == "Оправа металлическая «Классик»"
+    assert cat["ESS-001"]["list_price"] == 500000
+    assert cat["ESS-002"]["name"] == 'Линза 1,67 "Crizal"; антиблик'
+    assert cat["ESS-002"]["list_price"] == 1250050
+    assert cat["ESS-004"]["list_price"] == 7550
+
+
+def test_invalid_utf8_never_reaches_the_mirror(agent):
+    agent.add_profile()
+    p = agent.dir / "bad.csv"
+    p.write_bytes(b"SKU,Product Name,Price,Stock\nA1,Caf\xe9,10,1\nA2,Good,20,2\n")
+    rc, job, r = imp(agent, p)
+    assert rc == 0 and job["error_count"] == 1 and job["created_count"] == 1, r
+    assert [x["name"] for x in agent.catalog()] == ["Good"]
+    rc, log, _ = agent.jrun("log", job["name"], "--level", "error")
+    assert "UTF-8" in log["entries"][0]["message"] and log["entries"][0]["row_number"] == 2
+
+
+def test_title_rows_above_header(agent):
+    agent.add_profile(header_row=3, data_start_row=4)
+    f = write(agent, "t.csv", "Essilor price list,,,\nvalid from 2026-12-01,,,\n"
+              "SKU,Product Name,Price,Stock\nA1,Lens,10,1\n")
+    rc, job, r = imp(agent, f)
+    assert rc == 0 and job["created_count"] == 1, r
+
+
+def test_missing_mapped_column_fails_listing_headers(agent):
+    agent.add_profile()
+    f = write(agent, "m.csv", "Code,Title,Cost\nA1,Lens,10\n")
+    rc, job, r = imp(agent, f)
+    assert rc == 65 and job["state"] == "failed", r
+    assert '"SKU"' in job["error_message"] and '"Code", "Title", "Cost"' in job["error_message"]
+    assert agent.catalog() == []
+
+
+def test_repeated_key_warns_and_later_row_wins(agent):
+    agent.add_profile()
+    f = write(agent, "d.csv", "SKU,Product Name,Price,Stock\nA1,First,10,1\nA1,Second,20,2\n")
+    rc, job, r = imp(agent, f)
+    assert rc == 0 and (job["created_count"], job["updated_count"]) == (1, 1), r
+    assert agent.catalog()[0]["name"] == "Second"
+    rc, log, _ = agent.jrun("log", job["name"], "--level", "warning")
+    rows = [e for e in log["entries"] if e["row_number"] > 0]
+    assert len(rows) == 1 and rows[0]["row_number"] == 3 and "earlier" in rows[0]["message"]
+
+
+def test_create_missing_false_and_update_existing_false_skip(agent, seed):
+    agent.add_profile()
+    assert imp(agent, os.path.join(seed, "supplier_price_list.csv"))[0] == 0
+    agent.add_profile(name="NoCreate", create_missing=False)
+    f = write(agent, "n.csv", "SKU,Product Name,Price,Stock\nSKU001,X,1,1\nNEW1,Y,1,1\n")
+    rc, job, r = imp(agent, f, "NoCreate")
+    assert (job["updated_count"], job["skipped_count"], job["created_count"]) == (1, 1, 0), r
+    agent.add_profile(name="NoUpdate", update_existing=False)
+    rc, job, r = imp(agent, f, "NoUpdate")
+    assert (job["updated_count"], job["skipped_count"], job["created_count"]) == (0, 1, 1), r
+
+
+def test_several_products_matching_key_is_an_error_row(agent):
+    agent.add_profile(name="ByName", upsert_field="name")
+    f = write(agent, "a.csv", "SKU,Product Name,Price,Stock\nA1,Same,1,1\nA2,Other,1,1\n")
+    assert imp(agent, f, "ByName")[0] == 0
+    agent.add_profile(name="ByCode")
+    f2 = write(agent, "b.csv", "SKU,Product Name,Price,Stock\nA2,Same,1,1\n")
+    assert imp(agent, f2, "ByCode")[0] == 0   # now two products are named "Same"
+    f3 = write(agent, "c.csv", "SKU,Product Name,Price,Stock\nZ9,Same,5,5\n")
+    rc, job, r = imp(agent, f3, "ByName")
+    assert job["error_count"] == 1, r
+    err = agent.jrun("log", job["name"], "--level", "error")[1]["entries"][0]
+    assert "several" in err["message"] and err["row_number"] == 2
+
+
+def test_barcode_upsert_may_change_default_code(agent):
+    agent.add_profile(name="BC", upsert_field="barcode",
+                      column_mapping={"barcode": "EAN", "default_code": "SKU", "name": "Name"})
+    assert imp(agent, write(agent, "1.csv", "EAN,SKU,Name\n4601234567890,OLD,Lens\n"), "BC")[0] == 0
+    rc, job, r = imp(agent, write(agent, "2.csv", "EAN,SKU,Name\n4601234567890,NEW,Lens\n"), "BC")
+    assert job["updated_count"] == 1, r
+    assert [(p["barcode"], p["default_code"]) for p in agent.catalog()] == [("4601234567890", "NEW")]
+
+
+def test_dry_run_counts_but_rolls_back(agent, seed):
+    agent.add_profile()
+    rc, job, r = imp(agent, os.path.join(seed, "supplier_price_list.csv"), "Test", "--dry-run")
+    assert rc == 0 and job["created_count"] == 10 and "dry run" in job["notes"], r
+    assert agent.catalog() == []
+
+
+def test_preview_prints_mapped_rows_without_a_job(agent, seed):
+    agent.add_profile()
+    rc, doc, r = agent.jrun("import", os.path.join(seed, "supplier_price_list_invalid.csv"),
+                            "--profile", "Test", "--preview", "3")
+    assert rc == 0, r
+    assert [x["row_number"] for x in doc["rows"]] == [2, 3, 4]
+    assert doc["rows"][0]["list_price"] == "5000.00"
+    assert "INVALID" in doc["rows"][1]["error"]
+    assert agent.jrun("job", "list")[1] == []
+    assert agent.catalog() == []
+
+
+def test_unreadable_file_and_unknown_profile(agent):
+    agent.add_profile()
+    assert imp(agent, agent.dir / "nope.csv")[0] == 66
+    f = write(agent, "x.csv", "SKU\n")
+    rc, doc, r = imp(agent, f, "Nope")
+    assert rc == 66 and "profile list" in r.err
