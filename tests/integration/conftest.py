@@ -16,7 +16,6 @@ sys.path.insert(0, os.path.join(TOP, "tests", "peers"))
 sys.path.insert(0, HERE)
 
 BIN = os.environ.get("POSAGENT_BIN", os.path.join(TOP, "build", "host-san", "posagent"))
-SEED = os.path.abspath(os.path.join(TOP, "..", "shared", "seed-fixtures"))
 FIXTURES = os.path.join(TOP, "tests", "fixtures")
 
 
@@ -131,7 +130,9 @@ def agent(tmp_path):
 
 @pytest.fixture
 def seed():
-    return os.path.join(SEED, "uat03")
+    # A byte-for-byte copy of shared/seed-fixtures/uat03 (the old system's
+    # acceptance fixtures), committed so a clean clone needs nothing else.
+    return os.path.join(FIXTURES, "uat03")
 
 
 # Peer fixtures live beside their peers' owners.
