@@ -290,7 +290,7 @@ int
 outbox_put(outbox *ob, const char *type, const char *ts, const json_t *data)
 {
 	sqlite3_stmt *st = ob->st[Q_PUT];
-	size_t len;
+	size_t len = 0;
 	int rc;
 
 	if (type == NULL || (strcmp(type, "job") != 0 && strcmp(type, "log") != 0))
