@@ -1,0 +1,1016 @@
+/* test_xlsx — the XLSX row source through rs_open()/rs_next().
+ *
+ * Fixtures are in tests/fixtures/xlsx/ (made by tests/fixtures/make_xlsx.py;
+ * libreoffice*.xls* by LibreOffice from libreoffice.fods). Run from the
+ * repository root, as `make unit` does. Files too big or too silly to commit
+ * (zip bomb, 10001 entries, a 2 MiB tag) are built here with libzip in a
+ * temporary directory. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zip.h>
+
+#include "agent/readers/rowsrc.h"
+#include "agent/readers/xlsx.h"
+#include "hal/pa_err.h"
+#include "hal/pa_mem.h"
+
+#define FX "tests/fixtures/xlsx/"
+
+static char tmpdir[64];
+
+/* --- helpers -------------------------------------------------------------- */
+
+static int
+try_open(const char *path, const char *sheet, rs **r)
+{
+	struct rs_opts o = { .format = RS_XLSX, .sheet = sheet };
+
+	pa_err_clear();
+	return rs_open(path, &o, r);
+}
+
+static rs *
+open_ok(const char *path, const char *sheet)
+{
+	rs *r = NULL;
+	int rc = try_open(path, sheet, &r);
+
+	if (rc != PA_OK)
+		fail_msg("rs_open(%s): %s: %s", path, pa_errname(rc),
+		    pa_err_msg(rc));
+	return r;
+}
+
+/* The row with physical number n (rows before it are skipped). */
+static const struct rs_row *
+row_at(rs *r, unsigned long n)
+{
+	const struct rs_row *row;
+	int rc;
+
+	while ((rc = rs_next(r, &row)) == PA_OK && row != NULL)
+		if (row->row_number == n)
+			return row;
+	fail_msg("row %lu not found: %s %s", n, pa_errname(rc),
+	    rc ? pa_err_msg(rc) : "(end of sheet)");
+	return NULL;
+}
+
+static const char *
+cell(const struct rs_row *row, size_t i)
+{
+	return i < row->ncells ? row->cells[i].text : "(absent)";
+}
+
+static unsigned
+flags(const struct rs_row *row, size_t i)
+{
+	return i < row->ncells ? row->cells[i].flags : 0;
+}
+
+/* Open and read to the end: the final code; *nrows rows seen. */
+static int
+read_all(const char *path, const char *sheet, unsigned long *nrows)
+{
+	const struct rs_row *row;
+	rs *r = NULL;
+	unsigned long n = 0;
+	int rc;
+
+	if ((rc = try_open(path, sheet, &r)) == PA_OK) {
+		while ((rc = rs_next(r, &row)) == PA_OK && row != NULL)
+			n++;
+		rs_close(r);
+	}
+	if (nrows != NULL)
+		*nrows = n;
+	return rc;
+}
+
+static void
+expect_fail(const char *path, const char *sheet, int code, const char *needle)
+{
+	int rc = read_all(path, sheet, NULL);
+
+	if (rc != code || strstr(pa_err_msg(rc), needle) == NULL)
+		fail_msg("%s: want %s with \"%s\", got %s: %s", path,
+		    pa_errname(code), needle, pa_errname(rc), pa_err_msg(rc));
+}
+
+/* Write a zip of (name, data) pairs with libzip; returns its path. */
+static const char *
+make_zip(const char *file, const char *const *names,
+    const char *const *data, const size_t *lens, size_t n)
+{
+	static char path[128];
+	zip_source_t *src;
+	zip_t *za;
+	size_t i;
+	int err;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, file);
+	za = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &err);
+	assert_non_null(za);
+	for (i = 0; i < n; i++) {
+		src = zip_source_buffer(za, data[i], lens[i], 0);
+		assert_non_null(src);
+		assert_true(zip_file_add(za, names[i], src, ZIP_FL_OVERWRITE) >= 0);
+	}
+	assert_int_equal(zip_close(za), 0);
+	return path;
+}
+
+/* A one-sheet workbook around sheet XML (sheetData contents). */
+static const char *
+make_book(const char *file, const char *sheet_data, size_t len)
+{
+	static const char *names[] = {
+		"[Content_Types].xml", "xl/workbook.xml",
+		"xl/_rels/workbook.xml.rels", "xl/worksheets/sheet1.xml"
+	};
+	const char *ct = "<Types xmlns=\"http://schemas.openxmlformats.org/"
+	    "package/2006/content-types\"><Override PartName=\"/xl/workbook.xml\" "
+	    "ContentType=\"application/vnd.openxmlformats-officedocument."
+	    "spreadsheetml.sheet.main+xml\"/></Types>";
+	const char *wb = "<workbook xmlns=\"http://schemas.openxmlformats.org/"
+	    "spreadsheetml/2006/main\" xmlns:r=\"http://schemas.openxmlformats."
+	    "org/officeDocument/2006/relationships\"><sheets><sheet name=\"T\" "
+	    "sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>";
+	const char *rels = "<Relationships xmlns=\"http://schemas.openxmlformats."
+	    "org/package/2006/relationships\"><Relationship Id=\"rId1\" "
+	    "Type=\"http://schemas.openxmlformats.org/officeDocument/2006/"
+	    "relationships/worksheet\" Target=\"worksheets/sheet1.xml\"/>"
+	    "</Relationships>";
+	const char *data[4];
+	size_t lens[4];
+
+	data[0] = ct, lens[0] = strlen(ct);
+	data[1] = wb, lens[1] = strlen(wb);
+	data[2] = rels, lens[2] = strlen(rels);
+	data[3] = sheet_data, lens[3] = len;
+	return make_zip(file, names, data, lens, 4);
+}
+
+static char *
+sheet_xml(const char *body)
+{
+	const char *head = "<worksheet xmlns=\"http://schemas.openxmlformats.org/"
+	    "spreadsheetml/2006/main\"><sheetData>";
+	const char *tail = "</sheetData></worksheet>";
+	size_t n = strlen(head) + strlen(body) + strlen(tail) + 1;
+	char *s = malloc(n);
+
+	assert_non_null(s);
+	snprintf(s, n, "%s%s%s", head, body, tail);
+	return s;
+}
+
+/* --- which sheet ---------------------------------------------------------- */
+
+static void
+test_first_sheet_in_workbook_order_not_sheet1_xml(void **state)
+{
+	rs *r = open_ok(FX "excel_prefixed.xlsx", NULL);
+
+	(void)state;
+	/* "Обложка" is listed first but stored as worksheets/sheet2.xml. */
+	assert_string_equal(cell(row_at(r, 1), 0), "Обложка каталога");
+	rs_close(r);
+}
+
+static void
+test_sheet_selected_by_name(void **state)
+{
+	rs *r = open_ok(FX "excel_prefixed.xlsx", "Прайс");
+	const struct rs_row *row = row_at(r, 1);
+
+	(void)state;
+	assert_int_equal(row->ncells, 4);
+	assert_string_equal(cell(row, 0), "SKU");
+	assert_string_equal(cell(row, 3), "Barcode");
+	rs_close(r);
+}
+
+static void
+test_sheet_selected_by_name_libreoffice(void **state)
+{
+	rs *r = open_ok(FX "libreoffice.xlsx", "Прайс");
+	const struct rs_row *row = row_at(r, 3);
+
+	(void)state;
+	assert_string_equal(cell(row, 1), "Оправа «Классика» — титан");
+	assert_string_equal(cell(row, 2), "7200.75");
+	rs_close(r);
+}
+
+static void
+test_missing_sheet_lists_sheets_found(void **state)
+{
+	(void)state;
+	expect_fail(FX "excel_prefixed.xlsx", "Prices", PA_EFORMAT,
+	    "has no sheet named \"Prices\"; sheets found: \"Обложка\", \"Прайс\"");
+}
+
+static void
+test_first_worksheet_skips_chart_sheet(void **state)
+{
+	rs *r = open_ok(FX "chartsheet_first.xlsx", NULL);
+
+	(void)state;
+	assert_string_equal(cell(row_at(r, 1), 0), "data");
+	rs_close(r);
+}
+
+static void
+test_chart_sheet_by_name_refused(void **state)
+{
+	(void)state;
+	expect_fail(FX "chartsheet_first.xlsx", "Диаграмма", PA_EFORMAT,
+	    "is a chart, not a table");
+}
+
+/* --- text cells ----------------------------------------------------------- */
+
+static void
+test_shared_strings_cyrillic(void **state)
+{
+	rs *r = open_ok(FX "openpyxl_shared.xlsx", NULL);
+	const struct rs_row *row = row_at(r, 3);
+
+	(void)state;
+	assert_string_equal(cell(row, 1), "Линза Varilux Comfort 1.67 Crizal");
+	assert_int_equal(row->cells[1].len, strlen(cell(row, 1)));
+	assert_int_equal(flags(row, 1), 0);
+	rs_close(r);
+}
+
+static void
+test_inline_strings(void **state)
+{
+	rs *r = open_ok(FX "openpyxl_inline.xlsx", NULL);
+	const struct rs_row *row = row_at(r, 3);
+
+	(void)state;
+	assert_string_equal(cell(row, 0), "ESS-001");
+	assert_string_equal(cell(row, 6), "Линзы");
+	rs_close(r);
+}
+
+static void
+test_shared_rich_text_runs_concatenated_phonetic_ignored(void **state)
+{
+	rs *r = open_ok(FX "excel_prefixed.xlsx", "Прайс");
+
+	(void)state;
+	assert_string_equal(cell(row_at(r, 2), 1), "Линза Hoya Nulux 1.6");
+	rs_close(r);
+}
+
+static void
+test_inline_rich_text_runs_concatenated(void **state)
+{
+	rs *r = open_ok(FX "openpyxl_inline.xlsx", NULL);
+
+	(void)state;
+	assert_string_equal(cell(row_at(r, 9), 0), "Оправа Ray-Ban");
+	rs_close(r);
+}
+
+static void
+test_escaped_characters_decoded(void **state)
+{
+	rs *r = open_ok(FX "openpyxl_inline.xlsx", NULL);
+
+	(void)state;
+	/* _x000D_ is CR; _x005F_ escapes the '_' of a literal "_x000D_". */
+	assert_string_equal(cell(row_at(r, 9), 1), "a\rb_x000D_");
+	rs_close(r);
+	r = open_ok(FX "excel_prefixed.xlsx", "Прайс");
+	assert_string_equal(cell(row_at(r, 3), 1), "строка\r\nперевод");
+	rs_close(r);
+}
+
+static void
+test_whitespace_kept_untrimmed(void **state)
+{
+	rs *r = open_ok(FX "excel_prefixed.xlsx", "Прайс");
+
+	(void)state;
+	assert_string_equal(cell(row_at(r, 3), 0), "  пробелы  ");
+	rs_close(r);
+}
+
+static void
+test_strict_namespace(void **state)
+{
+	rs *r = open_ok(FX "strict.xlsx", NULL);
+	const struct rs_row *row = row_at(r, 1);
+
+	(void)state;
+	assert_string_equal(cell(row, 0), "строгий");
+	assert_string_equal(cell(row, 1), "42");
+	rs_close(r);
+}
+
+/* --- layout --------------------------------------------------------------- */
+
+static void
+test_merged_title_row_is_one_cell(void **state)
+{
+	rs *r = open_ok(FX "openpyxl_shared.xlsx", NULL);
+	const struct rs_row *row = row_at(r, 1);
+
+	(void)state;
+	assert_int_equal(row->ncells, 1);
+	assert_string_equal(cell(row, 0), "Прайс-лист Essilor, ноябрь 2026");
+	row = row_at(r, 2);
+	assert_int_equal(row->ncells, 10);
+	assert_string_equal(cell(row, 9), "Active");
+	rs_close(r);
+}
+
+static void
+test_sparse_cells_placed_by_reference(void **state)
+{
+	rs *r = open_ok(FX "openpyxl_shared.xlsx", NULL);
+	const struct rs_row *row = row_at(r, 4);
+
+	(void)state;
+	assert_int_equal(row->ncells, 6);  /* F4 is the last */
+	assert_string_equal(cell(row, 1), "");
+	assert_string_equal(cell(row, 2), "1500");
+	assert_string_equal(cell(row, 3), "");
+	assert_string_equal(cell(row, 4), "");
+	assert_int_equal(row->cells[4].len, 0);
+	assert_string_equal(cell(row, 5), "4607000017036");
+	rs_close(r);
+}
+
+static void
+test_missing_rows_keep_physical_numbers(void **state)
+{
+	static const unsigned long want[] = { 1, 2, 3, 4, 5, 7, 8 };
+	const struct rs_row *row;
+	rs *r = open_ok(FX "openpyxl_shared.xlsx", NULL);
+	size_t i = 0;
+
+	(void)state;
+	while (rs_next(r, &row) == PA_OK && row != NULL) {
+		assert_true(i < sizeof(want) / sizeof(want[0]));
+		assert_int_equal(row->row_number, want[i++]);
+	}
+	assert_int_equal(i, sizeof(want) / sizeof(want[0]));
+	rs_close(r);
+}
+
+static void
+test_cells_and_rows_without_r_follow_sequentially(void **state)
+{
+	rs *r = open_ok(FX "openpyxl_shared.xlsx", NULL);
+	const struct rs_row *row = row_at(r, 8);  /* after row 7, no r= */
+
+	(void)state;
+	assert_int_equal(row->ncells, 3);
+	assert_string_equal(cell(row, 0), "ESS-005");
+	assert_string_equal(cell(row, 1), "100234");
+	rs_close(r);
+}
+
+static void
+test_out_of_order_cells_placed_by_reference(void **state)
+{
+	rs *r = open_ok(FX "openpyxl_shared.xlsx", NULL);
+	const struct rs_row *row = row_at(r, 7);  /* I7 H7 G7 D7 after C7 */
+
+	(void)state;
+	assert_int_equal(row->ncells, 9);
+	assert_string_equal(cell(row, 2), "0.0015");
+	assert_string_equal(cell(row, 3), "0");
+	assert_string_equal(cell(row, 8), "2026-11-26T09:12:00");
+	rs_close(r);
+}
+
+static void
+test_empty_row_element_yields_row_without_cells(void **state)
+{
+	char *xml = sheet_xml("<row r=\"2\"/><row r=\"3\"><c r=\"B3\" s=\"1\"/>"
+	    "</row><row r=\"4\"><c r=\"XFD4\"/><c r=\"A4\"><v>1</v></c></row>");
+	const char *path = make_book("empty_rows.xlsx", xml, strlen(xml));
+	rs *r = open_ok(path, NULL);
+	const struct rs_row *row;
+
+	(void)state;
+	row = row_at(r, 2);
+	assert_int_equal(row->ncells, 0);
+	row = row_at(r, 3);  /* a styled cell without a value */
+	assert_int_equal(row->ncells, 0);
+	row = row_at(r, 4);  /* an empty far-right cell does not widen */
+	assert_int_equal(row->ncells, 1);
+	assert_int_equal(rs_next(r, &row), PA_OK);
+	assert_null(row);
+	assert_int_equal(rs_next(r, &row), PA_OK);  /* still the end */
+	assert_null(row);
+	rs_close(r);
+	free(xml);
+}
+
+/* --- numbers, dates, booleans, errors ------------------------------------- */
+
+static void
+test_barcode_number_exact_integer(void **state)
+{
+	rs *r = open_ok(FX "openpyxl_shared.xlsx", NULL);
+	const struct rs_row *row = row_at(r, 3);
+
+	(void)state;
+	assert_string_equal(cell(row, 5), "4601234567890");
+	assert_true(flags(row, 5) & RS_CELL_NUMBER);
+	assert_string_equal(cell(row, 3), "8000");
+	rs_close(r);
+}
+
+static void
+test_exponent_values_expanded(void **state)
+{
+	rs *r = open_ok(FX "openpyxl_shared.xlsx", NULL);
+
+	(void)state;
+	assert_string_equal(cell(row_at(r, 4), 5), "4607000017036");  /* 4.6E+12 */
+	assert_string_equal(cell(row_at(r, 7), 2), "0.0015");         /* 1.5E-3 */
+	assert_string_equal(cell(row_at(r, 8), 2),
+	    "100000000000000000000");                                 /* 1e+20 */
+	rs_close(r);
+}
+
+static void
+test_float_noise_trimmed_to_15_digits(void **state)
+{
+	rs *r = open_ok(FX "openpyxl_shared.xlsx", NULL);
+
+	(void)state;
+	assert_string_equal(cell(row_at(r, 5), 4), "0.3");  /* 0.1+0.2 */
+	rs_close(r);
+}
+
+static void
+test_canonical_number_text(void **state)
+{
+	static const struct { double d; const char *want; } t[] = {
+		{ 4601234567890.0, "4601234567890" }, { 12500.5, "12500.5" },
+		{ -0.0, "0" }, { -1.5e-7, "-0.00000015" },
+		{ 1234567890123456789.0, "1234567890123460000" },
+		{ 0.1 + 0.2, "0.3" }, { 1e15, "1000000000000000" },
+		{ 123456.789, "123456.789" }, { -42.0, "-42" },
+	};
+	locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+	char buf[XLSX_NUM_MAX];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		assert_true(xlsx__num_canon(t[i].d, c, buf, sizeof(buf)) > 0);
+		assert_string_equal(buf, t[i].want);
+	}
+	freelocale(c);
+}
+
+static void
+test_numbers_ignore_process_locale(void **state)
+{
+	rs *r;
+
+	(void)state;
+	/* ru_RU writes "12500,5"; cells must not. Skip if not installed. */
+	if (setlocale(LC_ALL, "ru_RU.UTF-8") == NULL &&
+	    setlocale(LC_ALL, "de_DE.UTF-8") == NULL)
+		skip();
+	r = open_ok(FX "openpyxl_shared.xlsx", NULL);
+	assert_string_equal(cell(row_at(r, 3), 2), "12500.5");
+	rs_close(r);
+	setlocale(LC_ALL, "C");
+}
+
+static void
+test_formula_cells_give_cached_values(void **state)
+{
+	rs *r = open_ok(FX "openpyxl_shared.xlsx", NULL);
+	const struct rs_row *row = row_at(r, 5);
+
+	(void)state;
+	assert_string_equal(cell(row, 2), "25001");           /* =C3*2 */
+	assert_true(flags(row, 2) & RS_CELL_NUMBER);
+	assert_string_equal(cell(row, 1), "ЛИНЗА VARILUX");   /* t="str" */
+	assert_int_equal(flags(row, 1), 0);
+	rs_close(r);
+}
+
+static void
+test_error_cell_is_empty_with_error_flag(void **state)
+{
+	rs *r = open_ok(FX "openpyxl_shared.xlsx", NULL);
+	const struct rs_row *row = row_at(r, 5);
+
+	(void)state;
+	assert_string_equal(cell(row, 3), "");   /* #N/A */
+	assert_int_equal(flags(row, 3), RS_CELL_ERROR);
+	rs_close(r);
+}
+
+static void
+test_booleans_are_true_false(void **state)
+{
+	static const char *files[] = {
+		FX "openpyxl_shared.xlsx", FX "libreoffice.xlsx"
+	};
+	size_t i;
+	rs *r;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		r = open_ok(files[i], NULL);
+		assert_string_equal(cell(row_at(r, 3), 9), "TRUE");
+		assert_string_equal(cell(row_at(r, 5), 9), "FALSE");
+		rs_close(r);
+	}
+}
+
+static void
+test_builtin_date_format_gives_iso_date(void **state)
+{
+	rs *r = open_ok(FX "openpyxl_shared.xlsx", NULL);
+	const struct rs_row *row = row_at(r, 3);
+
+	(void)state;
+	assert_string_equal(cell(row, 8), "2026-11-26");
+	assert_int_equal(flags(row, 8), 0);
+	rs_close(r);
+}
+
+static void
+test_custom_date_formats_give_iso_text(void **state)
+{
+	rs *r = open_ok(FX "openpyxl_shared.xlsx", NULL);
+	const struct rs_row *row = row_at(r, 7);
+
+	(void)state;
+	assert_string_equal(cell(row, 8), "2026-11-26T09:12:00"); /* dd/mm/yyyy hh:mm */
+	assert_string_equal(cell(row, 7), "12:00:00");            /* built-in h:mm */
+	assert_string_equal(cell(row, 6), "2026-11-26");          /* [$-419]DD.MM.YYYY */
+	rs_close(r);
+}
+
+static void
+test_money_format_stays_a_number(void **state)
+{
+	rs *r = open_ok(FX "openpyxl_shared.xlsx", NULL);
+	const struct rs_row *row = row_at(r, 3);
+
+	(void)state;
+	assert_string_equal(cell(row, 2), "12500.5");  /* #,##0.00 "руб." */
+	assert_true(flags(row, 2) & RS_CELL_NUMBER);
+	rs_close(r);
+}
+
+static void
+test_date1904_workbook(void **state)
+{
+	rs *r = open_ok(FX "date1904.xlsx", NULL);
+	const struct rs_row *row = row_at(r, 1);
+
+	(void)state;
+	assert_string_equal(cell(row, 0), "2026-11-26");
+	assert_string_equal(cell(row, 1), "2026-11-26T12:00:00");
+	assert_string_equal(cell(row, 2), "1904-01-01");
+	rs_close(r);
+}
+
+static void
+test_format_code_classification(void **state)
+{
+	(void)state;
+	assert_int_equal(xlsx__fmt_kind("General"), XLSX_NUMBER);
+	assert_int_equal(xlsx__fmt_kind("#,##0.00\\ \"руб.\""), XLSX_NUMBER);
+	assert_int_equal(xlsx__fmt_kind("0.00E+00"), XLSX_NUMBER);
+	assert_int_equal(xlsx__fmt_kind("[Red]0;\"days\""), XLSX_NUMBER);
+	assert_int_equal(xlsx__fmt_kind("\"TRUE\";\"TRUE\";\"FALSE\""), XLSX_NUMBER);
+	assert_int_equal(xlsx__fmt_kind("dd\\.mm\\.yyyy"), XLSX_DATE);
+	assert_int_equal(xlsx__fmt_kind("mmm yyyy"), XLSX_DATE);
+	assert_int_equal(xlsx__fmt_kind("[$-F800]dddd, mmmm dd, yyyy"), XLSX_DATE);
+	assert_int_equal(xlsx__fmt_kind("dd/mm/yyyy hh:mm"), XLSX_DATETIME);
+	assert_int_equal(xlsx__fmt_kind("h:mm AM/PM"), XLSX_TIME);
+	assert_int_equal(xlsx__fmt_kind("[h]:mm:ss"), XLSX_TIME);
+	assert_int_equal(xlsx__fmt_kind("mm:ss"), XLSX_TIME);
+	assert_int_equal(xlsx__builtin_kind(14), XLSX_DATE);
+	assert_int_equal(xlsx__builtin_kind(22), XLSX_DATETIME);
+	assert_int_equal(xlsx__builtin_kind(46), XLSX_TIME);
+	assert_int_equal(xlsx__builtin_kind(49), XLSX_NUMBER);
+}
+
+static void
+test_libreoffice_workbook(void **state)
+{
+	rs *r = open_ok(FX "libreoffice.xlsx", NULL);
+	const struct rs_row *row;
+
+	(void)state;
+	row = row_at(r, 1);
+	assert_int_equal(row->ncells, 1);
+	row = row_at(r, 3);
+	assert_string_equal(cell(row, 1), "Линза Varilux Comfort 1.67 Crizal");
+	assert_string_equal(cell(row, 5), "4601234567890");
+	assert_string_equal(cell(row, 8), "2026-11-26");
+	row = row_at(r, 5);
+	assert_string_equal(cell(row, 1), "ЛИНЗА VARILUX COMFORT 1.67 CRIZAL");
+	assert_string_equal(cell(row, 2), "25001");
+	assert_int_equal(flags(row, 3), RS_CELL_ERROR);
+	row = row_at(r, 7);
+	assert_string_equal(cell(row, 8), "2026-11-26T09:12:00");
+	rs_close(r);
+}
+
+/* --- progress ------------------------------------------------------------- */
+
+static void
+test_progress_counts_sheet_bytes_inflated(void **state)
+{
+	unsigned long long done, total, prev;
+	const struct rs_row *row;
+	rs *r = open_ok(FX "openpyxl_shared.xlsx", NULL);
+
+	(void)state;
+	rs_progress(r, &done, &total);
+	assert_int_equal(done, 0);
+	assert_true(total > 0);
+	prev = done;
+	while (rs_next(r, &row) == PA_OK && row != NULL) {
+		rs_progress(r, &done, &total);
+		assert_true(done >= prev && done <= total);
+		prev = done;
+	}
+	rs_progress(r, &done, &total);
+	assert_int_equal(done, total);
+	rs_close(r);
+}
+
+/* --- not an xlsx ---------------------------------------------------------- */
+
+static void
+test_xls_refused_with_save_as_hint(void **state)
+{
+	(void)state;
+	expect_fail(FX "fake.xls", NULL, PA_EFORMAT, "fake.xls is an old Excel "
+	    "97-2003 .xls workbook; open it in Excel/LibreOffice and save it as "
+	    ".xlsx");
+	expect_fail(FX "libreoffice.xls", NULL, PA_EFORMAT, ".xls workbook");
+}
+
+static void
+test_encrypted_workbook_refused(void **state)
+{
+	(void)state;
+	expect_fail(FX "encrypted.xlsx", NULL, PA_EFORMAT,
+	    "encrypted.xlsx is a password-protected");
+}
+
+static void
+test_truncated_zip_refused(void **state)
+{
+	(void)state;
+	expect_fail(FX "truncated.xlsx", NULL, PA_EFORMAT,
+	    "truncated.xlsx is damaged (truncated zip");
+}
+
+static void
+test_zip_without_workbook_says_what_it_is(void **state)
+{
+	(void)state;
+	expect_fail(FX "not_workbook.xlsx", NULL, PA_EFORMAT,
+	    "is a zip archive of 2 file(s) (first: \"readme.txt\")");
+	expect_fail(FX "docx_renamed.xlsx", NULL, PA_EFORMAT,
+	    "is a Word document (.docx)");
+	expect_fail(FX "libreoffice_ods.xlsx", NULL, PA_EFORMAT,
+	    "is an OpenDocument spreadsheet (.ods)");
+}
+
+static void
+test_text_file_refused(void **state)
+{
+	(void)state;
+	expect_fail(FX "csv_renamed.xlsx", NULL, PA_EFORMAT,
+	    "is a text file, not an .xlsx workbook");
+}
+
+static void
+test_missing_file_is_io_error(void **state)
+{
+	(void)state;
+	expect_fail(FX "no-such-file.xlsx", NULL, PA_EIO,
+	    "cannot open " FX "no-such-file.xlsx");
+}
+
+static void
+test_empty_file_refused(void **state)
+{
+	char path[128];
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/empty.xlsx", tmpdir);
+	assert_non_null(f = fopen(path, "w"));
+	fclose(f);
+	expect_fail(path, NULL, PA_EFORMAT, "is empty (0 bytes)");
+}
+
+/* --- hostile -------------------------------------------------------------- */
+
+static void
+test_zip_bomb_refused(void **state)
+{
+	static const char rowx[] = "<row><c><v>1</v></c></row>";
+	size_t n = 8u * 1024 * 1024 / (sizeof(rowx) - 1), i;
+	char *body = malloc(n * (sizeof(rowx) - 1) + 1), *xml;
+	const char *path;
+
+	(void)state;
+	assert_non_null(body);
+	for (i = 0; i < n; i++)
+		memcpy(body + i * (sizeof(rowx) - 1), rowx, sizeof(rowx) - 1);
+	body[n * (sizeof(rowx) - 1)] = '\0';
+	xml = sheet_xml(body);
+	path = make_book("bomb.xlsx", xml, strlen(xml));
+	expect_fail(path, NULL, PA_ELIMIT, "a zip bomb?");
+	free(body);
+	free(xml);
+}
+
+static void
+test_entry_inflating_past_declared_size_refused(void **state)
+{
+	(void)state;
+	expect_fail(FX "lying_size.xlsx", NULL, PA_EFORMAT,
+	    "inflates to more than the 200 bytes its zip header declares");
+}
+
+static void
+test_too_many_zip_entries_refused(void **state)
+{
+	size_t n = RS_MAX_ZIP_ENTRIES + 1, i;
+	const char **names = calloc(n, sizeof(*names));
+	const char **data = calloc(n, sizeof(*data));
+	size_t *lens = calloc(n, sizeof(*lens));
+	char (*nb)[16] = calloc(n, sizeof(*nb));
+	const char *path;
+
+	(void)state;
+	assert_true(names && data && lens && nb);
+	for (i = 0; i < n; i++) {
+		snprintf(nb[i], sizeof(nb[i]), "f%zu", i);
+		names[i] = nb[i];
+		data[i] = "x";
+		lens[i] = 1;
+	}
+	path = make_zip("many.xlsx", names, data, lens, n);
+	expect_fail(path, NULL, PA_ELIMIT, "RS_MAX_ZIP_ENTRIES");
+	free(names);
+	free(data);
+	free(lens);
+	free(nb);
+}
+
+static void
+test_crc_error_names_the_row(void **state)
+{
+	(void)state;
+	expect_fail(FX "crc_error.xlsx", NULL, PA_EFORMAT,
+	    "is damaged: xl/worksheets/sheet1.xml cannot be read (CRC error) "
+	    "(sheet \"Crc\", after row 49)");
+}
+
+static void
+test_broken_xml_names_the_row(void **state)
+{
+	unsigned long n;
+
+	(void)state;
+	expect_fail(FX "broken_xml.xlsx", NULL, PA_EFORMAT,
+	    "not well-formed XML");
+	expect_fail(FX "broken_xml.xlsx", NULL, PA_EFORMAT,
+	    "(sheet \"Broken\", row 3)");
+	read_all(FX "broken_xml.xlsx", NULL, &n);
+	assert_int_equal(n, 2);  /* rows before the damage were delivered */
+}
+
+static void
+test_doctype_refused_billion_laughs(void **state)
+{
+	(void)state;
+	expect_fail(FX "billion_laughs.xlsx", NULL, PA_EFORMAT,
+	    "has a DOCTYPE declaration");
+}
+
+static void
+test_external_entity_refused(void **state)
+{
+	(void)state;
+	expect_fail(FX "external_entity.xlsx", NULL, PA_EFORMAT,
+	    "has a DOCTYPE declaration");
+}
+
+static void
+test_xml_depth_limited(void **state)
+{
+	(void)state;
+	expect_fail(FX "deep_nesting.xlsx", NULL, PA_ELIMIT, "RS_MAX_XML_DEPTH");
+}
+
+static void
+test_cell_length_limited(void **state)
+{
+	(void)state;
+	expect_fail(FX "long_cell.xlsx", NULL, PA_ELIMIT,
+	    "sheet \"Long\", row 2: cell A2 holds more than 65536 bytes");
+}
+
+static void
+test_columns_per_row_limited(void **state)
+{
+	(void)state;
+	expect_fail(FX "wide_row.xlsx", NULL, PA_ELIMIT,
+	    "row 2: cell AMK2 is beyond column 1024 (RS_MAX_COLUMNS)");
+}
+
+static void
+test_shared_string_index_out_of_range(void **state)
+{
+	(void)state;
+	expect_fail(FX "bad_sst_index.xlsx", NULL, PA_EFORMAT,
+	    "row 2: cell B2 refers to shared string \"7\" but the workbook has 1");
+}
+
+static void
+test_huge_tag_limited(void **state)
+{
+	size_t n = 2u * 1024 * 1024, i;
+	char *body = malloc(n + 64), *xml;
+	uint32_t x = 1;
+	const char *path;
+
+	(void)state;
+	assert_non_null(body);
+	/* Incompressible-ish letters so that the ratio limit does not fire
+	 * first; one attribute value of 2 MiB. */
+	i = (size_t)snprintf(body, 64, "<row r=\"1\" x=\"");
+	for (; i < n; i++) {
+		x = x * 1103515245u + 12345u;
+		body[i] = (char)('a' + (x >> 16) % 26);
+	}
+	memcpy(body + n, "\"/>", 4);
+	xml = sheet_xml(body);
+	path = make_book("huge_tag.xlsx", xml, strlen(xml));
+	expect_fail(path, NULL, PA_ELIMIT, "XLSX_MAX_MARKUP_BYTES");
+	free(body);
+	free(xml);
+}
+
+static void
+test_bad_cell_reference_refused(void **state)
+{
+	char *xml = sheet_xml("<row r=\"1\"><c r=\"ABCD1\"><v>1</v></c></row>");
+	const char *path = make_book("bad_ref.xlsx", xml, strlen(xml));
+
+	(void)state;
+	expect_fail(path, NULL, PA_EFORMAT, "bad cell reference r=\"ABCD1\"");
+	free(xml);
+}
+
+/* Every allocation of ours failing in turn: PA_ENOMEM, no leak, no crash
+ * (ASan checks the leaks at exit). */
+static void
+test_out_of_memory_at_each_allocation(void **state)
+{
+	unsigned long rows;
+	long n;
+	int rc;
+
+	(void)state;
+	for (n = 0; n < 5000; n++) {
+		pa_mem_fail_after(n);
+		rc = read_all(FX "excel_prefixed.xlsx", "Прайс", &rows);
+		pa_mem_fail_after(-1);
+		if (rc == PA_OK)
+			break;
+		if (rc != PA_ENOMEM)
+			fail_msg("allocation %ld: %s: %s", n, pa_errname(rc),
+			    pa_err_msg(rc));
+	}
+	assert_int_equal(rc, PA_OK);
+	assert_int_equal(rows, 3);
+}
+
+/* --- setup ---------------------------------------------------------------- */
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_xlsx.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	if (access(FX "openpyxl_shared.xlsx", R_OK) != 0) {
+		fprintf(stderr, "test_xlsx: run from the repository root "
+		    "(fixtures in " FX ")\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	static const char *made[] = {
+		"empty_rows.xlsx", "empty.xlsx", "bomb.xlsx", "many.xlsx",
+		"huge_tag.xlsx", "bad_ref.xlsx"
+	};
+	char path[160];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(made) / sizeof(made[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, made[i]);
+		unlink(path);
+	}
+	rmdir(tmpdir);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_first_sheet_in_workbook_order_not_sheet1_xml),
+		cmocka_unit_test(test_sheet_selected_by_name),
+		cmocka_unit_test(test_sheet_selected_by_name_libreoffice),
+		cmocka_unit_test(test_missing_sheet_lists_sheets_found),
+		cmocka_unit_test(test_first_worksheet_skips_chart_sheet),
+		cmocka_unit_test(test_chart_sheet_by_name_refused),
+		cmocka_unit_test(test_shared_strings_cyrillic),
+		cmocka_unit_test(test_inline_strings),
+		cmocka_unit_test(test_shared_rich_text_runs_concatenated_phonetic_ignored),
+		cmocka_unit_test(test_inline_rich_text_runs_concatenated),
+		cmocka_unit_test(test_escaped_characters_decoded),
+		cmocka_unit_test(test_whitespace_kept_untrimmed),
+		cmocka_unit_test(test_strict_namespace),
+		cmocka_unit_test(test_merged_title_row_is_one_cell),
+		cmocka_unit_test(test_sparse_cells_placed_by_reference),
+		cmocka_unit_test(test_missing_rows_keep_physical_numbers),
+		cmocka_unit_test(test_cells_and_rows_without_r_follow_sequentially),
+		cmocka_unit_test(test_out_of_order_cells_placed_by_reference),
+		cmocka_unit_test(test_empty_row_element_yields_row_without_cells),
+		cmocka_unit_test(test_barcode_number_exact_integer),
+		cmocka_unit_test(test_exponent_values_expanded),
+		cmocka_unit_test(test_float_noise_trimmed_to_15_digits),
+		cmocka_unit_test(test_canonical_number_text),
+		cmocka_unit_test(test_numbers_ignore_process_locale),
+		cmocka_unit_test(test_formula_cells_give_cached_values),
+		cmocka_unit_test(test_error_cell_is_empty_with_error_flag),
+		cmocka_unit_test(test_booleans_are_true_false),
+		cmocka_unit_test(test_builtin_date_format_gives_iso_date),
+		cmocka_unit_test(test_custom_date_formats_give_iso_text),
+		cmocka_unit_test(test_money_format_stays_a_number),
+		cmocka_unit_test(test_date1904_workbook),
+		cmocka_unit_test(test_format_code_classification),
+		cmocka_unit_test(test_libreoffice_workbook),
+		cmocka_unit_test(test_progress_counts_sheet_bytes_inflated),
+		cmocka_unit_test(test_xls_refused_with_save_as_hint),
+		cmocka_unit_test(test_encrypted_workbook_refused),
+		cmocka_unit_test(test_truncated_zip_refused),
+		cmocka_unit_test(test_zip_without_workbook_says_what_it_is),
+		cmocka_unit_test(test_text_file_refused),
+		cmocka_unit_test(test_missing_file_is_io_error),
+		cmocka_unit_test(test_empty_file_refused),
+		cmocka_unit_test(test_zip_bomb_refused),
+		cmocka_unit_test(test_entry_inflating_past_declared_size_refused),
+		cmocka_unit_test(test_too_many_zip_entries_refused),
+		cmocka_unit_test(test_crc_error_names_the_row),
+		cmocka_unit_test(test_broken_xml_names_the_row),
+		cmocka_unit_test(test_doctype_refused_billion_laughs),
+		cmocka_unit_test(test_external_entity_refused),
+		cmocka_unit_test(test_xml_depth_limited),
+		cmocka_unit_test(test_cell_length_limited),
+		cmocka_unit_test(test_columns_per_row_limited),
+		cmocka_unit_test(test_shared_string_index_out_of_range),
+		cmocka_unit_test(test_huge_tag_limited),
+		cmocka_unit_test(test_bad_cell_reference_refused),
+		cmocka_unit_test(test_out_of_memory_at_each_allocation),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
