@@ -7,32 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "hal/hal.h"
 #include "hal/pa_err.h"
 #include "kkt/kkt_int.h"
-
-static int64_t
-sys_mono_ms(void)
-{
-	return hal_sys.mono_ms();
-}
-
-/* hal/ has no pause yet; this is the one OS call of kkt/ outside it (move
- * it there when something else needs one). */
-static void
-sys_sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	/* An interrupted pause only makes the next poll come sooner; the
-	 * deadline is re-read from the monotonic clock either way. */
-	(void)nanosleep(&ts, NULL);
-}
-
-int64_t (*kkt__mono_ms)(void) = sys_mono_ms;
-void (*kkt__sleep_ms)(long ms) = sys_sleep_ms;
 
 const char *
 kkt_backend_name(enum kkt_backend b)
@@ -317,7 +295,7 @@ check_config(const struct kkt_config *cfg, struct kkt_status *st)
 int
 kkt_check(const struct kkt_config *cfg, struct kkt_status *st)
 {
-	int64_t t0 = kkt__mono_ms();
+	int64_t t0 = hal_sys.mono_ms();
 	int rc;
 
 	kkt__status_init(st, cfg ? cfg->backend : KKT_BACKEND_UNSET);
@@ -357,7 +335,7 @@ out:
 		st->synced = 0;
 	if (rc == PA_ENOMEM && st->reason[0] == '\0')
 		kkt__reason(st, "out of memory while checking the KKT buffer");
-	st->elapsed_ms = (long)(kkt__mono_ms() - t0);
+	st->elapsed_ms = (long)(hal_sys.mono_ms() - t0);
 	if (rc != PA_OK)
 		pa_err_set(rc, "%s", st->reason);
 	return rc;

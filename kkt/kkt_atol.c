@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "hal/hal.h"
+#include "hal/hal_wait.h"
 #include "hal/pa_err.h"
 #include "kkt/kkt_int.h"
 
@@ -238,7 +239,7 @@ kkt__atol_check(const struct kkt_config *cfg, struct kkt_status *st)
 	char post_url[sizeof(cfg->url) + sizeof(ATOL_PATH)];
 	char get_url[sizeof(post_url) + 40];
 	char uuid[37], req[128], last[sizeof(st->reason)];
-	int64_t deadline = kkt__mono_ms() + cfg->timeout_ms, left;
+	int64_t deadline = hal_sys.mono_ms() + cfg->timeout_ms, left;
 	long status, pause = KKT_ATOL_POLL_FIRST_MS;
 	const char *body;
 	size_t len;
@@ -268,7 +269,7 @@ kkt__atol_check(const struct kkt_config *cfg, struct kkt_status *st)
 		goto out;
 	}
 	for (;;) {
-		if ((left = deadline - kkt__mono_ms()) <= 0)
+		if ((left = deadline - hal_sys.mono_ms()) <= 0)
 			break;
 		rc = kkt__http_do(h, "GET", get_url, NULL, (long)left, &status,
 		    &body, &len);
@@ -286,9 +287,16 @@ kkt__atol_check(const struct kkt_config *cfg, struct kkt_status *st)
 		rc = kkt__atol_parse_result(body, len, cfg->url, st, &again);
 		if (!again)
 			goto out;
-		if ((left = deadline - kkt__mono_ms()) <= 0)
+		if ((left = deadline - hal_sys.mono_ms()) <= 0)
 			break;
-		kkt__sleep_ms(pause < left ? pause : (long)left);
+		/* hal_sleep_ms wakes early when the daemon is told to stop: the
+		 * check ends refused rather than delaying shutdown. */
+		if (hal_sleep_ms(pause < left ? pause : left) != PA_OK) {
+			kkt__reason(st, "KKT check at %s interrupted by a stop "
+			    "request", cfg->url);
+			rc = PA_EKKT_UNREACHABLE;
+			goto out;
+		}
 		pause = pause * 2 < KKT_ATOL_POLL_MAX_MS ? pause * 2 : KKT_ATOL_POLL_MAX_MS;
 	}
 	/* Budget spent while the task was queued or running. */

@@ -52,9 +52,6 @@ void kkt__reason(struct kkt_status *st, const char *fmt, ...)
 void kkt__copy_text(char *dst, size_t dstlen, const char *src);
 /* "{url}{path}" without a doubled slash; PA_ECONFIG when it does not fit. */
 int kkt__join_url(char *dst, size_t dstlen, const char *url, const char *path);
-/* Monotonic milliseconds and a pause; tests may swap them. */
-extern int64_t (*kkt__mono_ms)(void);
-extern void (*kkt__sleep_ms)(long ms);
 
 /* Validate one JSON member of obj as an integer in [0, KKT_COUNT_MAX].
  * required: absent is an error. On error returns PA_EPROTO and writes
