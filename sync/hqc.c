@@ -488,21 +488,21 @@ hqc_parse_ack(const char *body, size_t len, long long *ack)
 
 	*ack = -1;
 	if (len > HQC_MAX_RESPONSE_BYTES)
-		return pa_err_set(PA_EPROTO, "HQ answer larger than %d bytes",
+		return pa_err_set(PA_EPROTO, "answer larger than %d bytes",
 		    HQC_MAX_RESPONSE_BYTES);
 	doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (doc == NULL) {
-		rc = pa_err_set(PA_EPROTO, "HQ answer is not JSON: %s "
+		rc = pa_err_set(PA_EPROTO, "answer is not JSON: %s "
 		    "(line %d col %d)", jerr.text, jerr.line, jerr.column);
 		goto out;
 	}
 	if (!json_is_object(doc)) {
-		rc = pa_err_set(PA_EPROTO, "HQ answer is not a JSON object");
+		rc = pa_err_set(PA_EPROTO, "answer is not a JSON object");
 		goto out;
 	}
 	a = json_object_get(doc, "ack");
 	if (a == NULL || !json_is_integer(a) || json_integer_value(a) < 0) {
-		rc = pa_err_set(PA_EPROTO, "HQ answer has no \"ack\" integer >= 0");
+		rc = pa_err_set(PA_EPROTO, "answer has no \"ack\" integer >= 0");
 		goto out;
 	}
 	*ack = (long long)json_integer_value(a);

@@ -80,12 +80,17 @@ class State:
                 where = f.get("path") or ("events" if f["kind"] in EVENT_ONLY else "any")
                 if where not in ("any", endpoint):
                     continue
-                if f["kind"] == "refuse":
+                if f["kind"] in ("refuse", "poison"):
                     continue
                 if f["count"] > 0:
                     f["count"] -= 1
                 return dict(f)
         return None
+
+    def poison(self):
+        """Every poisoned seq at once: a batch may hold several."""
+        with self.lock:
+            return {f["seq"] for f in self.faults if f["kind"] == "poison"}
 
     def count(self, key, n=1):
         with self.lock:
@@ -252,8 +257,9 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "reject_all":
             self.answer(400, {"error": "injected: every batch refused"})
             return
-        if kind == "poison" and any(e["seq"] == f["seq"] for e in events):
-            self.answer(400, {"error": f"event {f['seq']} is malformed"})
+        bad = [e["seq"] for e in events if e["seq"] in st.poison()]
+        if bad:
+            self.answer(400, {"error": f"event {bad[0]} is malformed"})
             return
         limit = None
         if kind == "ack_less":

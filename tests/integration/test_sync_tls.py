@@ -1,0 +1,119 @@
+"""TLS to HQ (DESIGN §7): verification always on, and a refusal says which
+check failed — the CA, the host name or the pin. mTLS with a client
+certificate. All URLs name the host (localhost): Debian 12's mbedTLS 2.28
+matches certificate host names, never IP-address SANs."""
+import shutil
+
+from fx_hq import outbox_rows, seed_events, start_hq, stop_hq, use_hq
+
+
+def test_certificate_from_another_ca_is_refused(agent, hq, hq_certs):
+    hq.tls(hq_certs["rogue"], hq_certs["rogue_key"])
+    use_hq(agent, hq, hq_certs)
+    seed_events(agent, 3)
+    r = agent.run("sync", "--once")
+    assert r.rc == 69, r
+    assert f"certificate not trusted by ca_file {hq_certs['ca']}" in r.err
+    assert len(outbox_rows(agent)) == 3
+    assert hq.stats()["stored"] == 0
+
+
+def test_certificate_for_another_host_is_refused(agent, hq, hq_certs):
+    hq.tls(hq_certs["wronghost"], hq_certs["wronghost_key"])
+    use_hq(agent, hq, hq_certs)
+    seed_events(agent, 3)
+    r = agent.run("sync", "--once")
+    assert r.rc == 69, r
+    assert "certificate is for another host" in r.err
+    assert hq.stats()["stored"] == 0
+
+
+def test_pin_mismatch_is_refused(agent, hq, hq_certs):
+    use_hq(agent, hq, hq_certs, pin=hq_certs["pin_other"])
+    seed_events(agent, 3)
+    r = agent.run("sync", "--once")
+    assert r.rc == 69, r
+    assert "public key does not match pin" in r.err
+    assert hq.stats()["stored"] == 0
+
+
+def test_matching_pin_is_accepted(agent, hq, hq_certs):
+    use_hq(agent, hq, hq_certs, pin=hq_certs["pin_server"])
+    seqs = seed_events(agent, 3)
+    r = agent.run("sync", "--once")
+    assert r.rc == 0, r
+    assert [e["seq"] for e in hq.events()] == seqs
+
+
+def test_bad_pin_syntax_is_a_config_error(agent, hq, hq_certs):
+    use_hq(agent, hq, hq_certs, pin="sha256//nope")
+    r = agent.run("sync", "--once")
+    assert r.rc == 78, r
+    assert "[hq] pin" in r.err
+
+
+def test_https_without_ca_file_is_a_config_error(agent, hq, hq_certs):
+    use_hq(agent, hq, hq_certs)
+    del agent.conf["hq"]["ca_file"]
+    agent.write_conf()
+    r = agent.run("sync", "--once")
+    assert r.rc == 78, r
+    assert "[hq] ca_file is required" in r.err
+
+
+def test_unreadable_ca_file_is_a_config_error(agent, hq, hq_certs, tmp_path):
+    use_hq(agent, hq, hq_certs, ca_file=str(tmp_path / "missing-ca.pem"))
+    seed_events(agent, 1)
+    r = agent.run("sync", "--once")
+    assert r.rc == 78, r
+    assert "missing-ca.pem" in r.err
+
+
+def test_ip_address_url_fails_the_name_check(agent, hq, hq_certs):
+    """Why the docs say: address HQ by name (mbedTLS 2.28 has no IP SANs)."""
+    use_hq(agent, hq, hq_certs)
+    agent.conf["hq"]["url"] = f"https://127.0.0.1:{hq.port}"
+    agent.write_conf()
+    seed_events(agent, 1)
+    r = agent.run("sync", "--once")
+    assert r.rc == 69, r
+    assert "certificate is for another host" in r.err
+
+
+def _mtls_peer(tmp_path, hq_certs):
+    return start_hq(tmp_path, hq_certs, client_ca=hq_certs["ca"], name="mtls")
+
+
+def test_mtls_with_client_certificate(agent, tmp_path, hq_certs):
+    peer = _mtls_peer(tmp_path, hq_certs)
+    try:
+        key = tmp_path / "client.key"
+        shutil.copy(hq_certs["client_key"], key)
+        key.chmod(0o600)
+        use_hq(agent, peer, hq_certs, cert_file=hq_certs["client"], key_file=str(key))
+        seqs = seed_events(agent, 7)
+        r = agent.run("sync", "--once")
+        assert r.rc == 0, r
+        assert [e["seq"] for e in peer.events()] == seqs
+    finally:
+        stop_hq(peer)
+
+
+def test_mtls_without_client_certificate_fails_with_a_hint(agent, tmp_path, hq_certs):
+    peer = _mtls_peer(tmp_path, hq_certs)
+    try:
+        use_hq(agent, peer, hq_certs)
+        seed_events(agent, 2)
+        r = agent.run("sync", "--once")
+        assert r.rc == 69, r
+        assert "cert_file and key_file" in r.err
+        assert len(outbox_rows(agent)) == 2
+    finally:
+        stop_hq(peer)
+
+
+def test_cert_without_key_is_a_config_error(agent, hq, hq_certs):
+    use_hq(agent, hq, hq_certs, cert_file=hq_certs["client"])
+    r = agent.run("sync", "--once")
+    assert r.rc == 78, r
+    assert "cert_file and key_file go together" in r.err
