@@ -6,7 +6,9 @@
  * with all counts zero, never synced with a refusal, a reason that is
  * always present and valid UTF-8, and a status document always built.
  *
- *   make fuzz && build/fuzz/fuzz_kkt tests/fuzz/corpus/kkt
+ *   make fuzz && mkdir -p build/fuzz/kkt-work && build/fuzz/fuzz_kkt \
+ *       -dict=tests/fuzz/kkt.dict build/fuzz/kkt-work tests/fuzz/corpus/kkt
+ * (new inputs go to the first directory: keep the committed seeds small).
  * Replay a crash under gdb without libFuzzer:
  *   cc -DFUZZ_REPLAY -g -I. -D_GNU_SOURCE ... tests/fuzz/fuzz_kkt.c kkt/... && ./a.out crash-file */
 #include <stddef.h>
