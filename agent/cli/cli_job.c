@@ -285,7 +285,7 @@ list_jobs(struct cli_ctx *ctx, adb *a, int argc, char **argv)
 		{ "profile", "PROFILE", 0, 24 }, { "file_name", "FILE", 0, 32 },
 		{ "total_rows", "ROWS", 1, 0 }, { "created_count", "NEW", 1, 0 },
 		{ "updated_count", "UPD", 1, 0 }, { "error_count", "ERR", 1, 0 },
-		{ "progress_percent", "%", 1, 0 }, { "create_date", "CREATED", 0, 19 },
+		{ "progress_percent", "%", 1, 0 }, { "create_date", "CREATED", 0, 0 },
 	};
 	struct jobq_filter f = { -1, 0, NULL, 0 };
 	const char *group = NULL;
@@ -470,7 +470,7 @@ cmd_log(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct cli_col cols[] = {
 		{ "create_date", "TIME", 0, 24 }, { "level", "LEVEL", 0, 0 },
-		{ "row_number", "ROW", 1, 0 }, { "message", "MESSAGE", 0, 100 },
+		{ "row_number", "ROW", 1, 0 }, { "message", "MESSAGE", 0, 0 },
 	};
 	const char *ref = NULL;
 	long page = 1, size = 50;
