@@ -39,7 +39,10 @@ buf_put(struct sync_buf *b, const char *p, size_t n)
 	b->p[b->len] = '\0';
 }
 
-/* Append s as a JSON string. Reserves 6 bytes per input byte (\u00XX). */
+/* Append s as a JSON string. Reserves 6 bytes per input byte (\u00XX).
+ * Only ASCII is expected here (agent id, type, ts — outbox_put() checks
+ * them); a foreign row's other bytes become '?' so the request stays valid
+ * JSON whatever the database holds. */
 static int
 buf_str(struct sync_buf *b, const char *s)
 {
@@ -59,6 +62,8 @@ buf_str(struct sync_buf *b, const char *s)
 			char e[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15] };
 			memcpy(b->p + b->len, e, 6);
 			b->len += 6;
+		} else if (*p >= 0x80) {
+			b->p[b->len++] = '?';
 		} else {
 			b->p[b->len++] = (char)*p;
 		}
