@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -65,12 +64,6 @@ void
 hal_iso_ms(int64_t t_ms, char buf[32])
 {
 	fmt_iso(t_ms, buf, 1);
-}
-
-void
-hal_iso_s(int64_t t_ms, char buf[32])
-{
-	fmt_iso(t_ms, buf, 0);
 }
 
 void
@@ -166,56 +159,16 @@ hal_mkdirs(const char *path)
 	return PA_OK;
 }
 
-int
-hal_sha256_file(const char *path, char hex[65], uint64_t *size)
-{
-	mbedtls_sha256_context ctx;
-	unsigned char buf[65536], dig[32];
-	uint64_t total = 0;
-	ssize_t n;
-	int fd = -1, rc = PA_OK, i;
-
-	mbedtls_sha256_init(&ctx);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		rc = pa_err_set(errno == ENOENT ? PA_ENOTFOUND : PA_EIO,
-		    "cannot open %s: %s", path, strerror(errno));
-		goto out;
-	}
-	mbedtls_sha256_starts_ret(&ctx, 0);
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = pa_err_set(PA_EIO, "read %s: %s", path, strerror(errno));
-			goto out;
-		}
-		mbedtls_sha256_update_ret(&ctx, buf, (size_t)n);
-		total += (uint64_t)n;
-	}
-	mbedtls_sha256_finish_ret(&ctx, dig);
-	for (i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", dig[i]);
-	if (size)
-		*size = total;
-out:
-	if (fd >= 0)
-		close(fd);
-	mbedtls_sha256_free(&ctx);
-	return rc;
-}
-
 static int
-fsync_dir_of(const char *path)
+fsync_dir(const char *dir)
 {
-	char buf[PATH_MAX];
 	int fd, rc = PA_OK;
 
-	snprintf(buf, sizeof(buf), "%s", path);
-	if ((fd = open(dirname(buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return pa_err_set(PA_EIO, "open directory of %s: %s", path,
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return pa_err_set(PA_EIO, "open directory %s: %s", dir,
 		    strerror(errno));
 	if (hal_sys.fsync(fd) != 0)
-		rc = pa_err_set(PA_EIO, "fsync directory of %s: %s", path,
+		rc = pa_err_set(PA_EIO, "fsync directory %s: %s", dir,
 		    strerror(errno));
 	close(fd);
 	return rc;
@@ -239,75 +192,78 @@ write_all(int fd, const void *buf, size_t n, const char *what)
 	return PA_OK;
 }
 
-/* The durable-write protocol shared by both public writers: the content
- * comes either from a source fd or from a buffer. */
-static int
-durable(const char *dst, int src_fd, const void *buf, size_t n, int mode)
+/* The one durable-write protocol: temp file in the target directory, fsync,
+ * rename, fsync the directory. Hashing while copying reads the source once. */
+int
+hal_spool_file(const char *src, const char *dir, char hex[65], uint64_t *size)
 {
-	char tmp[PATH_MAX];
-	char chunk[65536];
-	int fd = -1, rc;
+	mbedtls_sha256_context ctx;
+	unsigned char buf[65536], dig[32];
+	char tmp[PATH_MAX], dst[PATH_MAX];
+	uint64_t total = 0;
+	struct stat st;
+	int in = -1, out = -1, rc, i;
+	ssize_t n;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", dst,
-	    (long)getpid()) >= sizeof(tmp))
-		return pa_err_set(PA_EINVAL, "path too long: %s", dst);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) < 0) {
+	mbedtls_sha256_init(&ctx);
+	tmp[0] = '\0';
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0) {
+		rc = pa_err_set(errno == ENOENT ? PA_ENOTFOUND : PA_EIO,
+		    "cannot open %s: %s", src, strerror(errno));
+		goto out;
+	}
+	if ((rc = hal_pathf(tmp, sizeof(tmp), "%s/.in.%ld", dir,
+	    (long)getpid())) != PA_OK)
+		goto out;
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0) {
 		rc = pa_err_set(PA_EIO, "create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (src_fd >= 0) {
-		ssize_t r;
-		while ((r = read(src_fd, chunk, sizeof(chunk))) != 0) {
-			if (r < 0) {
-				if (errno == EINTR)
-					continue;
-				rc = pa_err_set(PA_EIO, "read source of %s: %s", dst,
-				    strerror(errno));
-				goto out;
-			}
-			if ((rc = write_all(fd, chunk, (size_t)r, tmp)) != PA_OK)
-				goto out;
+	mbedtls_sha256_starts_ret(&ctx, 0);
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = pa_err_set(PA_EIO, "read %s: %s", src, strerror(errno));
+			goto out;
 		}
-	} else if ((rc = write_all(fd, buf, n, tmp)) != PA_OK) {
+		mbedtls_sha256_update_ret(&ctx, buf, (size_t)n);
+		if ((rc = write_all(out, buf, (size_t)n, tmp)) != PA_OK)
+			goto out;
+		total += (uint64_t)n;
+	}
+	mbedtls_sha256_finish_ret(&ctx, dig);
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", dig[i]);
+	*size = total;
+	if ((rc = hal_pathf(dst, sizeof(dst), "%s/%s", dir, hex)) != PA_OK)
+		goto out;
+	if (stat(dst, &st) == 0 && (uint64_t)st.st_size == total) {
+		rc = PA_OK; /* same content already kept */
 		goto out;
 	}
-	if (hal_sys.fsync(fd) != 0) {
+	if (hal_sys.fsync(out) != 0) {
 		rc = pa_err_set(PA_EIO, "fsync %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	close(fd);
-	fd = -1;
+	close(out);
+	out = -1;
 	if (hal_sys.rename(tmp, dst) != 0) {
 		rc = pa_err_set(PA_EIO, "rename %s to %s: %s", tmp, dst,
 		    strerror(errno));
 		goto out;
 	}
-	rc = fsync_dir_of(dst);
+	tmp[0] = '\0';
+	rc = fsync_dir(dir);
 out:
-	if (fd >= 0)
-		close(fd);
-	if (rc != PA_OK)
+	if (out >= 0)
+		close(out);
+	if (in >= 0)
+		close(in);
+	if (tmp[0])
 		unlink(tmp);
+	mbedtls_sha256_free(&ctx);
 	return rc;
-}
-
-int
-hal_copy_durable(const char *src, const char *dst)
-{
-	int fd, rc;
-
-	if ((fd = open(src, O_RDONLY | O_CLOEXEC)) < 0)
-		return pa_err_set(errno == ENOENT ? PA_ENOTFOUND : PA_EIO,
-		    "cannot open %s: %s", src, strerror(errno));
-	rc = durable(dst, fd, NULL, 0, 0640);
-	close(fd);
-	return rc;
-}
-
-int
-hal_write_durable(const char *path, const void *buf, size_t n, int mode)
-{
-	return durable(path, -1, buf, n, mode);
 }
 
 uint64_t

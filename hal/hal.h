@@ -22,8 +22,6 @@ extern struct hal_sys hal_sys;
 
 /* "2026-11-26T05:00:00.123Z" for t_ms (ms since epoch) into buf[32]. */
 void hal_iso_ms(int64_t t_ms, char buf[32]);
-/* "2026-11-26T05:00:00Z" */
-void hal_iso_s(int64_t t_ms, char buf[32]);
 /* Now, formatted as hal_iso_ms. */
 void hal_now_iso(char buf[32]);
 /* Parse "YYYY-MM-DDTHH:MM:SS[.mmm]Z" back to ms; PA_EINVAL if malformed. */
@@ -41,13 +39,13 @@ int hal_pathf(char *buf, size_t n, const char *fmt, ...)
 
 /* Create dir and its parents (mode 0750). */
 int hal_mkdirs(const char *path);
-/* SHA-256 of a file as 64 lowercase hex chars + NUL, and its size. Streams. */
-int hal_sha256_file(const char *path, char hex[65], uint64_t *size);
-/* Copy src to dst durably: temp file in dst's dir, fsync, rename, fsync dir.
- * An existing dst is replaced. The message says which step failed. */
-int hal_copy_durable(const char *src, const char *dst);
-/* Write buf to path durably (same protocol as hal_copy_durable). */
-int hal_write_durable(const char *path, const void *buf, size_t n, int mode);
+/* Copy src into dir as dir/<sha256> (content addressed), durably: temp
+ * file in dir, fsync, rename, fsync dir; reads src once, hashing as it
+ * copies. hex gets the 64 lowercase hex digits, *size the byte count. When
+ * dir already holds that content nothing is replaced. The message says
+ * which step failed. */
+int hal_spool_file(const char *src, const char *dir, char hex[65],
+    uint64_t *size);
 /* Free bytes on the filesystem holding path (0 when unknown). */
 uint64_t hal_disk_free(const char *path);
 /* Is path a regular file readable by group or others? Reads through an

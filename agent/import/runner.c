@@ -29,7 +29,7 @@ int
 runner_spool(const char *data_dir, const char *path, char sha[65],
     uint64_t *size)
 {
-	char dir[PATH_MAX], dst[PATH_MAX];
+	char dir[PATH_MAX];
 	struct stat st;
 	int rc;
 
@@ -38,16 +38,10 @@ runner_spool(const char *data_dir, const char *path, char sha[65],
 		    "cannot read %s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return pa_err_set(PA_ENOTFOUND, "%s is not a regular file", path);
-	if ((rc = hal_sha256_file(path, sha, size)) != PA_OK)
+	if ((rc = hal_pathf(dir, sizeof(dir), "%s/spool", data_dir)) != PA_OK ||
+	    (rc = hal_mkdirs(dir)) != PA_OK)
 		return rc;
-	snprintf(dir, sizeof(dir), "%s/spool", data_dir);
-	if ((rc = hal_mkdirs(dir)) != PA_OK)
-		return rc;
-	if ((size_t)snprintf(dst, sizeof(dst), "%s/%s", dir, sha) >= sizeof(dst))
-		return pa_err_set(PA_ECONFIG, "data_dir too long: %s", data_dir);
-	if (stat(dst, &st) == 0 && (uint64_t)st.st_size == *size)
-		return PA_OK; /* same content already kept */
-	return hal_copy_durable(path, dst);
+	return hal_spool_file(path, dir, sha, size);
 }
 
 static int

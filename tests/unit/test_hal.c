@@ -1,0 +1,203 @@
+/* hal: the durable spool write (with injected faults through hal_sys), ISO
+ * time round trips, path formatting and secret-file checks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "hal/hal.h"
+#include "hal/pa_err.h"
+
+static char dir[64];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/pa-test-hal-XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int
+count_entries(const char *d)
+{
+	DIR *dh = opendir(d);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(dh);
+	/* Temp files are dotfiles: count them too. */
+	while ((de = readdir(dh)) != NULL)
+		n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	closedir(dh);
+	return n;
+}
+
+static void
+test_spool_is_content_addressed(void **state)
+{
+	char src[128], spool[128], hex[65], path[256];
+	uint64_t size = 0;
+	struct stat st;
+
+	(void)state;
+	snprintf(src, sizeof(src), "%s/in.csv", dir);
+	snprintf(spool, sizeof(spool), "%s/spool", dir);
+	assert_int_equal(hal_mkdirs(spool), PA_OK);
+	write_file(src, "abc");
+	assert_int_equal(hal_spool_file(src, spool, hex, &size), PA_OK);
+	/* SHA-256("abc"), FIPS 180-2 appendix B.1 */
+	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223"
+	    "b00361a396177a9cb410ff61f20015ad");
+	assert_int_equal(size, 3);
+	snprintf(path, sizeof(path), "%s/%s", spool, hex);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(hal_spool_file(src, spool, hex, &size), PA_OK);
+	assert_int_equal(count_entries(spool), 1);
+}
+
+static ssize_t
+enospc_write(int fd, const void *buf, size_t n)
+{
+	(void)fd;
+	(void)buf;
+	(void)n;
+	errno = ENOSPC;
+	return -1;
+}
+
+static void
+test_spool_write_failure_leaves_nothing_behind(void **state)
+{
+	ssize_t (*saved)(int, const void *, size_t) = hal_sys.write;
+	char src[128], spool[128], hex[65];
+	uint64_t size = 0;
+	int rc;
+
+	(void)state;
+	snprintf(src, sizeof(src), "%s/in.csv", dir);
+	snprintf(spool, sizeof(spool), "%s/spool2", dir);
+	assert_int_equal(hal_mkdirs(spool), PA_OK);
+	write_file(src, "price list");
+	hal_sys.write = enospc_write;
+	pa_err_clear();
+	rc = hal_spool_file(src, spool, hex, &size);
+	hal_sys.write = saved;
+	assert_int_equal(rc, PA_EIO);
+	assert_non_null(strstr(pa_err_msg(rc), "No space left"));
+	assert_int_equal(count_entries(spool), 0);
+}
+
+static int
+failing_fsync(int fd)
+{
+	(void)fd;
+	errno = EIO;
+	return -1;
+}
+
+static void
+test_spool_fsync_failure_is_reported(void **state)
+{
+	int (*saved)(int) = hal_sys.fsync;
+	char src[128], spool[128], hex[65];
+	uint64_t size = 0;
+	int rc;
+
+	(void)state;
+	snprintf(src, sizeof(src), "%s/in2.csv", dir);
+	snprintf(spool, sizeof(spool), "%s/spool3", dir);
+	assert_int_equal(hal_mkdirs(spool), PA_OK);
+	write_file(src, "other content");
+	hal_sys.fsync = failing_fsync;
+	rc = hal_spool_file(src, spool, hex, &size);
+	hal_sys.fsync = saved;
+	assert_int_equal(rc, PA_EIO);
+	assert_non_null(strstr(pa_err_msg(rc), "fsync"));
+	assert_int_equal(count_entries(spool), 0);
+}
+
+static void
+test_iso_round_trip_keeps_milliseconds(void **state)
+{
+	char buf[32];
+	int64_t t = 0;
+
+	(void)state;
+	hal_iso_ms(1795669200123LL, buf);
+	assert_string_equal(buf, "2026-11-26T05:00:00.123Z");
+	assert_int_equal(hal_iso_parse(buf, &t), PA_OK);
+	assert_int_equal(t, 1795669200123LL);
+	assert_int_equal(hal_iso_parse("26.11.2026", &t), PA_EINVAL);
+}
+
+static void
+test_pathf_refuses_truncation(void **state)
+{
+	char small[8];
+
+	(void)state;
+	assert_int_equal(hal_pathf(small, sizeof(small), "%s/%s", "abc", "def"),
+	    PA_OK);
+	assert_int_equal(hal_pathf(small, sizeof(small), "%s/%s", "abcd", "efgh"),
+	    PA_EINVAL);
+}
+
+static void
+test_secret_file_readable_by_others_is_refused(void **state)
+{
+	char path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/token", dir);
+	write_file(path, "t0ken");
+	chmod(path, 0644);
+	assert_int_equal(hal_check_secret_file(path), PA_EPERM);
+	assert_non_null(strstr(pa_err_msg(PA_EPERM), "chmod 600"));
+	chmod(path, 0600);
+	assert_int_equal(hal_check_secret_file(path), PA_OK);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_spool_is_content_addressed),
+		cmocka_unit_test(test_spool_write_failure_leaves_nothing_behind),
+		cmocka_unit_test(test_spool_fsync_failure_is_reported),
+		cmocka_unit_test(test_iso_round_trip_keeps_milliseconds),
+		cmocka_unit_test(test_pathf_refuses_truncation),
+		cmocka_unit_test(test_secret_file_readable_by_others_is_refused),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
