@@ -278,8 +278,8 @@ cell_end(struct xlsx *s)
 
 	if (!s->has_value)
 		return;
-	cell_name(s->col, s->row_no, cn, sizeof(cn));
 	if (s->col >= RS_MAX_COLUMNS) {
+		cell_name(s->col, s->row_no, cn, sizeof(cn));
 		sheet_fail(s, PA_ELIMIT, "cell %s is beyond column %u "
 		    "(RS_MAX_COLUMNS)", cn, RS_MAX_COLUMNS);
 		return;
@@ -293,6 +293,7 @@ cell_end(struct xlsx *s)
 	case CT_S:
 		if (xlsx__parse_uint(s->vb, 0xffffffffUL, &idx) != 0 ||
 		    (t = xlsx__sst_get(&s->sst, idx, &len)) == NULL) {
+			cell_name(s->col, s->row_no, cn, sizeof(cn));
 			sheet_fail(s, PA_EFORMAT, "cell %s refers to shared string "
 			    "\"%.20s\" but the workbook has %zu", cn, s->vb,
 			    s->sst.n);

@@ -308,6 +308,62 @@ is_number(const char *s, size_t n)
 	return i == n;
 }
 
+/* The canonical text straight from the digits when there are at most 15
+ * significant ones: a double round-trips any such decimal exactly (DBL_DIG),
+ * so %.15g would print the same digits. Saves strtod + printf on nearly
+ * every cell of a price list. -1: take the slow path. */
+static int
+num_fast(const char *v, size_t len, char *out)
+{
+	size_t i = 0, o = 0, ib, ie, fb, fe, z, sig;
+	int neg = 0;
+
+	if (len > 40)
+		return -1;  /* long zero runs: leave them to strtod */
+	if (v[0] == '-' || v[0] == '+')
+		neg = v[i++] == '-';
+	for (ib = i; i < len && v[i] >= '0' && v[i] <= '9'; i++)
+		;
+	ie = fb = fe = i;
+	if (i < len && v[i] == '.') {
+		for (fb = ++i; i < len && v[i] >= '0' && v[i] <= '9'; i++)
+			;
+		fe = i;
+	}
+	if (i != len)
+		return -1;  /* an exponent */
+	while (ib < ie && v[ib] == '0')
+		ib++;
+	while (fe > fb && v[fe - 1] == '0')
+		fe--;
+	if (ib < ie) {
+		sig = (ie - ib) + (fe - fb);
+	} else {
+		for (z = fb; z < fe && v[z] == '0'; z++)
+			;
+		sig = fe - z;
+	}
+	if (sig > 15)
+		return -1;
+	if (sig == 0) {
+		memcpy(out, "0", 2);  /* also "-0", "0.000" */
+		return 1;
+	}
+	if (neg)
+		out[o++] = '-';
+	if (ib == ie)
+		out[o++] = '0';
+	memcpy(out + o, v + ib, ie - ib);
+	o += ie - ib;
+	if (fe > fb) {
+		out[o++] = '.';
+		memcpy(out + o, v + fb, fe - fb);
+		o += fe - fb;
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
 /* Howard Hinnant's civil_from_days: days since 1970-01-01 -> y-m-d. */
 static void
 civil(long long z, long long *y, unsigned *m, unsigned *d)
@@ -371,6 +427,10 @@ xlsx__num_render(const char *v, size_t len, enum xlsx__datekind kind,
 		len--;
 	if (len == 0 || len >= 400 || !is_number(v, len))
 		return -1;
+	if (kind == XLSX_NUMBER && (n = num_fast(v, len, out)) > 0) {
+		*flags |= RS_CELL_NUMBER;
+		return n;
+	}
 	memcpy(buf, v, len);
 	buf[len] = '\0';
 	old = uselocale(cloc);

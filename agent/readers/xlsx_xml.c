@@ -23,40 +23,50 @@
 /* Cannot occur in an XML 1.0 document, so it cannot be faked by a URI. */
 #define NS_SEP '\x01'
 
+#define URI(s) s, sizeof(s) - 1
 static const struct {
 	const char *uri;
+	size_t len;
 	enum xlsx__ns ns;
 } known_ns[] = {
-	{ "http://schemas.openxmlformats.org/spreadsheetml/2006/main", XLSX_NS_MAIN },
-	{ "http://purl.oclc.org/ooxml/spreadsheetml/main", XLSX_NS_MAIN },
-	{ "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+	/* most frequent first: every element of a sheet is in this one */
+	{ URI("http://schemas.openxmlformats.org/spreadsheetml/2006/main"),
+	  XLSX_NS_MAIN },
+	{ URI("http://purl.oclc.org/ooxml/spreadsheetml/main"), XLSX_NS_MAIN },
+	{ URI("http://schemas.openxmlformats.org/officeDocument/2006/relationships"),
 	  XLSX_NS_REL },
-	{ "http://purl.oclc.org/ooxml/officeDocument/relationships", XLSX_NS_REL },
-	{ "http://schemas.openxmlformats.org/package/2006/relationships",
+	{ URI("http://purl.oclc.org/ooxml/officeDocument/relationships"),
+	  XLSX_NS_REL },
+	{ URI("http://schemas.openxmlformats.org/package/2006/relationships"),
 	  XLSX_NS_PKGREL },
-	{ "http://schemas.openxmlformats.org/package/2006/content-types",
+	{ URI("http://schemas.openxmlformats.org/package/2006/content-types"),
 	  XLSX_NS_CT },
 };
+#undef URI
 
 static const char *
 split(const char *name, enum xlsx__ns *ns)
 {
-	const char *sep = strrchr(name, NS_SEP);
-	size_t i, n;
+	const char *sep;
+	size_t i;
 
-	if (sep == NULL) {
+	/* Hot path (twice per cell): a known URI, checked without scanning
+	 * for the separator first; strncmp stops at a shorter name's NUL.
+	 * They all start with "http://". */
+	for (i = 0; name[0] == 'h' &&
+	    i < sizeof(known_ns) / sizeof(known_ns[0]); i++) {
+		if (strncmp(name, known_ns[i].uri, known_ns[i].len) == 0 &&
+		    name[known_ns[i].len] == NS_SEP &&
+		    strchr(name + known_ns[i].len + 1, NS_SEP) == NULL) {
+			*ns = known_ns[i].ns;
+			return name + known_ns[i].len + 1;
+		}
+	}
+	if ((sep = strrchr(name, NS_SEP)) == NULL) {
 		*ns = XLSX_NS_NONE;
 		return name;
 	}
-	n = (size_t)(sep - name);
 	*ns = XLSX_NS_OTHER;
-	for (i = 0; i < sizeof(known_ns) / sizeof(known_ns[0]); i++) {
-		if (strlen(known_ns[i].uri) == n &&
-		    memcmp(known_ns[i].uri, name, n) == 0) {
-			*ns = known_ns[i].ns;
-			break;
-		}
-	}
 	return sep + 1;
 }
 
@@ -74,6 +84,14 @@ xlsx__attr(const char **atts, enum xlsx__ns ns, const char *local)
 	const char *l;
 	size_t i;
 
+	if (ns == XLSX_NS_NONE) {
+		/* An attribute without a namespace is named by its local name
+		 * alone; qualified names carry the separator, never equal. */
+		for (i = 0; atts[i] != NULL; i += 2)
+			if (strcmp(atts[i], local) == 0)
+				return atts[i + 1];
+		return NULL;
+	}
 	for (i = 0; atts[i] != NULL; i += 2) {
 		l = split(atts[i], &ans);
 		if (ans == ns && strcmp(l, local) == 0)

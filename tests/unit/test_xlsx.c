@@ -482,6 +482,43 @@ test_canonical_number_text(void **state)
 	freelocale(c);
 }
 
+/* The digit-copying fast path must print what strtod + %.15g would. */
+static void
+test_number_fast_path_matches_printf(void **state)
+{
+	locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+	char v[64], got[XLSX_NUM_MAX], want[XLSX_NUM_MAX];
+	uint32_t x = 12345;
+	unsigned fl;
+	int i, k, nd, point, n;
+
+	(void)state;
+	for (i = 0; i < 20000; i++) {
+		n = 0;
+		x = x * 1103515245u + 12345u;
+		if (x & 0x100)
+			v[n++] = '-';
+		nd = 1 + (int)((x >> 9) % 17);        /* up to 17 digits */
+		point = (int)((x >> 14) % (unsigned)(nd + 3));
+		for (k = 0; k < nd; k++) {
+			if (k == point)
+				v[n++] = '.';
+			x = x * 1103515245u + 12345u;
+			v[n++] = (char)('0' + (x >> 16) % (k % 5 == 4 ? 1 : 10));
+		}
+		v[n] = '\0';
+		fl = 0;
+		n = xlsx__num_render(v, strlen(v), XLSX_NUMBER, 0, c, got, &fl);
+		assert_true(n > 0);
+		assert_true(fl & RS_CELL_NUMBER);
+		assert_true(xlsx__num_canon(strtod(v, NULL), c, want,
+		    sizeof(want)) > 0);
+		if (strcmp(got, want) != 0)
+			fail_msg("\"%s\": got %s, printf gives %s", v, got, want);
+	}
+	freelocale(c);
+}
+
 static void
 test_numbers_ignore_process_locale(void **state)
 {
@@ -978,6 +1015,7 @@ main(void)
 		cmocka_unit_test(test_exponent_values_expanded),
 		cmocka_unit_test(test_float_noise_trimmed_to_15_digits),
 		cmocka_unit_test(test_canonical_number_text),
+		cmocka_unit_test(test_number_fast_path_matches_printf),
 		cmocka_unit_test(test_numbers_ignore_process_locale),
 		cmocka_unit_test(test_formula_cells_give_cached_values),
 		cmocka_unit_test(test_error_cell_is_empty_with_error_flag),
