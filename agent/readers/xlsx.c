@@ -171,6 +171,15 @@ row_begin(struct xlsx *s, unsigned depth, const char **atts)
 		sheet_fail(s, PA_EFORMAT, "too many rows");
 		return;
 	}
+	if (n <= s->last_row) {
+		/* Spreadsheets store rows in ascending order (18.3.1.73); a
+		 * file that goes back is damaged, and header_row/data_start_row
+		 * would no longer mean anything. */
+		s->row_no = n;
+		sheet_fail(s, PA_EFORMAT, "comes after row %lu: rows out of order",
+		    s->last_row);
+		return;
+	}
 	s->row_no = n;
 	s->row_depth = depth;
 	s->nxc = 0;

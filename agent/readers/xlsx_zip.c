@@ -166,7 +166,7 @@ xlsx__zip_open(const char *path, struct xlsx__zip *z)
 
 	memset(z, 0, sizeof(*z));
 	z->path = path;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
 		rc = pa_err_set(PA_EIO, "cannot open %s: %s", path,
 		    strerror(errno));
 		goto out;

@@ -928,28 +928,54 @@ test_bad_cell_reference_refused(void **state)
 	free(xml);
 }
 
+static void
+test_rows_out_of_order_refused(void **state)
+{
+	char *xml = sheet_xml("<row r=\"5\"><c><v>1</v></c></row>"
+	    "<row r=\"3\"><c><v>2</v></c></row>");
+	const char *path = make_book("rows_back.xlsx", xml, strlen(xml));
+	unsigned long n;
+
+	(void)state;
+	expect_fail(path, NULL, PA_EFORMAT,
+	    "row 3: comes after row 5: rows out of order");
+	read_all(path, NULL, &n);
+	assert_int_equal(n, 1);
+	free(xml);
+}
+
 /* Every allocation of ours failing in turn: PA_ENOMEM, no leak, no crash
  * (ASan checks the leaks at exit). */
 static void
 test_out_of_memory_at_each_allocation(void **state)
 {
+	static const struct { const char *file, *sheet; unsigned long rows; } t[] = {
+		{ FX "excel_prefixed.xlsx", "Прайс", 3 },   /* shared strings */
+		{ FX "openpyxl_shared.xlsx", NULL, 7 },     /* + styles */
+		{ FX "openpyxl_inline.xlsx", NULL, 8 },     /* inline text */
+		{ FX "bad_sst_index.xlsx", NULL, 1 },       /* an error path */
+	};
 	unsigned long rows;
+	size_t i;
 	long n;
-	int rc;
+	int rc = PA_OK, want;
 
 	(void)state;
-	for (n = 0; n < 5000; n++) {
-		pa_mem_fail_after(n);
-		rc = read_all(FX "excel_prefixed.xlsx", "Прайс", &rows);
-		pa_mem_fail_after(-1);
-		if (rc == PA_OK)
-			break;
-		if (rc != PA_ENOMEM)
-			fail_msg("allocation %ld: %s: %s", n, pa_errname(rc),
-			    pa_err_msg(rc));
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		want = read_all(t[i].file, t[i].sheet, NULL);
+		for (n = 0; n < 5000; n++) {
+			pa_mem_fail_after(n);
+			rc = read_all(t[i].file, t[i].sheet, &rows);
+			pa_mem_fail_after(-1);
+			if (rc == want)
+				break;
+			if (rc != PA_ENOMEM)
+				fail_msg("%s, allocation %ld: %s: %s", t[i].file, n,
+				    pa_errname(rc), pa_err_msg(rc));
+		}
+		assert_int_equal(rc, want);
+		assert_int_equal(rows, t[i].rows);
 	}
-	assert_int_equal(rc, PA_OK);
-	assert_int_equal(rows, 3);
 }
 
 /* --- setup ---------------------------------------------------------------- */
@@ -974,7 +1000,7 @@ group_teardown(void **state)
 {
 	static const char *made[] = {
 		"empty_rows.xlsx", "empty.xlsx", "bomb.xlsx", "many.xlsx",
-		"huge_tag.xlsx", "bad_ref.xlsx"
+		"huge_tag.xlsx", "bad_ref.xlsx", "rows_back.xlsx"
 	};
 	char path[160];
 	size_t i;
@@ -1047,6 +1073,7 @@ main(void)
 		cmocka_unit_test(test_shared_string_index_out_of_range),
 		cmocka_unit_test(test_huge_tag_limited),
 		cmocka_unit_test(test_bad_cell_reference_refused),
+		cmocka_unit_test(test_rows_out_of_order_refused),
 		cmocka_unit_test(test_out_of_memory_at_each_allocation),
 	};
 
