@@ -128,13 +128,14 @@ make_zip(const char *file, const char *const *names,
 	return path;
 }
 
-/* A one-sheet workbook around sheet XML (sheetData contents). */
+/* A one-sheet workbook: sheet XML and, if sst is not NULL, shared strings. */
 static const char *
-make_book(const char *file, const char *sheet_data, size_t len)
+make_book_sst(const char *file, const char *sheet, size_t len, const char *sst)
 {
 	static const char *names[] = {
 		"[Content_Types].xml", "xl/workbook.xml",
-		"xl/_rels/workbook.xml.rels", "xl/worksheets/sheet1.xml"
+		"xl/_rels/workbook.xml.rels", "xl/worksheets/sheet1.xml",
+		"xl/sharedStrings.xml"
 	};
 	const char *ct = "<Types xmlns=\"http://schemas.openxmlformats.org/"
 	    "package/2006/content-types\"><Override PartName=\"/xl/workbook.xml\" "
@@ -148,15 +149,24 @@ make_book(const char *file, const char *sheet_data, size_t len)
 	    "org/package/2006/relationships\"><Relationship Id=\"rId1\" "
 	    "Type=\"http://schemas.openxmlformats.org/officeDocument/2006/"
 	    "relationships/worksheet\" Target=\"worksheets/sheet1.xml\"/>"
-	    "</Relationships>";
-	const char *data[4];
-	size_t lens[4];
+	    "<Relationship Id=\"rId2\" Type=\"http://schemas.openxmlformats.org/"
+	    "officeDocument/2006/relationships/sharedStrings\" "
+	    "Target=\"sharedStrings.xml\"/></Relationships>";
+	const char *data[5];
+	size_t lens[5];
 
 	data[0] = ct, lens[0] = strlen(ct);
 	data[1] = wb, lens[1] = strlen(wb);
 	data[2] = rels, lens[2] = strlen(rels);
-	data[3] = sheet_data, lens[3] = len;
-	return make_zip(file, names, data, lens, 4);
+	data[3] = sheet, lens[3] = len;
+	data[4] = sst, lens[4] = sst ? strlen(sst) : 0;
+	return make_zip(file, names, data, lens, sst ? 5 : 4);
+}
+
+static const char *
+make_book(const char *file, const char *sheet, size_t len)
+{
+	return make_book_sst(file, sheet, len, NULL);
 }
 
 static char *
@@ -754,6 +764,57 @@ test_missing_file_is_io_error(void **state)
 }
 
 static void
+test_html_and_xml2003_refused(void **state)
+{
+	static const struct { const char *body, *want; } t[] = {
+		{ "\xEF\xBB\xBF<html><body><table><tr><td>1</td></tr></table>",
+		  "is a web page (HTML) saved with a spreadsheet name" },
+		{ "<?xml version=\"1.0\"?><Workbook xmlns=\"urn:schemas-microsoft-"
+		  "com:office:spreadsheet\">", "is an Excel 2003 XML spreadsheet" },
+		{ "%PDF-1.4\n", "is a PDF document" },
+	};
+	char path[128];
+	size_t i;
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/web.xls", tmpdir);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		assert_non_null(f = fopen(path, "w"));
+		fputs(t[i].body, f);
+		fclose(f);
+		expect_fail(path, NULL, PA_EFORMAT, t[i].want);
+	}
+}
+
+static void
+test_relationship_targets_resolved(void **state)
+{
+	static const struct { const char *base, *target, *want; } t[] = {
+		{ "xl/", "worksheets/sheet1.xml", "xl/worksheets/sheet1.xml" },
+		{ "xl/", "/xl/worksheets/sheet1.xml", "xl/worksheets/sheet1.xml" },
+		{ "xl/", "../xl/./worksheets/s.xml", "xl/worksheets/s.xml" },
+		{ "xl/", "worksheets/sheet%201.xml", "xl/worksheets/sheet 1.xml" },
+		{ "xl/", "worksheets\\s.xml", "xl/worksheets/s.xml" },
+		{ "", "/xl/workbook.xml", "xl/workbook.xml" },
+	};
+	/* above the root, NUL, bad escapes, nothing at all */
+	static const char *bad[] = { "../../etc/passwd", "a%00b", "a%zz", "/" };
+	char out[XLSX_MAX_PATH];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		assert_int_equal(xlsx__resolve(t[i].base, t[i].target, out,
+		    sizeof(out)), PA_OK);
+		assert_string_equal(out, t[i].want);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(xlsx__resolve("xl/", bad[i], out, sizeof(out)),
+		    PA_EFORMAT);
+}
+
+static void
 test_empty_file_refused(void **state)
 {
 	char path[128];
@@ -893,6 +954,29 @@ test_shared_string_index_out_of_range(void **state)
 }
 
 static void
+test_shared_string_length_limited(void **state)
+{
+	size_t n = RS_MAX_CELL_BYTES + 10, i;
+	char *sst = malloc(n + 256), *xml;
+	const char *path;
+	int o;
+
+	(void)state;
+	assert_non_null(sst);
+	o = snprintf(sst, 256, "<sst xmlns=\"http://schemas.openxmlformats.org/"
+	    "spreadsheetml/2006/main\"><si><t>ok</t></si><si><r><t>");
+	for (i = 0; i < n; i++)
+		sst[o + (int)i] = (char)('a' + i % 23);
+	memcpy(sst + o + n, "</t></r></si></sst>", 20);
+	xml = sheet_xml("<row r=\"1\"><c t=\"s\"><v>0</v></c></row>");
+	path = make_book_sst("long_sst.xlsx", xml, strlen(xml), sst);
+	expect_fail(path, NULL, PA_ELIMIT,
+	    "shared string 1 in xl/sharedStrings.xml is longer than 65536 bytes");
+	free(sst);
+	free(xml);
+}
+
+static void
 test_huge_tag_limited(void **state)
 {
 	size_t n = 2u * 1024 * 1024, i;
@@ -1000,7 +1084,8 @@ group_teardown(void **state)
 {
 	static const char *made[] = {
 		"empty_rows.xlsx", "empty.xlsx", "bomb.xlsx", "many.xlsx",
-		"huge_tag.xlsx", "bad_ref.xlsx", "rows_back.xlsx"
+		"huge_tag.xlsx", "bad_ref.xlsx", "rows_back.xlsx",
+		"long_sst.xlsx", "web.xls"
 	};
 	char path[160];
 	size_t i;
@@ -1059,6 +1144,8 @@ main(void)
 		cmocka_unit_test(test_zip_without_workbook_says_what_it_is),
 		cmocka_unit_test(test_text_file_refused),
 		cmocka_unit_test(test_missing_file_is_io_error),
+		cmocka_unit_test(test_html_and_xml2003_refused),
+		cmocka_unit_test(test_relationship_targets_resolved),
 		cmocka_unit_test(test_empty_file_refused),
 		cmocka_unit_test(test_zip_bomb_refused),
 		cmocka_unit_test(test_entry_inflating_past_declared_size_refused),
@@ -1071,6 +1158,7 @@ main(void)
 		cmocka_unit_test(test_cell_length_limited),
 		cmocka_unit_test(test_columns_per_row_limited),
 		cmocka_unit_test(test_shared_string_index_out_of_range),
+		cmocka_unit_test(test_shared_string_length_limited),
 		cmocka_unit_test(test_huge_tag_limited),
 		cmocka_unit_test(test_bad_cell_reference_refused),
 		cmocka_unit_test(test_rows_out_of_order_refused),
