@@ -42,7 +42,9 @@
 #define XLSX_MAX_ROW_NUMBER    0x7fffffffUL         /* r="..." on <row> */
 #define XLSX_MAX_COL_LETTERS   3u                   /* "XFD" is Excel's last column */
 #define XLSX_OLE2_SCAN_BYTES   (32u * 1024 * 1024)  /* how far we look into an OLE2 file */
+#ifndef XLSX_CHUNK  /* a fuzz build shrinks it to put every token across a boundary */
 #define XLSX_CHUNK             (64u * 1024)         /* bytes fed to expat at a time */
+#endif
 #define XLSX_NUM_MAX           512u                 /* longest canonical number + NUL */
 
 /* --- xlsx_zip.c ----------------------------------------------------------- */
