@@ -4,7 +4,9 @@
  * [Content_Types].xml names the workbook part (nearly always
  * xl/workbook.xml); its relationships map r:id to parts. Sheet files are
  * named by the producer (sheet1.xml is not the first sheet after a user
- * reorders tabs), so order comes from <sheets> in workbook.xml only.
+ * reorders tabs), so order comes from <sheets> in workbook.xml only. A
+ * hidden sheet still counts (it is where it is); a chart sheet does not,
+ * having no cells.
  * Relationship targets may be relative ("worksheets/sheet1.xml") or
  * absolute ("/xl/worksheets/sheet1.xml", .NET writers). */
 #include "agent/readers/xlsx.h"

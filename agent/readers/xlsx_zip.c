@@ -49,7 +49,7 @@ ole2_entry_is(const unsigned char *d, const char *name)
 static enum ole2_kind
 ole2_classify(int fd)
 {
-	unsigned char buf[64 * 1024];
+	unsigned char buf[16 * 1024];
 	enum ole2_kind kind = OLE2_UNKNOWN;
 	off_t pos = 512;
 	ssize_t n, i;
