@@ -72,6 +72,10 @@ sync__state_save(syncer *s)
 	size_t n;
 	int rc;
 
+	/* Only the sender writes: a loop locked out by another process holds a
+	 * stale copy that would overwrite the sender's. */
+	if (s->lock_fd < 0)
+		return PA_OK;
 	doc = json_pack("{s:s,s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b}",
 	    "hq_state", s->hy.online ? "online" : "offline",
 	    "oks", (int)s->hy.oks, "fails", (int)s->hy.fails,

@@ -264,19 +264,13 @@ post(syncer *s, enum hqc_endpoint ep, struct hqc_resp *r, enum rt_verdict *v,
     long long *ack)
 {
 	char ex[160];
-	int64_t wait, now = hal_sys.mono_ms();
-	int rc;
+	int64_t wait;
+	int rc, sent = 0;
 
 	memset(r, 0, sizeof(*r));
 	*v = RT_RETRY;
-	if ((wait = sync__wait_ms(s)) > 0 || !rt_breaker_allow(&s->br, now)) {
-		if (wait < 1000)
-			wait = 1000;
-		return pa_err_set(PA_EHQ_UNAVAILABLE, "HQ unavailable (%s; circuit "
-		    "%s): next attempt in %lld s", s->st.last_error[0] ?
-		    s->st.last_error : "backing off", rt_breaker_name(s->br.state),
-		    (long long)(wait + 999) / 1000);
-	}
+	if ((wait = sync__wait_ms(s)) > 0)
+		goto not_now;
 	if ((rc = take_lock(s)) != PA_OK)
 		return rc;
 	if (s->hq == NULL &&
@@ -284,6 +278,11 @@ post(syncer *s, enum hqc_endpoint ep, struct hqc_resp *r, enum rt_verdict *v,
 		*v = RT_FATAL;
 		goto fatal;
 	}
+	/* Asked last, right before sending: a half-open breaker admits one
+	 * probe, and every path below records how it went. */
+	if (!rt_breaker_allow(&s->br, hal_sys.mono_ms()))
+		goto not_now; /* cannot happen: wait was 0, one request at a time */
+	sent = 1;
 	rc = hqc_post(s->hq, ep, s->body.p, s->body.len, hal_sys.now_ms(), r);
 	if (rc == PA_ENOMEM)
 		return rc;
@@ -304,6 +303,7 @@ post(syncer *s, enum hqc_endpoint ep, struct hqc_resp *r, enum rt_verdict *v,
 		return PA_OK;
 	case RT_THROTTLED:
 		/* HQ answered: it is up, just busy. Not a breaker failure. */
+		rt_breaker_record(&s->br, 1, hal_sys.mono_ms());
 		hyst(s, 1);
 		s->next_send_ms = hal_sys.mono_ms() + (r->retry_after_ms >= 0 ?
 		    r->retry_after_ms : rt_backoff_ms(s->attempt, RT_BACKOFF_BASE_MS,
@@ -320,6 +320,9 @@ post(syncer *s, enum hqc_endpoint ep, struct hqc_resp *r, enum rt_verdict *v,
 		    "and, for mTLS, cert_file/key_file", s->o.hq->url, r->status,
 		    ex[0] ? ": " : "", ex);
 		s->st.auth_refused = 1;
+		/* HQ is up: the breaker is about HQ's health, not our token. */
+		rt_breaker_record(&s->br, 1, hal_sys.mono_ms());
+		sent = 0;
 		goto fatal;
 	case RT_FATAL:
 		if (rc == PA_OK)
@@ -340,12 +343,21 @@ transient:
 fatal:
 	/* A human must act (token, certificate, URL). Wait the longest backoff
 	 * and reopen the client then, so a fixed token file is read again. */
+	if (sent)
+		rt_breaker_record(&s->br, 0, hal_sys.mono_ms());
 	hyst(s, 0);
 	s->next_send_ms = hal_sys.mono_ms() + RT_BACKOFF_CAP_MS;
 	hqc_close(s->hq);
 	s->hq = NULL;
 	note_error(s, rc);
 	return rc;
+not_now:
+	if (wait < 1000)
+		wait = 1000;
+	return pa_err_set(PA_EHQ_UNAVAILABLE, "HQ unavailable (%s; circuit %s): "
+	    "next attempt in %lld s", s->st.last_error[0] ? s->st.last_error :
+	    "backing off", rt_breaker_name(s->br.state),
+	    (long long)(wait + 999) / 1000);
 }
 
 /* --- drain --------------------------------------------------------------- */
