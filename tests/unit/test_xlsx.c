@@ -683,6 +683,55 @@ test_libreoffice_workbook(void **state)
 	rs_close(r);
 }
 
+/* The same price list written by real producers' code (openpyxl: inline
+ * strings; XlsxWriter: shared, and inline in constant_memory mode;
+ * LibreOffice) reads the same. */
+static void
+test_real_producers_read_alike(void **state)
+{
+	static const char *files[] = {
+		FX "real_openpyxl.xlsx", FX "real_xlsxwriter.xlsx",
+		FX "real_xlsxwriter_constmem.xlsx", FX "libreoffice.xlsx",
+		FX "openpyxl_shared.xlsx",
+	};
+	const struct rs_row *row;
+	size_t i;
+	rs *r;
+
+	(void)state;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		r = open_ok(files[i], NULL);
+		row = row_at(r, 1);
+		assert_int_equal(row->ncells, 1);
+		assert_string_equal(cell(row, 0), "Прайс-лист Essilor, ноябрь 2026");
+		row = row_at(r, 3);
+		assert_int_equal(row->ncells, 10);
+		assert_string_equal(cell(row, 1), "Линза Varilux Comfort 1.67 Crizal");
+		assert_string_equal(cell(row, 2), "12500.5");
+		assert_string_equal(cell(row, 5), "4601234567890");
+		assert_string_equal(cell(row, 8), "2026-11-26");
+		assert_string_equal(cell(row, 9), "TRUE");
+		row = row_at(r, 4);
+		assert_string_equal(cell(row, 5), "4607000017036");
+		row = row_at(r, 5);
+		assert_int_equal(flags(row, 3), RS_CELL_ERROR);
+		assert_string_equal(cell(row, 9), "FALSE");
+		row = row_at(r, 7);
+		assert_string_equal(cell(row, 8), "2026-11-26T09:12:00");
+		rs_close(r);
+	}
+}
+
+static void
+test_formula_without_cached_value_is_empty(void **state)
+{
+	rs *r = open_ok(FX "real_openpyxl.xlsx", NULL);  /* never calculated */
+
+	(void)state;
+	assert_string_equal(cell(row_at(r, 5), 2), "");
+	rs_close(r);
+}
+
 /* --- progress ------------------------------------------------------------- */
 
 static void
@@ -1137,6 +1186,8 @@ main(void)
 		cmocka_unit_test(test_date1904_workbook),
 		cmocka_unit_test(test_format_code_classification),
 		cmocka_unit_test(test_libreoffice_workbook),
+		cmocka_unit_test(test_real_producers_read_alike),
+		cmocka_unit_test(test_formula_without_cached_value_is_empty),
 		cmocka_unit_test(test_progress_counts_sheet_bytes_inflated),
 		cmocka_unit_test(test_xls_refused_with_save_as_hint),
 		cmocka_unit_test(test_encrypted_workbook_refused),
