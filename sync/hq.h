@@ -13,7 +13,9 @@ struct hq_config {
 	long heartbeat_s;       /* default 30 */
 	long batch_max;         /* default 500 */
 	long timeout_ms;        /* default 10000 */
-	long outbox_max_events; /* cap on queued log events; default 1000000 */
+	long outbox_max_events; /* outbox size cap: beyond it the oldest log
+	                           events are dropped (never job events);
+	                           default 1000000 */
 };
 
 #endif

@@ -318,8 +318,21 @@ outbox_put(outbox *ob, const char *type, const char *ts, const json_t *data)
 int
 outbox_set_cap(outbox *ob, long long cap)
 {
+	sqlite3_stmt *st = ob->st[Q_CAPINFO];
+	long long cur = -1;
+	int rc;
+
 	if (cap < 1)
 		return pa_err_set(PA_EINVAL, "outbox: cap must be positive");
+	/* Read first: even an UPDATE that changes nothing takes the write
+	 * lock, and `posagent status` must not wait behind a long import. */
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cur = sqlite3_column_int64(st, 2);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return ob__err(ob->db, rc, "read cap");
+	if (cur == cap)
+		return PA_OK;
 	sqlite3_bind_int64(ob->st[Q_SETCAP], 1, cap);
 	return ob__run(ob, Q_SETCAP, "set cap");
 }
