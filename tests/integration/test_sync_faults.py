@@ -46,7 +46,10 @@ def test_loop_rides_out_an_outage(agent, hq, hq_certs):
         wait_for(lambda: "cannot connect" in (status(agent)["sync"]["last_error"] or ""),
                  what="the loop to notice the outage")
         hq.clear()
-        wait_for(lambda: len(hq.events()) == 40, what="delivery after HQ came back")
+        # Normally seconds (backoff); if jitter let five failures through
+        # first, the breaker holds the next probe for 60 s.
+        wait_for(lambda: len(hq.events()) == 40, timeout=150,
+                 what="delivery after HQ came back")
     finally:
         p.send_signal(signal.SIGTERM)
         p.communicate(timeout=30)
