@@ -393,6 +393,8 @@ render_date(double v, enum xlsx__datekind kind, int date1904, char *out)
 	secs = llround(v * 86400.0);  /* to the nearest second, as shown */
 	days = secs / 86400;
 	sod = secs % 86400;
+	if (days > 2958465)
+		return -1;  /* rounded into year 10000 */
 	if (kind == XLSX_TIME && days == 0)
 		return snprintf(out, XLSX_NUM_MAX, "%02lld:%02lld:%02lld",
 		    sod / 3600, sod / 60 % 60, sod % 60);
@@ -441,6 +443,13 @@ xlsx__num_render(const char *v, size_t len, enum xlsx__datekind kind,
 	if (kind != XLSX_NUMBER && (n = render_date(d, kind, date1904, out)) > 0)
 		return n;
 	if ((n = xlsx__num_canon(d, cloc, out, XLSX_NUM_MAX)) < 0)
+		return -1;
+	/* 15 digits round the largest doubles up past DBL_MAX: such text
+	 * would not read back as a number, so it is not offered as one. */
+	old = uselocale(cloc);
+	d = strtod(out, NULL);
+	uselocale(old);
+	if (!isfinite(d))
 		return -1;
 	*flags |= RS_CELL_NUMBER;
 	return n;

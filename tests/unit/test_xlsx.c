@@ -530,6 +530,45 @@ test_number_fast_path_matches_printf(void **state)
 }
 
 static void
+test_number_edges(void **state)
+{
+	static const struct { const char *v; const char *want; unsigned fl; } t[] = {
+		{ "1.7976931348623157E+308", "1.7976931348623157E+308", 0 },
+		{ "1e999", "1e999", 0 },          /* not finite: text as is */
+		{ "NaN", "NaN", 0 },
+		{ " 42 ", "42", RS_CELL_NUMBER }, /* XML whitespace */
+		{ "+.50", "0.5", RS_CELL_NUMBER },
+		{ "-000.000", "0", RS_CELL_NUMBER },
+		{ "4.94065645841247e-324", "0.", RS_CELL_NUMBER },
+		{ "12 000", "12 000", 0 },
+	};
+	locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+	char out[XLSX_NUM_MAX];
+	unsigned fl;
+	size_t i;
+	int n;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		fl = 0;
+		n = xlsx__num_render(t[i].v, strlen(t[i].v), XLSX_NUMBER, 0, c,
+		    out, &fl);
+		if (t[i].fl == 0) {
+			assert_int_equal(n, -1);  /* the caller keeps the text */
+			continue;
+		}
+		assert_int_equal(fl, t[i].fl);
+		assert_true(strncmp(out, t[i].want, strlen(t[i].want)) == 0);
+	}
+	/* Past 9999-12-31 a date is shown as the number it is. */
+	fl = 0;
+	n = xlsx__num_render("2958465.9999999", 15, XLSX_DATE, 0, c, out, &fl);
+	assert_true(n > 0);
+	assert_string_equal(out, "2958465.9999999");
+	freelocale(c);
+}
+
+static void
 test_numbers_ignore_process_locale(void **state)
 {
 	rs *r;
@@ -1176,6 +1215,7 @@ main(void)
 		cmocka_unit_test(test_float_noise_trimmed_to_15_digits),
 		cmocka_unit_test(test_canonical_number_text),
 		cmocka_unit_test(test_number_fast_path_matches_printf),
+		cmocka_unit_test(test_number_edges),
 		cmocka_unit_test(test_numbers_ignore_process_locale),
 		cmocka_unit_test(test_formula_cells_give_cached_values),
 		cmocka_unit_test(test_error_cell_is_empty_with_error_flag),
