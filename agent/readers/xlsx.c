@@ -116,21 +116,24 @@ sheet_where(void *ud, char *buf, size_t n)
 		    s->book.sheet_name);
 }
 
-static int
-grow(void **p, size_t *cap, size_t want, size_t elem)
+/* Room for want (at least one) elements of size elem in block p of *cap:
+ * the block, maybe moved, or NULL when out of memory (p is then intact). */
+static void *
+grow(void *p, size_t *cap, size_t want, size_t elem)
 {
 	size_t ncap = *cap ? *cap : 16;
 	void *np;
 
+	if (want == 0)
+		want = 1;
 	if (want <= *cap)
-		return PA_OK;
+		return p;
 	while (ncap < want)
 		ncap *= 2;
-	if ((np = pa_realloc(*p, ncap * elem)) == NULL)
-		return PA_ENOMEM;
-	*p = np;
+	if ((np = pa_realloc(p, ncap * elem)) == NULL)
+		return NULL;
 	*cap = ncap;
-	return PA_OK;
+	return np;
 }
 
 /* "D7" -> 3. The row digits are not checked against <row r>: Excel does
@@ -232,6 +235,7 @@ static int
 row_text(struct xlsx *s, const char *t, size_t len, size_t *off)
 {
 	char cn[24];
+	void *p;
 
 	if (s->rb_len + len + 1 > XLSX_MAX_ROW_BYTES) {
 		cell_name(s->col, s->row_no, cn, sizeof(cn));
@@ -239,10 +243,11 @@ row_text(struct xlsx *s, const char *t, size_t len, size_t *off)
 		    "at cell %s (XLSX_MAX_ROW_BYTES)", XLSX_MAX_ROW_BYTES, cn);
 		return PA_ELIMIT;
 	}
-	if (grow((void **)&s->rb, &s->rb_cap, s->rb_len + len + 1, 1) != PA_OK) {
+	if ((p = grow(s->rb, &s->rb_cap, s->rb_len + len + 1, 1)) == NULL) {
 		sheet_fail(s, PA_ENOMEM, "out of memory");
 		return PA_ENOMEM;
 	}
+	s->rb = p;
 	memcpy(s->rb + s->rb_len, t, len);
 	*off = s->rb_len;
 	s->rb_len += len;
@@ -255,12 +260,13 @@ cell_place(struct xlsx *s, const char *ext, size_t off, size_t len,
     unsigned flags)
 {
 	size_t i;
+	void *p;
 
-	if (grow((void **)&s->xc, &s->xc_cap, s->col + 1, sizeof(*s->xc)) !=
-	    PA_OK) {
+	if ((p = grow(s->xc, &s->xc_cap, s->col + 1, sizeof(*s->xc))) == NULL) {
 		sheet_fail(s, PA_ENOMEM, "out of memory");
 		return;
 	}
+	s->xc = p;
 	for (i = s->nxc; i < s->col; i++) {
 		s->xc[i].ext = empty;
 		s->xc[i].off = s->xc[i].len = 0;
@@ -283,6 +289,7 @@ cell_end(struct xlsx *s)
 	unsigned long idx;
 	unsigned flags = 0;
 	size_t len, off = 0;
+	void *p;
 	int n;
 
 	if (!s->has_value)
@@ -293,10 +300,11 @@ cell_end(struct xlsx *s)
 		    "(RS_MAX_COLUMNS)", cn, RS_MAX_COLUMNS);
 		return;
 	}
-	if (grow((void **)&s->vb, &s->vb_cap, s->vb_len + 1, 1) != PA_OK) {
+	if ((p = grow(s->vb, &s->vb_cap, s->vb_len + 1, 1)) == NULL) {
 		sheet_fail(s, PA_ENOMEM, "out of memory");
 		return;
 	}
+	s->vb = p;
 	s->vb[s->vb_len] = '\0';
 	switch (s->ct) {
 	case CT_S:
@@ -349,12 +357,14 @@ static void
 row_end(struct xlsx *s)
 {
 	size_t i;
+	void *p;
 
-	if (grow((void **)&s->cells, &s->cells_cap, s->nxc,
-	    sizeof(*s->cells)) != PA_OK) {
+	if ((p = grow(s->cells, &s->cells_cap, s->nxc, sizeof(*s->cells))) ==
+	    NULL) {
 		sheet_fail(s, PA_ENOMEM, "out of memory");
 		return;
 	}
+	s->cells = p;
 	/* The row buffer no longer moves: pointers are safe now. */
 	for (i = 0; i < s->nxc; i++) {
 		s->cells[i].text = s->xc[i].ext ? s->xc[i].ext :
@@ -436,6 +446,7 @@ sheet_text(struct xlsx__xml *x, const char *t, int len)
 {
 	struct xlsx *s = x->ud;
 	char cn[24];
+	void *p;
 
 	if (!((s->v_depth != 0 && s->ct != CT_INLINE) ||
 	    (s->t_depth != 0 && s->ct == CT_INLINE)))
@@ -447,11 +458,12 @@ sheet_text(struct xlsx__xml *x, const char *t, int len)
 		return;
 	}
 	/* +1: room for the NUL cell_end() adds. */
-	if (grow((void **)&s->vb, &s->vb_cap, s->vb_len + (size_t)len + 1, 1) !=
-	    PA_OK) {
+	if ((p = grow(s->vb, &s->vb_cap, s->vb_len + (size_t)len + 1, 1)) ==
+	    NULL) {
 		sheet_fail(s, PA_ENOMEM, "out of memory");
 		return;
 	}
+	s->vb = p;
 	memcpy(s->vb + s->vb_len, t, (size_t)len);
 	s->vb_len += (size_t)len;
 }
