@@ -50,6 +50,7 @@ struct syncer {
 	struct sync_state st;
 	char saved[SYNC_STATE_MAX]; /* last document written */
 	int lock_fd;                /* DATA_DIR/sync.lock, -1 until first send */
+	int logged_rc;              /* kind of the last error logged (0: none) */
 };
 
 int sync__events_body(struct sync_buf *b, const char *agent_id,

@@ -1,6 +1,7 @@
 /* syncer — the drain loop, heartbeat and persisted sync state (syncer.h). */
 #include "sync/syncer.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -164,11 +165,33 @@ syncer_report(const syncer *s)
 
 /* --- outcomes ------------------------------------------------------------ */
 
+/* One line for the operator's log (stderr/journal), when a caller wants
+ * them. Used for changes only: state flips, a new error, dead letters. */
+static void __attribute__((format(printf, 2, 3)))
+slog(syncer *s, const char *fmt, ...)
+{
+	char line[768];
+	va_list ap;
+
+	if (s->o.log == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	s->o.log(s->o.log_arg, line);
+}
+
 static void
 note_error(syncer *s, int rc)
 {
 	char now[32];
 
+	/* A retry loop repeats its error (with varying detail, "after 3 ms"):
+	 * log a kind of failure once until something else happens. */
+	if (s->logged_rc != rc) {
+		s->logged_rc = rc;
+		slog(s, "HQ sync: %s", pa_err_msg(rc));
+	}
 	hal_now_iso(now);
 	snprintf(s->st.last_error, sizeof(s->st.last_error), "%s",
 	    pa_err_msg(rc));
@@ -180,8 +203,10 @@ note_error(syncer *s, int rc)
 static void
 hyst(syncer *s, int ok)
 {
-	if (rt_hyst_record(&s->hy, ok))
-		hal_now_iso(s->st.since);
+	if (!rt_hyst_record(&s->hy, ok))
+		return;
+	hal_now_iso(s->st.since);
+	slog(s, "HQ %s is %s", s->o.hq->url, s->hy.online ? "online" : "offline");
 }
 
 static void
@@ -192,6 +217,7 @@ outcome_ok(syncer *s)
 	s->attempt = 0;
 	s->next_send_ms = 0;
 	s->st.auth_refused = 0;
+	s->logged_rc = PA_OK;
 	hal_now_iso(s->st.last_ok);
 }
 
@@ -393,6 +419,8 @@ isolate(syncer *s, const struct outbox_event *ev, const struct hqc_resp *r0)
 		return rc;
 	s->rep.dead_lettered++;
 	s->rep.last_dead_seq = ev->seq;
+	slog(s, "HQ sync: dead-lettered %s event seq %lld (%s)", ev->type,
+	    ev->seq, reason);
 	return PA_OK;
 }
 

@@ -45,6 +45,10 @@ struct syncer_opts {
 	const char *data_dir;           /* borrowed: disk_free_bytes */
 	struct syncer_hooks hooks;
 	uint64_t seed;                  /* jitter RNG; 0 = hal_seed64() */
+	/* Optional: one line per change worth an operator's log (online/
+	 * offline, a new error — not each retry —, a dead letter). */
+	void (*log)(void *arg, const char *line);
+	void *log_arg;
 };
 
 /* What a drain did (cumulative over the syncer's life). */

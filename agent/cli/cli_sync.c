@@ -57,8 +57,16 @@ session_close(struct sync_session *ss)
 	memset(ss, 0, sizeof(*ss));
 }
 
+static void
+log_stderr(void *arg, const char *line)
+{
+	(void)arg;
+	fprintf(stderr, "posagent: %s\n", line);
+}
+
 static int
-session_open(struct cli_ctx *ctx, int settle_jobs, struct sync_session *ss)
+session_open(struct cli_ctx *ctx, int settle_jobs, int log,
+    struct sync_session *ss)
 {
 	int rc;
 
@@ -72,6 +80,9 @@ session_open(struct cli_ctx *ctx, int settle_jobs, struct sync_session *ss)
 	ss->hc.db = ss->a;
 	ss->hc.kkt = &ctx->cfg->kkt;
 	health_syncer_opts(ctx->cfg, &ss->hc, &ss->so);
+	/* --once reports at the end; the loop has only its log. */
+	if (log)
+		ss->so.log = log_stderr;
 	rc = syncer_open(&ss->so, adb_outbox(ss->a), &ss->s);
 out:
 	if (rc != PA_OK)
@@ -167,7 +178,7 @@ cmd_sync(struct cli_ctx *ctx, int argc, char **argv)
 	if ((rc = hqc_check_url(ctx->cfg->hq.url)) != PA_OK)
 		return rc;
 	hal_signals_install();
-	if ((rc = session_open(ctx, 0, &ss)) != PA_OK)
+	if ((rc = session_open(ctx, 0, !once, &ss)) != PA_OK)
 		goto out;
 	if (once) {
 		rc = syncer_drain(ss.s);
@@ -275,7 +286,7 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 			return pa_err_set(PA_EUSAGE, "status: unexpected '%s' (see "
 			    "posagent status --help)", argv[i]);
 	}
-	if ((rc = session_open(ctx, 1, &ss)) != PA_OK)
+	if ((rc = session_open(ctx, 1, 0, &ss)) != PA_OK)
 		return rc;
 	if ((rc = syncer_status_json(ss.s, &doc)) != PA_OK)
 		goto out;

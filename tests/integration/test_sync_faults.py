@@ -52,9 +52,12 @@ def test_loop_rides_out_an_outage(agent, hq, hq_certs):
                  what="delivery after HQ came back")
     finally:
         p.send_signal(signal.SIGTERM)
-        p.communicate(timeout=30)
+        out, err = p.communicate(timeout=30)
     assert p.returncode == 0
     exactly_once(hq, seqs)
+    # The log says what changed, not every retry.
+    assert err.count("cannot connect") == 1, err
+    assert "is online" in err
 
 
 @pytest.mark.parametrize("code", ["500", "503"])
