@@ -127,6 +127,13 @@ sst_end(struct xlsx__xml *x, enum xlsx__ns ns, const char *local)
 		p->r_depth = 0;
 	} else if (x->depth == p->si_depth) {
 		p->si_depth = 0;
+		/* Room for the NUL first: an empty first string (<si/>) must
+		 * not leave the arena NULL (found by fuzz_xlsx). */
+		if (grow_arena(s, s->len + 1) != PA_OK ||
+		    grow_offsets(s, s->n + 2) != PA_OK) {
+			fail(x, PA_ENOMEM);
+			return;
+		}
 		n = xlsx__unescape(s->arena + p->start, s->len - p->start);
 		s->len = p->start + n;
 		if (!xlsx__utf8_valid(s->arena + p->start, n)) {
@@ -134,11 +141,6 @@ sst_end(struct xlsx__xml *x, enum xlsx__ns ns, const char *local)
 			pa_err_set(PA_EFORMAT, "%s: shared string %zu in %s is "
 			    "not valid UTF-8", p->path, s->n, p->part);
 			fail(x, PA_EFORMAT);
-			return;
-		}
-		if (grow_arena(s, s->len + 1) != PA_OK ||
-		    grow_offsets(s, s->n + 2) != PA_OK) {
-			fail(x, PA_ENOMEM);
 			return;
 		}
 		s->arena[s->len++] = '\0';

@@ -1041,6 +1041,30 @@ test_shared_string_index_out_of_range(void **state)
 	    "row 2: cell B2 refers to shared string \"7\" but the workbook has 1");
 }
 
+/* Regression (fuzz_xlsx): an empty first shared string used the arena
+ * before it existed. */
+static void
+test_empty_shared_strings(void **state)
+{
+	const char *sst = "<sst xmlns=\"http://schemas.openxmlformats.org/"
+	    "spreadsheetml/2006/main\"><si/><si><t></t></si><si><t>x</t></si>"
+	    "<si><rPh><t>phonetic only</t></rPh></si></sst>";
+	char *xml = sheet_xml("<row r=\"1\"><c t=\"s\"><v>0</v></c><c t=\"s\">"
+	    "<v>1</v></c><c t=\"s\"><v>2</v></c><c t=\"s\"><v>3</v></c></row>");
+	const char *path = make_book_sst("empty_sst.xlsx", xml, strlen(xml), sst);
+	rs *r = open_ok(path, NULL);
+	const struct rs_row *row = row_at(r, 1);
+
+	(void)state;
+	assert_int_equal(row->ncells, 4);
+	assert_string_equal(cell(row, 0), "");
+	assert_string_equal(cell(row, 1), "");
+	assert_string_equal(cell(row, 2), "x");
+	assert_string_equal(cell(row, 3), "");
+	rs_close(r);
+	free(xml);
+}
+
 static void
 test_shared_string_length_limited(void **state)
 {
@@ -1173,7 +1197,7 @@ group_teardown(void **state)
 	static const char *made[] = {
 		"empty_rows.xlsx", "empty.xlsx", "bomb.xlsx", "many.xlsx",
 		"huge_tag.xlsx", "bad_ref.xlsx", "rows_back.xlsx",
-		"long_sst.xlsx", "web.xls"
+		"long_sst.xlsx", "web.xls", "empty_sst.xlsx"
 	};
 	char path[160];
 	size_t i;
@@ -1249,6 +1273,7 @@ main(void)
 		cmocka_unit_test(test_cell_length_limited),
 		cmocka_unit_test(test_columns_per_row_limited),
 		cmocka_unit_test(test_shared_string_index_out_of_range),
+		cmocka_unit_test(test_empty_shared_strings),
 		cmocka_unit_test(test_shared_string_length_limited),
 		cmocka_unit_test(test_huge_tag_limited),
 		cmocka_unit_test(test_bad_cell_reference_refused),
