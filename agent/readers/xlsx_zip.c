@@ -214,11 +214,16 @@ xlsx__zip_open(const char *path, struct xlsx__zip *z)
 			    "zip: the end of the file is missing); ask the sender "
 			    "for the file again", path);
 			break;
-		default:
+		default: {
+			zip_error_t ze;
+
+			zip_error_init_with_code(&ze, zerr);
 			rc = pa_err_set(PA_EFORMAT, "%s is damaged (corrupt zip: "
-			    "libzip error %d); ask the sender for the file again",
-			    path, zerr);
+			    "%s); ask the sender for the file again", path,
+			    zip_error_strerror(&ze));
+			zip_error_fini(&ze);
 			break;
+		}
 		}
 		goto out;
 	}
