@@ -21,6 +21,7 @@ Nothing is held per row: parts are written through ZipFile.open(..., "w")
 in blocks, the shared strings are regenerated from the same seed.
 """
 import argparse
+import itertools
 import random
 import zipfile
 
@@ -107,7 +108,9 @@ def write_sheet(z, rows, seed, shared):
         f.write(('<row r="1">%s</row>' % "".join(
             text("%s1" % COLS[i], h, IDX[h]) for i, h in enumerate(HEADERS))).encode())
         buf = []
-        for i, name in enumerate(names(rows, seed)):
+        # shared mode refers to names by index: no need to make them again
+        for i, name in enumerate(names(rows, seed) if not shared
+                                 else itertools.repeat("", rows)):
             r = i + 2
             price = rnd.randint(100, 500000)
             cat, brand = rnd.choice(CATS), rnd.choice(BRANDS)
