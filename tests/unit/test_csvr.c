@@ -104,6 +104,20 @@ assert_cell(const struct rs_row *row, size_t i, const char *want)
 	assert_string_equal(row->cells[i].text, want);
 }
 
+static void
+assert_next_fails(struct rd *r, int want, const char *in_msg)
+{
+	const struct rs_row *row = NULL;
+	int rc = r->ops->next(r->impl, &row);
+
+	assert_int_equal(rc, want);
+	assert_null(row);
+	if (strstr(pa_err_msg(rc), in_msg) == NULL)
+		fail_msg("message '%s' lacks '%s'", pa_err_msg(rc), in_msg);
+	/* Errors are final. */
+	assert_int_equal(r->ops->next(r->impl, &row), want);
+}
+
 /* Read data as file `name` and compare all its rows with want, written as
  * "1[a|b] 2 3[c]": row number, then the cells in brackets joined by |
  * (no brackets: a row without cells); ! marks RS_CELL_BAD_ENCODING. */
@@ -324,6 +338,33 @@ test_cp1251_profile_refuses_utf8_bom(void **state)
 	unlink(p);
 }
 
+/* The first 64 KiB are ASCII and a Cyrillic letter straddles the chunk
+ * boundary: the verdict comes from the second chunk. */
+static void
+test_cp1251_profile_refuses_utf8_after_ascii_chunk(void **state)
+{
+	const char *p;
+	char *data = malloc(70000);
+	const struct rs_row *row = NULL;
+	unsigned long n = 0;
+	struct rd r;
+	size_t len;
+
+	(void)state;
+	assert_non_null(data);
+	for (len = 0; len < 65534; len += 2)
+		memcpy(data + len, "a\n", 2);
+	memcpy(data + len, "a\xD0\x9E\xD0\xBF\n", 6);       /* aОп */
+	p = write_file("late_utf8.csv", data, len + 6);
+	free(data);
+	rd_open(&r, p, RS_CSV_CP1251, ';');
+	while (r.ops->next(r.impl, &row) == PA_OK && row != NULL)
+		n++;
+	assert_int_equal(n, 32767);
+	assert_next_fails(&r, PA_EFORMAT, "late_utf8.csv row 32768:");
+	rd_done(&r, p);
+}
+
 static void
 test_invalid_utf8_flagged_bad(void **state)
 {
@@ -398,20 +439,6 @@ test_cell_at_length_limit_is_read(void **state)
 	row = rd_next(&r);
 	assert_int_equal(row->cells[0].len, RS_MAX_CELL_BYTES);
 	rd_done(&r, p);
-}
-
-static void
-assert_next_fails(struct rd *r, int want, const char *in_msg)
-{
-	const struct rs_row *row = NULL;
-	int rc = r->ops->next(r->impl, &row);
-
-	assert_int_equal(rc, want);
-	assert_null(row);
-	if (strstr(pa_err_msg(rc), in_msg) == NULL)
-		fail_msg("message '%s' lacks '%s'", pa_err_msg(rc), in_msg);
-	/* Errors are final. */
-	assert_int_equal(r->ops->next(r->impl, &row), want);
 }
 
 static void
@@ -636,6 +663,7 @@ main(void)
 		cmocka_unit_test(test_cp1251_nul_flagged_bad),
 		cmocka_unit_test(test_cp1251_profile_refuses_utf8_file),
 		cmocka_unit_test(test_cp1251_profile_refuses_utf8_bom),
+		cmocka_unit_test(test_cp1251_profile_refuses_utf8_after_ascii_chunk),
 		cmocka_unit_test(test_invalid_utf8_flagged_bad),
 		cmocka_unit_test(test_overlong_utf8_flagged_bad),
 		cmocka_unit_test(test_surrogate_utf8_flagged_bad),
