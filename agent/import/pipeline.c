@@ -10,6 +10,7 @@
 
 #define TICK_ROWS 256             /* rows between sink ticks */
 #define NO_COLUMN ((size_t)-1)
+#define EST_ROW_BYTES 100         /* a price-list row, for the bulk heuristic */
 
 struct mapper {
 	const struct profile *prof;
@@ -342,6 +343,7 @@ pipe_run(const struct pipe_opts *o, const struct pipe_sink *sink,
 	const struct rs_row *row;
 	struct cat_plan plan;
 	char msg[1200];
+	unsigned long long done, total;
 	unsigned long last_row = 0;
 	long since_tick = 0, previewed = 0;
 	int rc, have_header = 0, in_tx = 0;
@@ -370,6 +372,8 @@ pipe_run(const struct pipe_opts *o, const struct pipe_sink *sink,
 		plan.supplier_code = p->supplier_code;
 		plan.job_name = o->job_name;
 		plan.job_uuid = o->job_uuid;
+		rs_progress(r, &done, &total);
+		plan.est_rows = (long)(total / EST_ROW_BYTES);
 		if ((rc = cat_import_begin(o->catalog, &plan)) != PA_OK)
 			goto out;
 		in_tx = 1;

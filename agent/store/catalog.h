@@ -42,6 +42,8 @@ struct cat_plan {
 	int create_missing, update_existing;
 	const char *supplier_code;  /* stamped on written rows (may be NULL) */
 	const char *job_name, *job_uuid;
+	long est_rows;              /* rough row count of the file (0 unknown):
+	                               large imports rebuild indexes at commit */
 };
 
 /* NONAME: a new product whose name is empty or unmapped (not created). */

@@ -7,7 +7,7 @@ import time
 import pytest
 
 
-def big_csv(agent, rows=200000, name="big.csv"):
+def big_csv(agent, rows=400000, name="big.csv"):
     p = agent.dir / name
     with open(p, "w") as f:
         f.write("SKU,Product Name,Price,Stock\n")
