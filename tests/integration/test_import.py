@@ -235,3 +235,40 @@ def test_unreadable_file_and_unknown_profile(agent):
     f = write(agent, "x.csv", "SKU\n")
     rc, doc, r = imp(agent, f, "Nope")
     assert rc == 66 and "profile list" in r.err
+
+
+def _indexes(agent):
+    return sorted(r["name"] for r in agent.catalog(
+        "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='product'"))
+
+
+def _bulk(agent, name, rows, bad_last=False):
+    p = agent.dir / name
+    with open(p, "w") as f:
+        f.write("SKU,Product Name,Price,Stock\n")
+        for i in range(rows):
+            f.write(f"B{i:07d},Оправа номер {i} для проверки индексов,{i % 900 + 1}.25,{i % 7}\n")
+        if bad_last:
+            f.write("B9999999,Broken,notaprice,1\n")
+    return p
+
+
+def test_large_import_keeps_the_pos_indexes(agent):
+    agent.add_profile()
+    rc, job, r = imp(agent, _bulk(agent, "bulk.csv", 60000))
+    assert rc == 0 and job["created_count"] == 60000, r
+    assert _indexes(agent) == ["product_barcode", "product_default_code", "product_name"]
+    n = agent.catalog("SELECT count(*) AS n FROM product INDEXED BY product_name "
+                      "WHERE name = 'Оправа номер 59999 для проверки индексов'")
+    assert n[0]["n"] == 1
+
+
+def test_failed_large_import_leaves_catalog_and_indexes(agent):
+    agent.add_profile()
+    assert imp(agent, _bulk(agent, "small.csv", 10))[0] == 0
+    before = agent.catalog()
+    agent.add_profile(name="Strict", max_error_percent=0)
+    rc, job, r = imp(agent, _bulk(agent, "bulk.csv", 60000, bad_last=True), "Strict")
+    assert rc == 65 and job["state"] == "failed", r
+    assert agent.catalog() == before
+    assert _indexes(agent) == ["product_barcode", "product_default_code", "product_name"]
