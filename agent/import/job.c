@@ -547,9 +547,9 @@ job_log(adb *a, const struct job *j, enum job_level lvl, long row,
 	if (row_data && (rd = json_dumps(row_data, JSON_COMPACT |
 	    JSON_PRESERVE_ORDER)) == NULL)
 		return PA_ENOMEM;
-	if ((rc = sqlx_prepare(db, "INSERT INTO job_log(job_id, level, message, "
-	    "row_number, row_data, create_date) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	    &st)) != PA_OK)
+	if ((rc = adb_stmt(a, ADB_STMT_LOG_INSERT, "INSERT INTO job_log(job_id, "
+	    "level, message, row_number, row_data, create_date) VALUES (?1, ?2, "
+	    "?3, ?4, ?5, ?6)", &st)) != PA_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, j->id);
 	sqlite3_bind_text(st, 2, job_level_name(lvl), -1, SQLITE_STATIC);
@@ -572,7 +572,10 @@ job_log(adb *a, const struct job *j, enum job_level lvl, long row,
 	rc = outbox_put(adb_outbox(a), "log", ts, ev);
 out:
 	json_decref(ev);
-	sqlite3_finalize(st);
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
 	free(rd); /* jansson's allocation */
 	return rc;
 }

@@ -12,6 +12,7 @@
 struct adb {
 	sqlite3 *db;
 	outbox *ob;
+	sqlite3_stmt *cache[ADB_NSTMT];
 };
 
 /* Forward-only migrations; index i brings user_version from i to i+1.
@@ -124,8 +125,12 @@ out:
 void
 adb_close(adb *a)
 {
+	int i;
+
 	if (a == NULL)
 		return;
+	for (i = 0; i < ADB_NSTMT; i++)
+		sqlite3_finalize(a->cache[i]);
 	outbox_close(a->ob);
 	sqlx_close(a->db);
 	pa_free(a);
@@ -141,6 +146,18 @@ outbox *
 adb_outbox(adb *a)
 {
 	return a->ob;
+}
+
+int
+adb_stmt(adb *a, enum adb_stmt id, const char *sql, sqlite3_stmt **st)
+{
+	int rc;
+
+	if (a->cache[id] == NULL &&
+	    (rc = sqlx_prepare(a->db, sql, &a->cache[id])) != PA_OK)
+		return rc;
+	*st = a->cache[id];
+	return PA_OK;
 }
 
 int

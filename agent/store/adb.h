@@ -19,6 +19,13 @@ sqlite3 *adb_sqlite(adb *a);
 /* The outbox bound to this database. Owned by a. */
 outbox *adb_outbox(adb *a);
 
+/* Statements run per row of an import (job log lines): prepared once per
+ * connection, kept in a small cache and reset by the caller after use. */
+enum adb_stmt { ADB_STMT_LOG_INSERT, ADB_NSTMT };
+/* The cached statement `id`, preparing sql on first use. Owned by a;
+ * the caller resets it. */
+int adb_stmt(adb *a, enum adb_stmt id, const char *sql, sqlite3_stmt **st);
+
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
 int adb_begin(adb *a);
 int adb_commit(adb *a);
