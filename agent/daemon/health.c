@@ -17,9 +17,11 @@ kkt_json(void *arg)
 	rc = kkt_check(hc->kkt, &st);
 	if ((o = kkt_status_json(&st)) == NULL)
 		return NULL;
-	json_object_set_new(o, "verdict", json_string(rc == PA_OK ? "synced" :
+	/* The same verdict words as `posagent kkt status`. */
+	json_object_set_new(o, "verdict", json_string(
+	    st.backend == KKT_BACKEND_NONE ? "not_gated" : rc == PA_OK ? "synced" :
 	    rc == PA_EKKT_UNSYNCED ? "not_synced" : rc == PA_EKKT_UNREACHABLE ?
-	    "unreachable" : "error"));
+	    "unreachable" : "config_error"));
 	return o;
 }
 
