@@ -276,7 +276,13 @@ recover_one(adb *a, cat *c, const char *data_dir, const char *name,
 
 	if ((rc = job_get(a, name, &j)) != PA_OK)
 		return rc;
-	snprintf(lock, sizeof(lock), "%s/run/%s.lock", data_dir, j->uuid);
+	/* The run/ folder may not exist yet (a job marked running by hand or
+	 * restored from a backup): its process is certainly gone then. */
+	if ((rc = hal_pathf(lock, sizeof(lock), "%s/run", data_dir)) != PA_OK ||
+	    (rc = hal_mkdirs(lock)) != PA_OK ||
+	    (rc = hal_pathf(lock, sizeof(lock), "%s/run/%s.lock", data_dir,
+	    j->uuid)) != PA_OK)
+		goto out;
 	rc = hal_lock_file(lock, &fd);
 	if (rc == PA_ELOCKED) {
 		rc = PA_OK; /* its process is alive and importing */

@@ -1,0 +1,148 @@
+"""posagent run: the inbox daemon (DESIGN §8)."""
+import os
+import shutil
+import signal
+import sqlite3
+import time
+
+from conftest import FIXTURES
+from fx_hq import wait_for
+from fx_kkt import use_kkt
+
+SEED = os.path.join(FIXTURES, "uat03", "supplier_price_list.csv")
+
+
+def inbox(agent):
+    d = agent.data / "inbox"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def drop(agent, name, src=SEED):
+    """Drop a file the safe way: write a .part, then rename into place."""
+    d = inbox(agent)
+    tmp = d / (name + ".part")
+    shutil.copy(src, tmp)
+    os.rename(tmp, d / name)
+
+
+def jobs(agent):
+    return agent.jrun("job", "list")[1]
+
+
+def test_matching_file_is_imported_and_archived(agent):
+    agent.add_profile(file_pattern="supplier_*.csv")
+    drop(agent, "supplier_2026-11.csv")
+    r = agent.run("run", "--once")
+    assert r.rc == 0, r
+    assert (agent.data / "archive" / "supplier_2026-11.csv").exists()
+    assert not (agent.data / "inbox" / "supplier_2026-11.csv").exists()
+    j = jobs(agent)
+    assert len(j) == 1 and j[0]["state"] == "done" and j[0]["created_count"] == 10
+
+
+def test_unmatched_file_is_rejected_and_partial_files_ignored(agent):
+    agent.add_profile(file_pattern="essilor_*.csv")
+    drop(agent, "zeiss_2026.csv")
+    shutil.copy(SEED, inbox(agent) / "essilor_1.csv.part")
+    shutil.copy(SEED, inbox(agent) / ".essilor_2.csv")
+    assert agent.run("run", "--once").rc == 0
+    assert (agent.data / "rejected" / "zeiss_2026.csv").exists()
+    assert (agent.data / "inbox" / "essilor_1.csv.part").exists()
+    assert (agent.data / "inbox" / ".essilor_2.csv").exists()
+    assert jobs(agent) == []
+
+
+def test_same_content_is_not_imported_twice(agent):
+    agent.add_profile(file_pattern="*.csv")
+    drop(agent, "a.csv")
+    agent.run("run", "--once")
+    drop(agent, "b.csv")            # same bytes, other name
+    drop(agent, "a.csv")            # same name again
+    assert agent.run("run", "--once").rc == 0
+    assert len(jobs(agent)) == 1
+    assert (agent.data / "archive" / "b.csv").exists()
+    assert (agent.data / "archive" / "a.csv.1").exists()
+
+
+def test_failed_import_moves_to_failed(agent):
+    agent.add_profile(file_pattern="*.csv")
+    bad = agent.dir / "bad.csv"
+    bad.write_text("Code,Title\n1,x\n")
+    drop(agent, "bad.csv", bad)
+    agent.run("run", "--once")
+    assert (agent.data / "failed" / "bad.csv").exists()
+    assert jobs(agent)[0]["state"] == "failed"
+
+
+def test_gate_refusal_keeps_file_and_reuses_its_job(agent, kkt_peer):
+    use_kkt(agent, kkt_peer.url)
+    agent.add_profile(file_pattern="*.csv")
+    kkt_peer.set("pending", pending=2)
+    drop(agent, "p.csv")
+    assert agent.run("run", "--once").rc == 0
+    assert (agent.data / "inbox" / "p.csv").exists()
+    assert [j["state"] for j in jobs(agent)] == ["draft"]
+    kkt_peer.set("synced")
+    assert agent.run("run", "--once").rc == 0
+    j = jobs(agent)
+    assert [x["state"] for x in j] == ["done"] and j[0]["name"] == "IMP/00001"
+    assert (agent.data / "archive" / "p.csv").exists()
+
+
+def test_interrupted_job_is_rerun_on_start(agent):
+    agent.add_profile()
+    rc, job, r = agent.jrun("job", "create", SEED, "--profile", "Test")
+    assert rc == 0, r
+    db = sqlite3.connect(str(agent.data / "agent.db"))
+    db.execute("UPDATE job SET state='running'")
+    db.commit()
+    db.close()
+    inbox(agent)
+    assert agent.run("run", "--once").rc == 0
+    job = agent.jrun("job", "show", "IMP/00001")[1]
+    assert job["state"] == "done" and job["created_count"] == 10
+    log = agent.jrun("log", "IMP/00001")[1]["entries"]
+    assert not any("interrupted" in e["message"] for e in log)  # reset cleared it
+
+
+def test_daemon_watches_inbox_and_stops_on_sigterm(agent):
+    agent.add_profile(file_pattern="*.csv")
+    inbox(agent)
+    p = agent.popen("run")
+    try:
+        wait_for(lambda: (agent.data / "posagent.lock").exists(), what="daemon start")
+        second = agent.run("run", "--once")
+        assert second.rc == 69 and "another" in second.err, second
+        drop(agent, "live.csv")
+        wait_for(lambda: (agent.data / "archive" / "live.csv").exists(), what="archive")
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert jobs(agent)[0]["state"] == "done"
+
+
+def test_daemon_sends_ready_to_systemd(agent, tmp_path):
+    import socket
+    agent.add_profile(file_pattern="*.csv")
+    inbox(agent)
+    sock_path = str(tmp_path / "notify.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(sock_path)
+    s.settimeout(60)
+    p = agent.popen("run", env={"NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": "2000000"})
+    try:
+        msgs = set()
+        while not {"READY=1", "WATCHDOG=1"} <= msgs:
+            msgs.add(s.recv(256).decode())
+        p.send_signal(signal.SIGTERM)
+        p.communicate(timeout=60)
+        assert p.returncode == 0
+        assert s.recv(256).decode() == "STOPPING=1"
+    finally:
+        s.close()
+        if p.poll() is None:
+            p.kill()
