@@ -31,7 +31,7 @@ enum ctype { CT_N, CT_S, CT_INLINE, CT_STR, CT_B, CT_E, CT_D };
 
 struct xcell {
 	size_t off, len;       /* in the row buffer, unless ext */
-	const char *ext;       /* shared string (or constant) text */
+	const char *ext;       /* constant text ("TRUE", "") */
 	unsigned flags;
 };
 
@@ -51,8 +51,9 @@ struct xlsx {
 	unsigned long row_no, last_row;
 	struct xcell *xc;
 	size_t nxc, xc_cap;
-	char *rb;              /* non-shared text of this row */
+	char *rb;              /* text of this row, shared strings decoded */
 	size_t rb_len, rb_cap;
+	size_t rb_shared;      /* of rb_len, decoded shared strings */
 	struct rs_cell *cells;
 	size_t cells_cap;
 	struct rs_row row;
@@ -187,6 +188,7 @@ row_begin(struct xlsx *s, unsigned depth, const char **atts)
 	s->row_depth = depth;
 	s->nxc = 0;
 	s->rb_len = 0;
+	s->rb_shared = 0;
 	s->last_col = -1;
 }
 
@@ -237,7 +239,7 @@ row_text(struct xlsx *s, const char *t, size_t len, size_t *off)
 	char cn[24];
 	void *p;
 
-	if (s->rb_len + len + 1 > XLSX_MAX_ROW_BYTES) {
+	if (s->rb_len - s->rb_shared + len + 1 > XLSX_MAX_ROW_BYTES) {
 		cell_name(s->col, s->row_no, cn, sizeof(cn));
 		sheet_fail(s, PA_ELIMIT, "the row holds more than %u bytes of text "
 		    "at cell %s (XLSX_MAX_ROW_BYTES)", XLSX_MAX_ROW_BYTES, cn);
@@ -252,6 +254,28 @@ row_text(struct xlsx *s, const char *t, size_t len, size_t *off)
 	*off = s->rb_len;
 	s->rb_len += len;
 	s->rb[s->rb_len++] = '\0';
+	return PA_OK;
+}
+
+/* Decode shared string idx (len bytes as UTF-8) into the row buffer; *off
+ * receives where it went. Not counted against XLSX_MAX_ROW_BYTES, as when
+ * cells pointed into the table: RS_MAX_COLUMNS * RS_MAX_CELL_BYTES bounds it.
+ * The buffer is kept across rows, so steady state allocates nothing. */
+static int
+row_shared(struct xlsx *s, size_t idx, size_t len, size_t *off)
+{
+	void *p;
+
+	if ((p = grow(s->rb, &s->rb_cap, s->rb_len + len + 1, 1)) == NULL) {
+		sheet_fail(s, PA_ENOMEM, "out of memory");
+		return PA_ENOMEM;
+	}
+	s->rb = p;
+	xlsx__sst_copy(&s->sst, idx, s->rb + s->rb_len);
+	*off = s->rb_len;
+	s->rb_len += len;
+	s->rb[s->rb_len++] = '\0';
+	s->rb_shared += len + 1;
 	return PA_OK;
 }
 
@@ -285,7 +309,6 @@ static void
 cell_end(struct xlsx *s)
 {
 	char num[XLSX_NUM_MAX], cn[24];
-	const char *t;
 	unsigned long idx;
 	unsigned flags = 0;
 	size_t len, off = 0;
@@ -309,14 +332,15 @@ cell_end(struct xlsx *s)
 	switch (s->ct) {
 	case CT_S:
 		if (xlsx__parse_uint(s->vb, 0xffffffffUL, &idx) != 0 ||
-		    (t = xlsx__sst_get(&s->sst, idx, &len)) == NULL) {
+		    xlsx__sst_len(&s->sst, idx, &len) != PA_OK) {
 			cell_name(s->col, s->row_no, cn, sizeof(cn));
 			sheet_fail(s, PA_EFORMAT, "cell %s refers to shared string "
 			    "\"%.20s\" but the workbook has %zu", cn, s->vb,
 			    s->sst.n);
 			return;
 		}
-		cell_place(s, t, 0, len, 0);
+		if (row_shared(s, idx, len, &off) == PA_OK)
+			cell_place(s, NULL, off, len, 0);
 		return;
 	case CT_E:
 		cell_place(s, empty, 0, 0, RS_CELL_ERROR);

@@ -9,7 +9,7 @@
  *                chunked/suspendable parsing, text helpers
  *   xlsx_book.c  [Content_Types].xml, workbook.xml and its rels: which part
  *                is the sheet, shared strings, styles; date1904
- *   xlsx_sst.c   the shared-strings table: one arena + offsets
+ *   xlsx_sst.c   the shared-strings table: one compact arena + offsets
  *   xlsx_num.c   styles.xml date formats, canonical numbers, ISO dates
  *   xlsx.c       the sheet stream behind struct rs_ops
  *
@@ -170,18 +170,28 @@ int xlsx__resolve(const char *base_dir, const char *target, char *out,
 
 /* --- xlsx_sst.c ----------------------------------------------------------- */
 
-/* Shared strings: every string NUL-terminated in one arena; off[i] is where
- * string i starts and off[n] the arena length, so lengths come for free. */
+/* Shared strings, compact: one arena without NULs and off[0..n], off[n] the
+ * arena length. Bit 31 of off[i] tags string i as stored one byte a
+ * character (Windows-1251), else it is UTF-8; the rest of off[i] is where
+ * it starts and off[i + 1] where it ends. text is the UTF-8 size of all
+ * strings, the size RS_MAX_SHARED_BYTES bounds (the arena is never bigger). */
 struct xlsx__sst {
 	char *arena;
 	size_t len, cap;
 	uint32_t *off;
 	size_t n, ncap;
+	size_t text;
 };
 
+/* Load part into s. PA_OK (a missing part leaves s empty), or PA_ELIMIT,
+ * PA_EFORMAT, PA_ENOMEM with a message; s is then empty. */
 int xlsx__sst_load(struct xlsx__zip *z, const char *part, struct xlsx__sst *s);
-/* String i or NULL if out of range; *len its length. Owned by s. */
-const char *xlsx__sst_get(const struct xlsx__sst *s, size_t i, size_t *len);
+/* PA_OK and *len, the length of string i as UTF-8 (at most
+ * RS_MAX_CELL_BYTES); PA_ENOTFOUND (no message) if i is out of range. */
+int xlsx__sst_len(const struct xlsx__sst *s, size_t i, size_t *len);
+/* Write string i (in range) as UTF-8 into out, which has room for the
+ * length xlsx__sst_len() gave. No NUL is added. */
+void xlsx__sst_copy(const struct xlsx__sst *s, size_t i, char *out);
 void xlsx__sst_free(struct xlsx__sst *s);
 
 /* --- xlsx_num.c ----------------------------------------------------------- */

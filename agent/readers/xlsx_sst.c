@@ -1,10 +1,19 @@
 /* xlsx_sst — the shared-strings table (ECMA-376 Part 1, 18.4).
  *
  * The one table the reader holds: a sheet refers to strings by index, in any
- * order, so all of them must be at hand. Held compactly — one arena of
- * NUL-terminated strings and one array of 32-bit offsets, no allocation per
- * string — so a million unique product names cost their bytes plus four
- * bytes each. Cells point straight into the arena.
+ * order, so all of them must be at hand. Held compactly — one arena and one
+ * array of 32-bit offsets, no allocation per string, no NUL terminators (a
+ * length is the distance to the next offset).
+ *
+ * Price lists here are Russian: a product name is Cyrillic letters, digits
+ * and ASCII punctuation, two bytes a letter in UTF-8. A string that fits in
+ * Windows-1251 (ASCII, all of Cyrillic U+0410..U+044F, Ё/ё, Ukrainian and
+ * Belarusian letters, «» № – — NBSP...) is stored one byte a character and
+ * tagged in its offset; anything else (ü, emoji, Chinese) stays UTF-8. With
+ * a million unique names the 1M-row bench import peaked at 67 MiB before
+ * and 45 MiB after (issue #3: it must fit in 64 MiB). Cells get their
+ * string decoded back to UTF-8 in the row's own buffer (xlsx.c), so the
+ * arena is never handed out.
  *
  * <si> holds either <t> or rich-text runs <r><t>; runs are concatenated.
  * <rPh> phonetic runs (Japanese readings) are not part of the text. */
@@ -15,8 +24,27 @@
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
 
-_Static_assert(RS_MAX_SHARED_BYTES < UINT32_MAX,
-    "shared-string offsets are 32-bit");
+/* off[i] = start of string i | SST_1BYTE when it is stored one byte a
+ * character. The arena is never longer than the UTF-8 text it holds, which
+ * RS_MAX_SHARED_BYTES bounds, so bit 31 is free for the tag. */
+#define SST_1BYTE 0x80000000u
+#define SST_OFF   0x7fffffffu
+
+_Static_assert(RS_MAX_SHARED_BYTES <= SST_OFF,
+    "shared-string offsets are 31 bits plus a tag");
+
+/* Windows-1251 0x80..0xBF; 0xC0..0xFF are U+0410..U+044F in order. 0x98 is
+ * undefined (0): never produced, so never decoded. */
+static const uint16_t cp1251_hi[64] = {
+	0x0402, 0x0403, 0x201a, 0x0453, 0x201e, 0x2026, 0x2020, 0x2021,  /* 80 */
+	0x20ac, 0x2030, 0x0409, 0x2039, 0x040a, 0x040c, 0x040b, 0x040f,  /* 88 */
+	0x0452, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,  /* 90 */
+	0x0000, 0x2122, 0x0459, 0x203a, 0x045a, 0x045c, 0x045b, 0x045f,  /* 98 */
+	0x00a0, 0x040e, 0x045e, 0x0408, 0x00a4, 0x0490, 0x00a6, 0x00a7,  /* A0 */
+	0x0401, 0x00a9, 0x0404, 0x00ab, 0x00ac, 0x00ad, 0x00ae, 0x0407,  /* A8 */
+	0x00b0, 0x00b1, 0x0406, 0x0456, 0x0491, 0x00b5, 0x00b6, 0x00b7,  /* B0 */
+	0x0451, 0x2116, 0x0454, 0x00bb, 0x0458, 0x0405, 0x0455, 0x0457,  /* B8 */
+};
 
 struct sstp {
 	struct xlsx__sst *s;
@@ -26,6 +54,68 @@ struct sstp {
 	unsigned t_depth;      /* depth of the <t> we collect, 0 outside */
 	size_t start;          /* arena offset of the string being built */
 };
+
+/* The code point of byte b (>= 0x80) of a 1-byte string. */
+static unsigned
+cp_of(unsigned char b)
+{
+	return b >= 0xc0 ? b + 0x350u : cp1251_hi[b - 0x80];
+}
+
+/* The byte for code point cp, or -1 when Windows-1251 has none. */
+static int
+byte_of(unsigned cp)
+{
+	unsigned i;
+
+	if (cp < 0x80)
+		return (int)cp;
+	if (cp >= 0x410 && cp <= 0x44f)
+		return (int)(cp - 0x350);
+	for (i = 0; i < 64; i++)
+		if (cp1251_hi[i] == cp && cp != 0)
+			return (int)(0x80 + i);
+	return -1;
+}
+
+/* Re-encode the valid UTF-8 t[0..n) in place as Windows-1251 when every
+ * character has a byte there. 1 and *out the new length if done; 0 (t
+ * untouched) if not. In place is safe: no character gets longer. */
+static int
+to_1byte(char *t, size_t n, size_t *out)
+{
+	const unsigned char *u = (const unsigned char *)t;
+	size_t i, k, w;
+	unsigned cp;
+	int pass, b;
+
+	/* Pass 0 only checks, so a string that turns out not to fit is left
+	 * intact as UTF-8; pass 1 writes. */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0, w = 0; i < n; i += k) {
+			if (u[i] < 0x80) {
+				cp = u[i], k = 1;
+			} else if (u[i] < 0xe0 && i + 1 < n) {
+				cp = (u[i] & 0x1fu) << 6 | (u[i + 1] & 0x3fu), k = 2;
+			} else if (u[i] < 0xf0 && i + 2 < n) {
+				cp = (u[i] & 0x0fu) << 12 |
+				    (u[i + 1] & 0x3fu) << 6 | (u[i + 2] & 0x3fu);
+				k = 3;
+			} else {
+				return 0;  /* 4 bytes: beyond the BMP, not here */
+			}
+			if ((b = byte_of(cp)) < 0)
+				return 0;
+			if (pass == 1)
+				t[w] = (char)b;
+			w++;
+		}
+		if (w == n)
+			return 0;  /* ASCII: the same bytes, and untagged copies faster */
+	}
+	*out = w;
+	return 1;
+}
 
 static int
 grow_offsets(struct xlsx__sst *s, size_t want)
@@ -56,8 +146,8 @@ grow_arena(struct xlsx__sst *s, size_t want)
 	cap = s->cap ? s->cap : 64 * 1024;
 	while (cap < want)
 		cap *= 2;
-	if (cap > (size_t)RS_MAX_SHARED_BYTES + 1)
-		cap = (size_t)RS_MAX_SHARED_BYTES + 1;
+	if (cap > (size_t)RS_MAX_SHARED_BYTES)
+		cap = (size_t)RS_MAX_SHARED_BYTES;
 	if ((a = pa_realloc(s->arena, cap)) == NULL)
 		return PA_ENOMEM;
 	s->arena = a;
@@ -118,6 +208,7 @@ sst_end(struct xlsx__xml *x, enum xlsx__ns ns, const char *local)
 {
 	struct sstp *p = x->ud;
 	struct xlsx__sst *s = p->s;
+	uint32_t tag = 0;
 	size_t n;
 
 	(void)ns, (void)local;
@@ -127,24 +218,29 @@ sst_end(struct xlsx__xml *x, enum xlsx__ns ns, const char *local)
 		p->r_depth = 0;
 	} else if (x->depth == p->si_depth) {
 		p->si_depth = 0;
-		/* Room for the NUL first: an empty first string (<si/>) must
-		 * not leave the arena NULL (found by fuzz_xlsx). */
-		if (grow_arena(s, s->len + 1) != PA_OK ||
-		    grow_offsets(s, s->n + 2) != PA_OK) {
+		if (grow_offsets(s, s->n + 2) != PA_OK) {
 			fail(x, PA_ENOMEM);
 			return;
 		}
-		n = xlsx__unescape(s->arena + p->start, s->len - p->start);
-		s->len = p->start + n;
-		if (!xlsx__utf8_valid(s->arena + p->start, n)) {
-			/* Cannot happen: expat hands us valid UTF-8. */
-			pa_err_set(PA_EFORMAT, "%s: shared string %zu in %s is "
-			    "not valid UTF-8", p->path, s->n, p->part);
-			fail(x, PA_EFORMAT);
-			return;
+		/* An empty string (<si/>) has no bytes and may come before
+		 * the arena exists (found by fuzz_xlsx): touch nothing. */
+		n = s->len - p->start;
+		if (n > 0) {
+			n = xlsx__unescape(s->arena + p->start, n);
+			if (!xlsx__utf8_valid(s->arena + p->start, n)) {
+				/* Cannot happen: expat hands us valid UTF-8. */
+				pa_err_set(PA_EFORMAT, "%s: shared string %zu in "
+				    "%s is not valid UTF-8", p->path, s->n,
+				    p->part);
+				fail(x, PA_EFORMAT);
+				return;
+			}
+			s->text += n;
+			if (to_1byte(s->arena + p->start, n, &n))
+				tag = SST_1BYTE;
 		}
-		s->arena[s->len++] = '\0';
-		s->off[s->n++] = (uint32_t)p->start;
+		s->len = p->start + n;
+		s->off[s->n++] = (uint32_t)p->start | tag;
 		s->off[s->n] = (uint32_t)s->len;
 	}
 }
@@ -154,25 +250,28 @@ sst_text(struct xlsx__xml *x, const char *t, int len)
 {
 	struct sstp *p = x->ud;
 	struct xlsx__sst *s = p->s;
-	size_t n = (size_t)len;
+	size_t n = (size_t)len, cur;
 
 	if (p->t_depth == 0)
 		return;
-	if (s->len - p->start + n > RS_MAX_CELL_BYTES) {
+	cur = s->len - p->start;  /* this string so far, still UTF-8 */
+	if (cur + n > RS_MAX_CELL_BYTES) {
 		pa_err_set(PA_ELIMIT, "%s: shared string %zu in %s is longer "
 		    "than %u bytes (RS_MAX_CELL_BYTES)", p->path, s->n, p->part,
 		    RS_MAX_CELL_BYTES);
 		fail(x, PA_ELIMIT);
 		return;
 	}
-	if (s->len + n + 1 > RS_MAX_SHARED_BYTES) {
+	/* The limit is on the text as UTF-8, what cells hand out, not on the
+	 * compact arena: a file's allowance does not depend on its script. */
+	if (s->text + cur + n > RS_MAX_SHARED_BYTES) {
 		pa_err_set(PA_ELIMIT, "%s: shared strings in %s exceed %u bytes "
 		    "(RS_MAX_SHARED_BYTES)", p->path, p->part,
 		    RS_MAX_SHARED_BYTES);
 		fail(x, PA_ELIMIT);
 		return;
 	}
-	if (grow_arena(s, s->len + n + 1) != PA_OK) {
+	if (grow_arena(s, s->len + n) != PA_OK) {
 		fail(x, PA_ENOMEM);
 		return;
 	}
@@ -206,13 +305,60 @@ out:
 	return rc;
 }
 
-const char *
-xlsx__sst_get(const struct xlsx__sst *s, size_t i, size_t *len)
+int
+xlsx__sst_len(const struct xlsx__sst *s, size_t i, size_t *len)
 {
+	const unsigned char *u;
+	size_t a, b, n;
+	unsigned cp;
+
 	if (i >= s->n)
-		return NULL;
-	*len = s->off[i + 1] - s->off[i] - 1;
-	return s->arena + s->off[i];
+		return PA_ENOTFOUND;
+	a = s->off[i] & SST_OFF;
+	b = s->off[i + 1] & SST_OFF;
+	n = b - a;
+	if ((s->off[i] & SST_1BYTE) != 0) {
+		/* Every byte above ASCII is two or three bytes in UTF-8. */
+		for (u = (const unsigned char *)s->arena + a; a < b; a++, u++) {
+			if (*u < 0x80)
+				continue;
+			cp = cp_of(*u);
+			n += cp < 0x800 ? 1 : 2;
+		}
+	}
+	*len = n;
+	return PA_OK;
+}
+
+void
+xlsx__sst_copy(const struct xlsx__sst *s, size_t i, char *out)
+{
+	const unsigned char *u;
+	size_t a, b;
+	unsigned cp;
+
+	a = s->off[i] & SST_OFF;
+	b = s->off[i + 1] & SST_OFF;
+	if (a == b)
+		return;  /* empty: the arena may not even exist */
+	if ((s->off[i] & SST_1BYTE) == 0) {
+		memcpy(out, s->arena + a, b - a);
+		return;
+	}
+	for (u = (const unsigned char *)s->arena + a; a < b; a++, u++) {
+		if (*u < 0x80) {
+			*out++ = (char)*u;
+			continue;
+		}
+		cp = cp_of(*u);
+		if (cp < 0x800) {
+			*out++ = (char)(0xc0 | cp >> 6);
+		} else {
+			*out++ = (char)(0xe0 | cp >> 12);
+			*out++ = (char)(0x80 | (cp >> 6 & 0x3f));
+		}
+		*out++ = (char)(0x80 | (cp & 0x3f));
+	}
 }
 
 void

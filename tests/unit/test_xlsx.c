@@ -1065,6 +1065,107 @@ test_empty_shared_strings(void **state)
 	free(xml);
 }
 
+/* Issue #3: the table keeps Windows-1251-representable strings one byte a
+ * character and the rest as UTF-8; both must come back byte for byte. */
+static void
+test_shared_strings_round_trip_exactly(void **state)
+{
+	static const char *want[] = {
+		"Линза Essilor 1.67 «Премиум» № 5 — ёЁ\xc2\xa0–",  /* 1 byte */
+		"ESS-001 plain ASCII",                               /* as is */
+		"Müller Brillen",                                    /* ü: UTF-8 */
+		"镜片 😀 Линза",                                     /* UTF-8 */
+		"",
+		"Ґґ Її Єє Ўў €™",                                    /* 1 byte */
+		"a\xc2\x98z",                /* U+0098: CP1251's hole, stays UTF-8 */
+		"Ж_ü",                       /* from _x0416_ and _x00FC_ escapes */
+		"Линза ü",                   /* rich runs, joined, then encoded */
+	};
+	const char *sst = "<sst xmlns=\"http://schemas.openxmlformats.org/"
+	    "spreadsheetml/2006/main\">"
+	    "<si><t>Линза Essilor 1.67 «Премиум» № 5 — ёЁ\xc2\xa0–</t></si>"
+	    "<si><t>ESS-001 plain ASCII</t></si>"
+	    "<si><t>Müller Brillen</t></si>"
+	    "<si><t>镜片 😀 Линза</t></si>"
+	    "<si><t></t></si>"
+	    "<si><t>Ґґ Її Єє Ўў €™</t></si>"
+	    "<si><t>a\xc2\x98z</t></si>"
+	    "<si><t>_x0416___x00FC_</t></si>"
+	    "<si><r><t>Лин</t></r><r><t>за ü</t></r></si></sst>";
+	/* Cells in reverse order of index, one string twice. */
+	char *xml = sheet_xml("<row r=\"1\">"
+	    "<c t=\"s\"><v>8</v></c><c t=\"s\"><v>7</v></c><c t=\"s\"><v>6</v></c>"
+	    "<c t=\"s\"><v>5</v></c><c t=\"s\"><v>4</v></c><c t=\"s\"><v>3</v></c>"
+	    "<c t=\"s\"><v>2</v></c><c t=\"s\"><v>1</v></c><c t=\"s\"><v>0</v></c>"
+	    "<c t=\"s\"><v>0</v></c></row>");
+	const char *path = make_book_sst("sst_round_trip.xlsx", xml, strlen(xml),
+	    sst);
+	rs *r = open_ok(path, NULL);
+	const struct rs_row *row = row_at(r, 1);
+	size_t i, n = sizeof(want) / sizeof(want[0]);
+
+	(void)state;
+	assert_int_equal(row->ncells, n + 1);
+	for (i = 0; i < n; i++) {
+		assert_string_equal(cell(row, n - 1 - i), want[i]);
+		assert_int_equal(row->cells[n - 1 - i].len, strlen(want[i]));
+		assert_int_equal(flags(row, n - 1 - i), 0);
+	}
+	assert_string_equal(cell(row, n), want[0]);
+	assert_int_equal(row->cells[n].len, strlen(want[0]));
+	rs_close(r);
+	free(xml);
+}
+
+/* Cells are decoded into one row buffer that grows while the row is built:
+ * every cell must still be right once the row is handed out, and the next
+ * row must not disturb the table. */
+static void
+test_many_shared_cells_in_one_row_all_valid(void **state)
+{
+	enum { N = 600 };
+	size_t cap = 128 * N, o, i;
+	char *sst = malloc(cap), *body = malloc(cap), *xml, want[64];
+	const char *path;
+	const struct rs_row *row;
+	rs *r;
+
+	(void)state;
+	assert_non_null(sst);
+	assert_non_null(body);
+	o = (size_t)snprintf(sst, cap, "<sst xmlns=\"http://schemas."
+	    "openxmlformats.org/spreadsheetml/2006/main\">");
+	for (i = 0; i < N; i++)
+		o += (size_t)snprintf(sst + o, cap - o, i % 3 == 2 ?
+		    "<si><t>Füllung %zu</t></si>" :
+		    "<si><t>Оправа детская №%zu</t></si>", i);
+	snprintf(sst + o, cap - o, "</sst>");
+	o = (size_t)snprintf(body, cap, "<row r=\"1\">");
+	for (i = 0; i < N; i++)
+		o += (size_t)snprintf(body + o, cap - o,
+		    "<c t=\"s\"><v>%zu</v></c>", i);
+	snprintf(body + o, cap - o, "</row><row r=\"2\"><c t=\"s\"><v>%d</v>"
+	    "</c></row>", N - 2);
+	xml = sheet_xml(body);
+	path = make_book_sst("sst_many.xlsx", xml, strlen(xml), sst);
+	r = open_ok(path, NULL);
+	row = row_at(r, 1);
+	assert_int_equal(row->ncells, N);
+	for (i = 0; i < N; i++) {
+		snprintf(want, sizeof(want), i % 3 == 2 ? "Füllung %zu" :
+		    "Оправа детская №%zu", i);
+		assert_string_equal(cell(row, i), want);
+		assert_int_equal(row->cells[i].len, strlen(want));
+	}
+	row = row_at(r, 2);
+	assert_int_equal(row->ncells, 1);
+	assert_string_equal(cell(row, 0), "Оправа детская №598");
+	rs_close(r);
+	free(xml);
+	free(body);
+	free(sst);
+}
+
 static void
 test_shared_string_length_limited(void **state)
 {
@@ -1197,7 +1298,8 @@ group_teardown(void **state)
 	static const char *made[] = {
 		"empty_rows.xlsx", "empty.xlsx", "bomb.xlsx", "many.xlsx",
 		"huge_tag.xlsx", "bad_ref.xlsx", "rows_back.xlsx",
-		"long_sst.xlsx", "web.xls", "empty_sst.xlsx"
+		"long_sst.xlsx", "web.xls", "empty_sst.xlsx",
+		"sst_round_trip.xlsx", "sst_many.xlsx"
 	};
 	char path[160];
 	size_t i;
@@ -1274,6 +1376,8 @@ main(void)
 		cmocka_unit_test(test_columns_per_row_limited),
 		cmocka_unit_test(test_shared_string_index_out_of_range),
 		cmocka_unit_test(test_empty_shared_strings),
+		cmocka_unit_test(test_shared_strings_round_trip_exactly),
+		cmocka_unit_test(test_many_shared_cells_in_one_row_all_valid),
 		cmocka_unit_test(test_shared_string_length_limited),
 		cmocka_unit_test(test_huge_tag_limited),
 		cmocka_unit_test(test_bad_cell_reference_refused),
