@@ -359,10 +359,9 @@ pipe_run(const struct pipe_opts *o, const struct pipe_sink *sink,
 	ro.delimiter = p->delimiter;
 	ro.quote = p->quote;
 	ro.sheet = p->sheet;
-	if ((rc = rs_open(o->path, &ro, &r)) != PA_OK) {
-		pa_err_wrap(rc, "%s: ", o->file_label);
+	ro.label = o->file_label;
+	if ((rc = rs_open(o->path, &ro, &r)) != PA_OK)
 		goto out;
-	}
 	if (o->preview <= 0) {
 		memset(&plan, 0, sizeof(plan));
 		plan.mapped = p->mapped;

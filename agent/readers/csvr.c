@@ -507,7 +507,8 @@ csvr_open(const char *path, const struct rs_opts *opts,
 	    (c->buf = pa_malloc(CSVR_CHUNK)) == NULL)
 		goto out;
 	slash = strrchr(c->path, '/');
-	c->name = slash && slash[1] ? slash + 1 : c->path;
+	c->name = opts->label ? opts->label : slash && slash[1] ? slash + 1 :
+	    c->path;
 	if ((c->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0 ||
 	    fstat(c->fd, &st) != 0) {
 		rc = pa_err_set(PA_EIO, "cannot open %s: %s", path,

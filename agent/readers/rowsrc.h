@@ -33,6 +33,8 @@ struct rs_opts {
 	char delimiter;        /* CSV only; ',' when 0 */
 	char quote;            /* CSV only; '"' when 0 */
 	const char *sheet;     /* XLSX only; NULL = first sheet in workbook order */
+	const char *label;     /* the file's name in messages (NULL: from path);
+	                          must outlive the source */
 };
 
 /* Cell flags. */

@@ -569,12 +569,12 @@ xlsx_open(const char *path, const struct rs_opts *opts,
 	*ops = NULL;
 	*impl = NULL;
 	if ((s = pa_calloc(1, sizeof(*s))) == NULL ||
-	    (s->path = pa_strdup(path)) == NULL ||
+	    (s->path = pa_strdup(opts && opts->label ? opts->label : path)) == NULL ||
 	    (s->cloc = newlocale(LC_ALL_MASK, "C", (locale_t)0)) == (locale_t)0) {
 		rc = pa_err_set(PA_ENOMEM, "%s: out of memory", path);
 		goto out;
 	}
-	if ((rc = xlsx__zip_open(s->path, &s->z)) != PA_OK)
+	if ((rc = xlsx__zip_open(path, s->path, &s->z)) != PA_OK)
 		goto out;
 	rc = xlsx__book_load(&s->z, opts ? opts->sheet : NULL, &s->book);
 	if (rc != PA_OK)

@@ -67,7 +67,8 @@ struct xlsx__entry {
 /* Sniff path and open it as a zip. PA_EFORMAT with an actionable message
  * for .xls, encrypted workbooks, truncated zips and other formats; PA_EIO if
  * unreadable; PA_ELIMIT for too many entries. On failure z holds nothing. */
-int xlsx__zip_open(const char *path, struct xlsx__zip *z);
+/* label (may be NULL) names the file in messages instead of path. */
+int xlsx__zip_open(const char *path, const char *label, struct xlsx__zip *z);
 void xlsx__zip_close(struct xlsx__zip *z);
 /* 1 if the archive has an entry of that name (ASCII case-insensitive). */
 int xlsx__zip_has(struct xlsx__zip *z, const char *name);

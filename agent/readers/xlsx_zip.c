@@ -156,55 +156,57 @@ refuse_other(const char *path, const unsigned char *b, size_t n)
 }
 
 int
-xlsx__zip_open(const char *path, struct xlsx__zip *z)
+xlsx__zip_open(const char *path, const char *label, struct xlsx__zip *z)
 {
 	unsigned char head[512];
 	struct stat st;
 	zip_int64_t nent;
 	ssize_t n;
+	const char *name = label ? label : path;
 	int fd = -1, zerr = 0, rc;
 
 	memset(z, 0, sizeof(*z));
-	z->path = path;
+	/* Messages name the file as the user knows it, not its spool copy. */
+	z->path = name;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		rc = pa_err_set(PA_EIO, "cannot open %s: %s", path,
+		rc = pa_err_set(PA_EIO, "cannot open %s: %s", name,
 		    strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		rc = pa_err_set(PA_EIO, "%s is not a regular file", path);
+		rc = pa_err_set(PA_EIO, "%s is not a regular file", name);
 		goto out;
 	}
 	if ((n = pread(fd, head, sizeof(head), 0)) < 0) {
-		rc = pa_err_set(PA_EIO, "cannot read %s: %s", path,
+		rc = pa_err_set(PA_EIO, "cannot read %s: %s", name,
 		    strerror(errno));
 		goto out;
 	}
 	if (n == 0) {
 		rc = pa_err_set(PA_EFORMAT, "%s is empty (0 bytes); ask the "
-		    "sender for the file again", path);
+		    "sender for the file again", name);
 		goto out;
 	}
 	if (n >= 8 && memcmp(head, ole2_magic, 8) == 0) {
-		rc = ole2_refuse(fd, path);
+		rc = ole2_refuse(fd, name);
 		goto out;
 	}
 	if (n < 4 || head[0] != 'P' || head[1] != 'K' ||
 	    !((head[2] == 3 && head[3] == 4) || (head[2] == 5 && head[3] == 6) ||
 	    (head[2] == 7 && head[3] == 8))) {
-		rc = refuse_other(path, head, (size_t)n);
+		rc = refuse_other(name, head, (size_t)n);
 		goto out;
 	}
 	if ((z->za = zip_fdopen(fd, 0, &zerr)) == NULL) {
 		switch (zerr) {
 		case ZIP_ER_MEMORY:
 			rc = pa_err_set(PA_ENOMEM, "%s: out of memory reading "
-			    "the zip directory", path);
+			    "the zip directory", name);
 			break;
 		case ZIP_ER_READ:
 		case ZIP_ER_SEEK:
 		case ZIP_ER_OPEN:
-			rc = pa_err_set(PA_EIO, "cannot read %s: %s", path,
+			rc = pa_err_set(PA_EIO, "cannot read %s: %s", name,
 			    strerror(errno));
 			break;
 		case ZIP_ER_NOZIP:
@@ -212,14 +214,14 @@ xlsx__zip_open(const char *path, struct xlsx__zip *z)
 			 * directory: the tail is missing. */
 			rc = pa_err_set(PA_EFORMAT, "%s is damaged (truncated "
 			    "zip: the end of the file is missing); ask the sender "
-			    "for the file again", path);
+			    "for the file again", name);
 			break;
 		default: {
 			zip_error_t ze;
 
 			zip_error_init_with_code(&ze, zerr);
 			rc = pa_err_set(PA_EFORMAT, "%s is damaged (corrupt zip: "
-			    "%s); ask the sender for the file again", path,
+			    "%s); ask the sender for the file again", name,
 			    zip_error_strerror(&ze));
 			zip_error_fini(&ze);
 			break;
@@ -231,7 +233,7 @@ xlsx__zip_open(const char *path, struct xlsx__zip *z)
 	nent = zip_get_num_entries(z->za, 0);
 	if (nent < 0 || (unsigned long long)nent > RS_MAX_ZIP_ENTRIES) {
 		rc = pa_err_set(PA_ELIMIT, "%s: the zip has %lld entries, more "
-		    "than the %u allowed (RS_MAX_ZIP_ENTRIES)", path,
+		    "than the %u allowed (RS_MAX_ZIP_ENTRIES)", name,
 		    (long long)nent, RS_MAX_ZIP_ENTRIES);
 		goto out;
 	}
