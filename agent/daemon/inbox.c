@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "agent/import/profile.h"
+#include "agent/import/jobq.h"
 #include "agent/import/runner.h"
 #include "hal/hal.h"
 #include "hal/pa_err.h"
@@ -111,14 +112,14 @@ handle(const struct pa_config *cfg, adb *a, const char *path,
 
 	if ((rc = runner_spool(cfg->data_dir, path, sha, &size)) != PA_OK)
 		return rc;
-	if ((rc = job_sha_done(a, sha, p->name, &found)) != PA_OK)
+	if ((rc = jobq_sha_done(a, sha, p->name, &found)) != PA_OK)
 		return rc;
 	if (found) {
 		say("%s was already imported with profile \"%s\": not importing "
 		    "it again%s", name, p->name, "");
 		return move_to(cfg, path, name, "archive");
 	}
-	if ((rc = job_find_draft(a, sha, p->name, &j)) != PA_OK)
+	if ((rc = jobq_find_draft(a, sha, p->name, &j)) != PA_OK)
 		return rc;
 	if (j == NULL && (rc = job_create(a, p->name, name, sha, (int64_t)size,
 	    &j)) != PA_OK)

@@ -82,15 +82,4 @@ int job_log(adb *a, const struct job *j, enum job_level lvl, long row,
 /* Delete a job and its logs (never a running one). */
 int job_delete(adb *a, struct job *j);
 
-/* Has a file with this sha256 already been imported (done) with profile? */
-int job_sha_done(adb *a, const char *sha256, const char *profile, int *found);
-
-/* The newest draft job for this file content and profile (a job the gate
- * refused earlier), or *out NULL. */
-int job_find_draft(adb *a, const char *sha256, const char *profile,
-    struct job **out);
-
-/* Names of jobs in state running (for recovery); *names is a JSON array. */
-int job_list_running(adb *a, json_t **names);
-
 #endif

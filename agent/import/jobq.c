@@ -210,3 +210,90 @@ jobq_health(adb *a, json_t **out)
 	    "last_failed", last_job(db, "failed"));
 	return *out ? PA_OK : PA_ENOMEM;
 }
+
+int
+jobq_sha_done(adb *a, const char *sha256, const char *profile, int *found)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*found = 0;
+	if ((rc = sqlx_prepare(adb_sqlite(a), "SELECT 1 FROM job WHERE "
+	    "file_sha256 = ?1 AND profile = ?2 AND state = 'done' LIMIT 1", &st))
+	    != PA_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, profile, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*found = 1;
+	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? PA_OK :
+	    sqlx_err(adb_sqlite(a), rc, "look up imported file");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+jobq_running(adb *a, json_t **names)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *arr = json_array();
+	int rc;
+
+	*names = NULL;
+	if (arr == NULL)
+		return PA_ENOMEM;
+	if ((rc = sqlx_prepare(adb_sqlite(a), "SELECT name FROM job WHERE state = "
+	    "'running' ORDER BY id", &st)) != PA_OK)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(arr, json_string((const char *)
+		    sqlite3_column_text(st, 0)));
+	if (rc != SQLITE_DONE) {
+		rc = sqlx_err(adb_sqlite(a), rc, "list running jobs");
+		goto out;
+	}
+	rc = PA_OK;
+	*names = arr;
+	arr = NULL; /* transferred */
+out:
+	sqlite3_finalize(st);
+	json_decref(arr);
+	return rc;
+}
+
+int
+jobq_find_draft(adb *a, const char *sha256, const char *profile,
+    struct job **out)
+{
+	sqlite3_stmt *st = NULL;
+	struct job *j = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = sqlx_prepare(adb_sqlite(a), "SELECT " JOB_COLS " FROM job WHERE "
+	    "file_sha256 = ?1 AND profile = ?2 AND state = 'draft' ORDER BY id "
+	    "DESC LIMIT 1", &st)) != PA_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, profile, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if ((j = pa_calloc(1, sizeof(*j))) == NULL) {
+			rc = PA_ENOMEM;
+			goto out;
+		}
+		if ((rc = job__from_row(st, j)) != PA_OK)
+			goto out;
+		*out = j;
+		j = NULL; /* transferred */
+	} else if (rc == SQLITE_DONE) {
+		rc = PA_OK;
+	} else {
+		rc = sqlx_err(adb_sqlite(a), rc, "find draft job");
+	}
+out:
+	job_free(j);
+	sqlite3_finalize(st);
+	return rc;
+}

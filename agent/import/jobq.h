@@ -32,4 +32,15 @@ int jobq_prune(adb *a, const char *before, long *deleted);
 /* {running, progress_percent, last_done, last_failed} for the heartbeat. */
 int jobq_health(adb *a, json_t **out);
 
+/* Has a file with this sha256 already been imported (done) with profile? */
+int jobq_sha_done(adb *a, const char *sha256, const char *profile, int *found);
+
+/* The newest draft job for this file content and profile (a job the gate
+ * refused earlier), or *out NULL. */
+int jobq_find_draft(adb *a, const char *sha256, const char *profile,
+    struct job **out);
+
+/* Names of jobs in state running (for recovery); *names is a JSON array. */
+int jobq_running(adb *a, json_t **names);
+
 #endif

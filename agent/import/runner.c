@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/import/jobq.h"
 #include "agent/import/pipeline.h"
 #include "agent/import/profile.h"
 #include "agent/store/catalog.h"
@@ -338,7 +339,7 @@ runner_recover(adb *a, const char *data_dir, json_t *interrupted)
 	cat *c = NULL;
 	int rc;
 
-	if ((rc = job_list_running(a, &names)) != PA_OK)
+	if ((rc = jobq_running(a, &names)) != PA_OK)
 		return rc;
 	if (json_array_size(names) == 0)
 		goto out;
