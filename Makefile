@@ -48,7 +48,8 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 MAIN_OBJ := $(BUILD)/obj/agent/main.o
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SRC := $(filter-out tests/fuzz/fuzz_replay.c,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 
 .PHONY: all deps test unit integration demo bench fuzz install clean check-deps FORCE
 all: $(BUILD)/posagent
@@ -87,14 +88,25 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libposagent.a $(BUILD)/.flags
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libposagent.a $(LIBS) -lcmocka
 
+# Each fuzz target with a plain main(): replays crash files under gdb, and
+# the committed corpora in `make test`.
+$(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/fuzz_replay.c $(BUILD)/libposagent.a $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -DPA_FUZZ_REPLAY $(ALL_LDFLAGS) -o $@ $< tests/fuzz/fuzz_replay.c \
+	  $(BUILD)/libposagent.a $(LIBS)
+
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
 
 # --- tests: always sanitized ------------------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory SAN=1 unit integration
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(REPLAY_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done
+	@set -e; for t in $(REPLAY_BIN); do n=$${t##*/replay_fuzz_}; \
+	  echo "== fuzz corpus $$n: $$(ls tests/fuzz/corpus/$$n | wc -l) inputs"; \
+	  ASAN_OPTIONS=detect_leaks=1 $$t tests/fuzz/corpus/$$n/*; done
 
 integration: $(BUILD)/posagent
 	POSAGENT_BIN=$(abspath $(BUILD)/posagent) ASAN_OPTIONS=detect_leaks=1 \

@@ -8,10 +8,10 @@
  * accepted price must format and parse back to itself.
  *
  *   make fuzz && build/fuzz/fuzz_csvr -max_total_time=600 tests/fuzz/corpus/csvr
- * Replay a crash under gdb without libFuzzer:
- *   cc -g -DPA_FUZZ_REPLAY -D_GNU_SOURCE -I. tests/fuzz/fuzz_csvr.c \
- *     agent/readers/csvr.c agent/import/conv.c hal/pa_err.c hal/pa_mem.c -lcsv
- *   ./a.out crash-file */
+ * Replay a crash under gdb without libFuzzer (tests/fuzz/fuzz_replay.c):
+ *   make SAN=1 build/host-san/tests/replay_fuzz_csvr && \
+ *       gdb --args build/host-san/tests/replay_fuzz_csvr crash-file
+ */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,25 +108,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#ifdef PA_FUZZ_REPLAY
-int
-main(int argc, char **argv)
-{
-	static uint8_t buf[16 << 20];
-	size_t n;
-	FILE *f;
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		if ((f = fopen(argv[i], "rb")) == NULL) {
-			perror(argv[i]);
-			return 1;
-		}
-		n = fread(buf, 1, sizeof(buf), f);
-		fclose(f);
-		LLVMFuzzerTestOneInput(buf, n);
-		printf("%s: ok\n", argv[i]);
-	}
-	return 0;
-}
-#endif

@@ -9,13 +9,9 @@
  *      the event with its seq.
  *
  *   make fuzz && build/fuzz/fuzz_hq -max_total_time=600 tests/fuzz/corpus/hq
- * Replay a crash under gdb without libFuzzer:
- *   cc -g -DPA_FUZZ_REPLAY -D_GNU_SOURCE -I. -Ibuild/deps/include \
- *     tests/fuzz/fuzz_hq.c sync/hqc.c sync/retry.c sync/syncer.c \
- *     sync/sstate.c sync/outbox.c hal/hal.c hal/hal_wait.c hal/pa_err.c \
- *     hal/pa_mem.c build/deps/lib/libcurl.a \
- *     -lmbedtls -lmbedx509 -lmbedcrypto -ljansson -lsqlite3 -lpthread
- *   ./a.out crash-file */
+ * Replay a crash under gdb without libFuzzer (tests/fuzz/fuzz_replay.c):
+ *   make SAN=1 build/host-san/tests/replay_fuzz_hq && \
+ *       gdb --args build/host-san/tests/replay_fuzz_hq crash-file */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,25 +119,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#ifdef PA_FUZZ_REPLAY
-int
-main(int argc, char **argv)
-{
-	static uint8_t buf[1 << 20];
-	size_t n;
-	FILE *f;
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		if ((f = fopen(argv[i], "rb")) == NULL) {
-			perror(argv[i]);
-			return 1;
-		}
-		n = fread(buf, 1, sizeof(buf), f);
-		fclose(f);
-		LLVMFuzzerTestOneInput(buf, n);
-		printf("%s: ok\n", argv[i]);
-	}
-	return 0;
-}
-#endif

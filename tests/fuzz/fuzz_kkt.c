@@ -9,8 +9,10 @@
  *   make fuzz && mkdir -p build/fuzz/kkt-work && build/fuzz/fuzz_kkt \
  *       -dict=tests/fuzz/kkt.dict build/fuzz/kkt-work tests/fuzz/corpus/kkt
  * (new inputs go to the first directory: keep the committed seeds small).
- * Replay a crash under gdb without libFuzzer:
- *   cc -DFUZZ_REPLAY -g -I. -D_GNU_SOURCE ... tests/fuzz/fuzz_kkt.c kkt/... && ./a.out crash-file */
+ * Replay a crash under gdb without libFuzzer (tests/fuzz/fuzz_replay.c):
+ *   make SAN=1 build/host-san/tests/replay_fuzz_kkt && \
+ *       gdb --args build/host-san/tests/replay_fuzz_kkt crash-file
+ */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -72,26 +74,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#ifdef FUZZ_REPLAY
-int
-main(int argc, char **argv)
-{
-	static uint8_t buf[1 << 20];
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
-		size_t n;
-
-		if (f == NULL) {
-			perror(argv[i]);
-			return 1;
-		}
-		n = fread(buf, 1, sizeof(buf), f);
-		fclose(f);
-		LLVMFuzzerTestOneInput(buf, n);
-		printf("%s: ok\n", argv[i]);
-	}
-	return 0;
-}
-#endif

@@ -5,8 +5,10 @@
  *
  *   make fuzz && build/fuzz/fuzz_profile build/fuzz/profile-work \
  *       tests/fuzz/corpus/profile
- * Replay a crash without libFuzzer: build with -DFUZZ_REPLAY and pass the
- * file. */
+ * Replay a crash under gdb without libFuzzer (tests/fuzz/fuzz_replay.c):
+ *   make SAN=1 build/host-san/tests/replay_fuzz_profile && \
+ *       gdb --args build/host-san/tests/replay_fuzz_profile crash-file
+ */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,25 +56,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#ifdef FUZZ_REPLAY
-int
-main(int argc, char **argv)
-{
-	static uint8_t buf[1 << 20];
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
-		size_t n;
-
-		if (f == NULL) {
-			perror(argv[i]);
-			return 1;
-		}
-		n = fread(buf, 1, sizeof(buf), f);
-		fclose(f);
-		LLVMFuzzerTestOneInput(buf, n);
-	}
-	return 0;
-}
-#endif

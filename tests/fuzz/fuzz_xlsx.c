@@ -20,8 +20,10 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE \
  *     -DXLSX_FUZZ_STANDALONE -I. tests/fuzz/fuzz_xlsx.c agent/readers/xlsx*.c \
  *     agent/readers/rowsrc.c hal/pa_err.c hal/pa_mem.c -lzip -lexpat -lm
- * Replay a crash under gdb without libFuzzer: add -DPA_FUZZ_REPLAY, drop
- * "fuzzer," from -fsanitize, and run ./a.out crash-file. */
+ * Replay a crash under gdb without libFuzzer (tests/fuzz/fuzz_replay.c):
+ *   make SAN=1 build/host-san/tests/replay_fuzz_xlsx && \
+ *       gdb --args build/host-san/tests/replay_fuzz_xlsx crash-file
+ */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,25 +222,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#ifdef PA_FUZZ_REPLAY
-int
-main(int argc, char **argv)
-{
-	static uint8_t buf[16 << 20];
-	size_t n;
-	FILE *f;
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		if ((f = fopen(argv[i], "rb")) == NULL) {
-			perror(argv[i]);
-			return 1;
-		}
-		n = fread(buf, 1, sizeof(buf), f);
-		fclose(f);
-		LLVMFuzzerTestOneInput(buf, n);
-		fprintf(stderr, "%s: ok\n", argv[i]);
-	}
-	return 0;
-}
-#endif
