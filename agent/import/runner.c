@@ -195,15 +195,20 @@ runner_run(adb *a, struct job *j, const struct runner_opts *o)
 		    " (reset it first: posagent job reset)" : "");
 	if ((rc = prof_get(a, j->profile, &p)) != PA_OK)
 		return pa_err_wrap(rc, "job %s: ", j->name);
-	snprintf(spool, sizeof(spool), "%s/spool/%s", o->data_dir, j->sha256);
-	if (access(spool, R_OK) != 0)
-		return pa_err_set(PA_ENOTFOUND, "job %s: its file %s is gone from "
+	if ((rc = hal_pathf(spool, sizeof(spool), "%s/spool/%s", o->data_dir,
+	    j->sha256)) != PA_OK)
+		goto out;
+	if (access(spool, R_OK) != 0) {
+		rc = pa_err_set(PA_ENOTFOUND, "job %s: its file %s is gone from "
 		    "the spool (%s); create a new job from the file", j->name,
 		    j->file_name, spool);
-	snprintf(lock, sizeof(lock), "%s/run", o->data_dir);
-	if ((rc = hal_mkdirs(lock)) != PA_OK)
 		goto out;
-	snprintf(lock, sizeof(lock), "%s/run/%s.lock", o->data_dir, j->uuid);
+	}
+	if ((rc = hal_pathf(lock, sizeof(lock), "%s/run", o->data_dir)) != PA_OK ||
+	    (rc = hal_mkdirs(lock)) != PA_OK ||
+	    (rc = hal_pathf(lock, sizeof(lock), "%s/run/%s.lock", o->data_dir,
+	    j->uuid)) != PA_OK)
+		goto out;
 	if ((rc = hal_lock_file(lock, &lockfd)) != PA_OK)
 		goto out;
 	if ((rc = cat_open(o->data_dir, &c)) != PA_OK)
@@ -244,12 +249,7 @@ runner_run(adb *a, struct job *j, const struct runner_opts *o)
 	po.dry_run = o->dry_run;
 	r.last_ms = hal_sys.mono_ms();
 	prc = pipe_run(&po, &sink, &st);
-	if (r.in_tx && prc != PA_OK && prc != PA_ECANCELLED && prc != PA_EDATA) {
-		/* Keep the rows' log lines even when the import failed. */
-		snprintf(msg, sizeof(msg), "%s", pa_err_msg(prc));
-		batch_commit(&r);
-		pa_err_set(prc, "%s", msg);
-	}
+	/* settle() commits the rows' log lines with the outcome, whatever it is. */
 	if ((rc = settle(&r, prc, &st)) == PA_OK)
 		rc = prc;
 	if (rc == PA_OK && o->on_progress)

@@ -232,3 +232,13 @@ def test_init_is_idempotent(agent):
     assert agent.run("init").rc == 0
     assert agent.run("init").rc == 0
     assert (agent.data / "agent.db").exists() and (agent.data / "catalog.db").exists()
+
+
+def test_run_when_spool_copy_is_gone_says_so(agent, seed):
+    agent.add_profile()
+    rc, job, _ = agent.jrun("job", "create", os.path.join(seed, "supplier_price_list.csv"),
+                            "--profile", "Test")
+    os.unlink(agent.data / "spool" / job["file_sha256"])
+    rc, doc, r = agent.jrun("job", "run", job["name"])
+    assert rc == 66 and "gone from the spool" in r.err, r
+    assert agent.jrun("job", "show", job["name"])[1]["state"] == "draft"
