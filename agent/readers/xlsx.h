@@ -145,6 +145,8 @@ const char *xlsx__attr(const char **atts, enum xlsx__ns ns, const char *local);
  * local name is name. */
 int xlsx__is(enum xlsx__ns ns, const char *local, const char *name);
 /* Decode OOXML "_xHHHH_" escapes in place; returns the new length. */
+/* Value of one hex digit, -1 if c is not one (rels %XX, _xHHHH_). */
+int xlsx__hexval(int c);
 size_t xlsx__unescape(char *s, size_t len);
 /* 1 if s[0..len) is valid UTF-8 (no overlongs, surrogates, > U+10FFFF). */
 int xlsx__utf8_valid(const char *s, size_t len);

@@ -253,18 +253,6 @@ wb_start(struct xlsx__xml *x, enum xlsx__ns ns, const char *local,
 
 /* --- paths ---------------------------------------------------------------- */
 
-static int
-hexdig(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 xlsx__resolve(const char *base_dir, const char *target, char *out,
     size_t outsz)
@@ -290,8 +278,8 @@ xlsx__resolve(const char *base_dir, const char *target, char *out,
 		if (n + 1 >= sizeof(raw))
 			return PA_EFORMAT;
 		if (c == '%') {
-			h1 = hexdig(t[1]);
-			h2 = h1 < 0 ? -1 : hexdig(t[2]);
+			h1 = xlsx__hexval((unsigned char)t[1]);
+			h2 = h1 < 0 ? -1 : xlsx__hexval((unsigned char)t[2]);
 			if (h1 < 0 || h2 < 0 || (h1 | h2) == 0)
 				return PA_EFORMAT;
 			c = (char)(h1 * 16 + h2);

@@ -371,8 +371,8 @@ out:
 
 /* --- text helpers --------------------------------------------------------- */
 
-static int
-hexval(int c)
+int
+xlsx__hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -401,7 +401,7 @@ xlsx__unescape(char *s, size_t len)
 		    s[i + 6] == '_') {
 			cp = 0;
 			for (k = 2; k < 6; k++) {
-				if ((h = hexval((unsigned char)s[i + k])) < 0)
+				if ((h = xlsx__hexval((unsigned char)s[i + k])) < 0)
 					break;
 				cp = cp * 16 + (unsigned)h;
 			}
