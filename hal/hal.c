@@ -374,3 +374,42 @@ hal_stop_requested(void)
 {
 	return stop_flag != 0;
 }
+
+int
+hal_open_regular(const char *path, uint64_t max_bytes, int *fd_out)
+{
+	struct stat st;
+	int fd, rc = PA_OK, e;
+
+	*fd_out = -1;
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
+		e = errno;
+		if (e == ENOENT)
+			return pa_err_set(PA_ENOTFOUND, "%s: no such file", path);
+		if (e == EACCES)
+			return pa_err_set(PA_EACCESS, "%s: permission denied (make "
+			    "it readable by the user posagent runs as)", path);
+		return pa_err_set(PA_EIO, "open %s: %s", path, strerror(e));
+	}
+	if (fstat(fd, &st) != 0)
+		rc = pa_err_set(PA_EIO, "stat %s: %s", path, strerror(errno));
+	else if (S_ISDIR(st.st_mode))
+		rc = pa_err_set(PA_EFORMAT, "%s is a directory, not a file", path);
+	else if (!S_ISREG(st.st_mode))
+		rc = pa_err_set(PA_EFORMAT, "%s is not a regular file (a FIFO, "
+		    "socket or device is not read)", path);
+	else if ((uint64_t)st.st_size > max_bytes)
+		rc = pa_err_set(PA_ELIMIT, "%s is too large (%lld bytes, at most "
+		    "%llu)", path, (long long)st.st_size,
+		    (unsigned long long)max_bytes);
+	/* Reads are blocking from here on (a regular file never waits). */
+	else if (fcntl(fd, F_SETFL, 0) != 0)
+		rc = pa_err_set(PA_EIO, "fcntl %s: %s", path, strerror(errno));
+	if (rc != PA_OK) {
+		close(fd);
+		return rc;
+	}
+	*fd_out = fd;
+	return PA_OK;
+}

@@ -52,6 +52,14 @@ uint64_t hal_disk_free(const char *path);
  * open fd (fstat) so the answer is about the file actually opened. */
 int hal_check_secret_file(const char *path);
 
+/* Open path read-only for a file we are told to read (config, CA bundle):
+ * it must be a regular file of at most max_bytes. Opening never blocks (a
+ * FIFO or a device is refused, not read). *fd_out is the open fd (caller
+ * closes), -1 on failure. PA_ENOTFOUND missing, PA_EACCESS permission
+ * denied, PA_EFORMAT not a regular file, PA_ELIMIT too large, PA_EIO else;
+ * the message names the path and says what is wrong. */
+int hal_open_regular(const char *path, uint64_t max_bytes, int *fd_out);
+
 /* RFC 4122 version-4 UUID, lowercase, into buf[37]. */
 int hal_uuid4(char buf[37]);
 

@@ -38,7 +38,8 @@
 	X(EXISTS,     -22, "already exists")                                   \
 	X(INTERNAL,   -23, "internal error")                                   \
 	X(PROTO,      -24, "protocol error")                                   \
-	X(TIMEOUT,    -25, "timed out")
+	X(TIMEOUT,    -25, "timed out")                                        \
+	X(ACCESS,     -26, "permission denied")
 
 enum pa_err {
 #define PA__ERR_ENUM(name, val, msg) PA_E##name = (val),

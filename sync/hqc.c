@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -241,6 +242,22 @@ on_header(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* Say what is wrong with the CA bundle before mbedTLS does ("PK - Memory
+ * allocation failed" for a directory, issue #9). Permission denied stays
+ * PA_EACCESS (exit 77): the fix is a chmod, not the config. */
+static int
+check_ca_file(const char *path)
+{
+	int fd, rc;
+
+	if ((rc = hal_open_regular(path, HQC_MAX_CA_BYTES, &fd)) == PA_OK) {
+		close(fd);
+		return PA_OK;
+	}
+	return pa_err_wrap(rc == PA_EACCESS ? rc : PA_ECONFIG, "[hq] ca_file "
+	    "(the CA bundle, a PEM file): ");
+}
+
 /* --- open/close ---------------------------------------------------------- */
 
 #define SETOPT(opt, val) do { \
@@ -266,6 +283,8 @@ hqc_open(const struct hq_config *cfg, const char *agent_id, hqc **out)
 	if (https && cfg->ca_file[0] == '\0')
 		return pa_err_set(PA_ECONFIG, "[hq] ca_file is required for "
 		    "https (the CA bundle that signed HQ's certificate)");
+	if (cfg->ca_file[0] && (rc = check_ca_file(cfg->ca_file)) != PA_OK)
+		return rc;
 	if (!cfg->cert_file[0] != !cfg->key_file[0])
 		return pa_err_set(PA_ECONFIG, "[hq] cert_file and key_file go "
 		    "together (mTLS needs both)");
@@ -382,6 +401,13 @@ tls_verify_failed(hqc *c, CURLcode cc, struct hqc_resp *r)
 	    c->base, c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
 }
 
+/* Map a failed transfer to a transport class and a PA code. The rule
+ * (issue #9): only what a person must fix in our own configuration is
+ * PA_ECONFIG, which ends the sync loop; everything the network or HQ can
+ * say, however malformed, is transient (back off, retry), because HQ or the
+ * path to it may be healthy again a minute later. The URL's scheme and
+ * syntax were checked at load (hqc_check_url), so curl codes about them at
+ * send time describe the answer, not our URL. */
 static int
 classify(hqc *c, CURLcode cc, struct hqc_resp *r)
 {
@@ -392,6 +418,7 @@ classify(hqc *c, CURLcode cc, struct hqc_resp *r)
 		r->transport = RT_T_RESET;
 		return PA_ENOMEM;
 	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
 	case CURLE_COULDNT_CONNECT:
 		r->transport = RT_T_CONNECT;
 		return pa_err_set(PA_EHQ_UNAVAILABLE, "HQ %s: cannot connect: %s",
@@ -402,8 +429,14 @@ classify(hqc *c, CURLcode cc, struct hqc_resp *r)
 		    c->base, why);
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+		/* Long backoff, not the end of the loop: HQ may be mid-way
+		 * through a certificate renewal, or a middlebox intercepts. */
 		return tls_verify_failed(c, cc, r);
+	/* Our own files and build: retrying cannot fix them. */
 	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CRL_BADFILE:
 		r->transport = RT_T_CONFIG;
 		return pa_err_set(PA_ECONFIG, "[hq] ca_file %s cannot be loaded: %s",
 		    c->ca_file, why);
@@ -411,17 +444,40 @@ classify(hqc *c, CURLcode cc, struct hqc_resp *r)
 		r->transport = RT_T_CONFIG;
 		return pa_err_set(PA_ECONFIG, "[hq] cert_file/key_file cannot be "
 		    "loaded: %s", why);
-	case CURLE_UNSUPPORTED_PROTOCOL:
-	case CURLE_URL_MALFORMAT:
+	case CURLE_URL_MALFORMAT: /* cannot happen: hqc_check_url passed */
 		r->transport = RT_T_CONFIG;
 		return pa_err_set(PA_ECONFIG, "HQ %s: %s", c->base, why);
+	case CURLE_FAILED_INIT:
+	case CURLE_NOT_BUILT_IN:
+	case CURLE_UNKNOWN_OPTION:
+	case CURLE_BAD_FUNCTION_ARGUMENT:
+	case CURLE_FUNCTION_NOT_FOUND:
+		r->transport = RT_T_CONFIG; /* cannot happen in a tested build */
+		return pa_err_set(PA_EINTERNAL, "HQ %s: libcurl cannot send: %s",
+		    c->base, why);
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		/* With the scheme checked at load, this is an answer that is
+		 * not HTTP/1.x ("Received HTTP/0.9 when not allowed"). */
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_BAD_CONTENT_ENCODING:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_HTTP3:
+	case CURLE_TOO_MANY_REDIRECTS:
+	case CURLE_RANGE_ERROR:
+	case CURLE_FILESIZE_EXCEEDED:
+		r->transport = RT_T_BAD_ANSWER;
+		return pa_err_set(PA_EHQ_UNAVAILABLE, "HQ %s: malformed answer "
+		    "(not HTTP as expected): %s; retrying", c->base, why);
 	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CLIENTCERT:
 		r->transport = RT_T_HANDSHAKE;
 		return pa_err_set(PA_EHQ_UNAVAILABLE, "HQ %s: TLS handshake failed "
 		    "(%s); if HQ requires a client certificate, set [hq] cert_file "
 		    "and key_file", c->base, why);
 	default:
-		/* Reset, closed mid-answer, nothing received, garbage. */
+		/* Reset, closed mid-answer, nothing received, send/receive
+		 * errors, anything newer: the network's doing, transient. */
 		r->transport = RT_T_RESET;
 		return pa_err_set(PA_EHQ_UNAVAILABLE, "HQ %s: connection failed: %s",
 		    c->base, why);

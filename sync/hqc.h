@@ -14,6 +14,7 @@
 #define HQC_MAX_RESPONSE_BYTES (64 * 1024)
 #define HQC_MAX_RETRY_AFTER    64          /* header value bytes kept */
 #define HQC_MAX_TOKEN_BYTES    4096
+#define HQC_MAX_CA_BYTES       (4 * 1024 * 1024) /* a CA bundle, generously */
 
 typedef struct hqc hqc;
 

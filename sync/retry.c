@@ -37,9 +37,13 @@ rt_decide(enum rt_transport t, long http_status)
 		return RT_REJECTED;
 	if (http_status >= 500 && http_status <= 599)
 		return RT_RETRY;
-	/* 1xx as a final answer, 3xx (we never follow redirects: a redirect means
-	 * the configured URL is wrong) and nonsense codes. */
-	return RT_FATAL;
+	/* 3xx: we never follow redirects; a redirect means the configured URL
+	 * is wrong (or a portal answers for HQ): the longest wait. */
+	if (http_status >= 300 && http_status <= 399)
+		return RT_FATAL;
+	/* 1xx as a final answer and nonsense codes: a malformed answer, as
+	 * transient as a reset (issue #9). */
+	return RT_RETRY;
 }
 
 const char *

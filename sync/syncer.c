@@ -351,10 +351,13 @@ post(syncer *s, enum hqc_endpoint ep, struct hqc_resp *r, enum rt_verdict *v,
 		sent = 0;
 		goto fatal;
 	case RT_FATAL:
+		/* A redirect: HQ moved, or something on the path answers for
+		 * it. Wait the longest backoff, but never end the loop over
+		 * what the network said (issue #9). */
 		if (rc == PA_OK)
-			rc = pa_err_set(PA_ECONFIG, "HQ %s answered HTTP %ld (not an "
-			    "answer to an API call): check [hq] url", s->o.hq->url,
-			    r->status);
+			rc = pa_err_set(PA_EPROTO, "HQ %s answered HTTP %ld (not an "
+			    "answer to an API call): check [hq] url; retrying in "
+			    "%d s", s->o.hq->url, r->status, RT_BACKOFF_CAP_MS / 1000);
 		goto fatal;
 	case RT_RETRY:
 		if (rc == PA_OK)
@@ -543,7 +546,9 @@ out:
 	return rc;
 }
 
-/* Errors no amount of retrying fixes end the loop. */
+/* Errors no amount of retrying fixes end the loop: our configuration
+ * (PA_ECONFIG, PA_EPERM on a secret file), a defect, no memory. Nothing HQ
+ * or the network answers maps to these (hqc.c classify(), issue #9). */
 static int
 loop_fatal(int rc)
 {

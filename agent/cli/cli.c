@@ -37,6 +37,8 @@ cli_exit_code(int rc)
 		return 69;
 	case PA_EKKT_UNSYNCED:
 		return 75;
+	case PA_EACCESS:           /* EX_NOPERM: the OS refused us a file */
+		return 77;
 	case PA_ECONFIG:
 	case PA_EPROFILE:
 	case PA_EPERM:
@@ -126,7 +128,8 @@ static const char main_help[] =
 "\n"
 "exit codes: 0 ok, 64 usage or wrong job state, 65 job failed on its data,\n"
 "66 not found, 69 KKT adapter or HQ unavailable, 70 internal,\n"
-"75 refused: KKT buffer not synced, 78 configuration error\n";
+"75 refused: KKT buffer not synced, 77 permission denied,\n"
+"78 configuration error\n";
 
 static const struct {
 	const char *name;

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -65,6 +66,7 @@ struct loadctx {
 	struct pa_config *cfg;
 	const char *path;
 	int rc;
+	unsigned char seen[NENTRIES];   /* a key set twice is refused */
 };
 
 static int
@@ -118,6 +120,14 @@ on_ini(void *user, const char *section, const char *name, const char *value)
 	for (i = 0; i < NENTRIES; i++) {
 		if (strcmp(table[i].section, section) == 0 &&
 		    strcmp(table[i].key, name) == 0) {
+			/* The later line would win silently: a second
+			 * "backend = none" turned the gate off (issue #9). */
+			if (lc->seen[i]) {
+				lc->rc = pa_err_set(PA_ECONFIG, "%s: [%s] %s is set "
+				    "twice: keep one line", where, section, name);
+				return 0;
+			}
+			lc->seen[i] = 1;
 			lc->rc = set_value(lc->cfg, &table[i], value, where);
 			return lc->rc == PA_OK;
 		}
@@ -130,10 +140,10 @@ on_ini(void *user, const char *section, const char *name, const char *value)
 int
 config_load(struct pa_config *cfg, const char *path, int required)
 {
-	struct loadctx lc = { cfg, path, PA_OK };
+	struct loadctx lc = { cfg, path, PA_OK, { 0 } };
 	size_t i;
 	FILE *f = NULL;
-	int rc = PA_OK, prc;
+	int rc = PA_OK, prc, fd = -1;
 
 	memset(cfg, 0, sizeof(*cfg));
 	for (i = 0; i < NENTRIES; i++)
@@ -141,14 +151,28 @@ config_load(struct pa_config *cfg, const char *path, int required)
 			goto out;
 	if (path == NULL)
 		goto out;
-	if ((f = fopen(path, "r")) == NULL) {
-		if (errno == ENOENT && !required)
+	/* A regular file of bounded size only: a directory read as an empty
+	 * config fell back to the defaults, a FIFO or /dev/zero hung. */
+	if ((rc = hal_open_regular(path, CONFIG_MAX_BYTES, &fd)) != PA_OK) {
+		if (rc == PA_ENOTFOUND && !required) {
+			rc = PA_OK;
 			goto out;
-		rc = pa_err_set(PA_ECONFIG, "cannot read config %s: %s%s", path,
-		    strerror(errno), errno == ENOENT ?
-		    " (create it from the sample: posagent --help config)" : "");
+		}
+		if (rc == PA_ENOTFOUND)
+			rc = pa_err_set(PA_ECONFIG, "cannot read config %s: no such "
+			    "file (create it from the sample: posagent --help "
+			    "config)", path);
+		else
+			rc = pa_err_wrap(rc == PA_EACCESS ? rc : PA_ECONFIG,
+			    "cannot read config: ");
 		goto out;
 	}
+	if ((f = fdopen(fd, "r")) == NULL) {
+		rc = pa_err_set(PA_EIO, "cannot read config %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	fd = -1; /* transferred */
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
 	prc = ini_parse_file(f, on_ini, &lc);
 	if (lc.rc != PA_OK) {
@@ -163,6 +187,8 @@ config_load(struct pa_config *cfg, const char *path, int required)
 out:
 	if (f)
 		fclose(f);
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 

@@ -10,6 +10,8 @@
 #include "sync/hq.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/posagent/posagent.conf"
+/* A config larger than this is refused: ours is about 2 KiB. */
+#define CONFIG_MAX_BYTES    (256 * 1024)
 
 struct pa_config {
 	char agent_id[128];

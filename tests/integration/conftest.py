@@ -17,6 +17,9 @@ sys.path.insert(0, HERE)
 
 BIN = os.environ.get("POSAGENT_BIN", os.path.join(TOP, "build", "host-san", "posagent"))
 FIXTURES = os.path.join(TOP, "tests", "fixtures")
+# util-linux's setpriv (essential in Debian): root minus the capabilities
+# that let it read and write past file modes.
+NO_DAC = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
 
 
 class Result:
@@ -55,8 +58,13 @@ class Agent:
                 lines.append(f"{k} = {v}")
         self.conf_path.write_text("\n".join(lines) + "\n")
 
-    def run(self, *args, json_out=False, timeout=120, env=None, input=None):
+    def run(self, *args, json_out=False, timeout=120, env=None, input=None,
+            as_user=False):
+        """as_user: obey file modes as an unprivileged user would, even
+        when the tests run as root (root without CAP_DAC_OVERRIDE)."""
         cmd = [BIN, "-c", str(self.conf_path)]
+        if as_user and os.geteuid() == 0:
+            cmd = NO_DAC + cmd
         if json_out:
             cmd.append("--json")
         cmd += [str(a) for a in args]

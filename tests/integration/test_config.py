@@ -18,3 +18,57 @@ def test_sample_config_loads(tmp_path):
                     .replace("#backend = opticserp", "backend = none"))
     r = subprocess.run([BIN, "-c", str(conf), "init"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+# --- issue #9 item 6 and weak spots: what -c accepts ---
+
+def _posagent(*args):
+    return subprocess.run([BIN, *map(str, args)], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_config_that_is_a_directory_is_refused(tmp_path):
+    """It was read as an empty config: id store-0001, /var/lib/posagent."""
+    r = _posagent("-c", tmp_path, "job", "list")
+    assert r.returncode == 78, r
+    assert "is a directory" in r.stderr and str(tmp_path) in r.stderr
+
+
+def test_config_that_is_a_fifo_is_refused_not_read(tmp_path):
+    fifo = tmp_path / "conf.fifo"
+    os.mkfifo(fifo)
+    r = _posagent("-c", fifo, "job", "list")      # used to hang here
+    assert r.returncode == 78, r
+    assert "not a regular file" in r.stderr
+
+
+def test_config_dev_zero_is_refused():
+    r = _posagent("-c", "/dev/zero", "job", "list")
+    assert r.returncode == 78, r
+    assert "not a regular file" in r.stderr
+
+
+def test_config_too_large_is_refused(tmp_path):
+    conf = tmp_path / "big.conf"
+    conf.write_text("# padding\n" * 40000)
+    r = _posagent("-c", conf, "job", "list")
+    assert r.returncode == 78, r
+    assert "too large" in r.stderr
+
+
+def test_duplicate_config_key_is_refused(agent):
+    """A later `backend = none` silently turned the KKT gate off."""
+    agent.conf["kkt"] = {"backend": "opticserp"}
+    agent.write_conf()
+    with open(agent.conf_path, "a") as f:
+        f.write("[kkt]\nbackend = none\n")
+    r = agent.run("job", "list")
+    assert r.rc == 78, r
+    assert "[kkt] backend is set twice" in r.err
+
+
+def test_unreadable_config_is_a_permission_problem(agent):
+    agent.conf_path.chmod(0)
+    r = agent.run("job", "list", as_user=True)
+    assert r.rc == 77, r
+    assert "permission denied" in r.err and str(agent.conf_path) in r.err

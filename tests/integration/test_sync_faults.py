@@ -317,3 +317,67 @@ def test_key_file_readable_by_others_is_refused(agent, hq, hq_certs, tmp_path):
     assert r.rc == 78, r
     assert str(key) in r.err and "chmod 600" in r.err
     assert hq.stats()["requests"] == 0
+
+
+# --- issue #9 item 1: one non-HTTP answer must not stop syncing for good ---
+
+def test_non_http_answer_is_transient_once(agent, hq, hq_certs):
+    """A TLS server that answers bytes that are not HTTP: 69 (retry later),
+    never 78 (a configuration error a person must fix)."""
+    use_hq(agent, hq, hq_certs)
+    seqs = seed_events(agent, 5)
+    hq.fault("garbage", count=1, path="events")
+    r = agent.run("sync", "--once")
+    assert r.rc == 69, r
+    assert "malformed answer" in r.err, r
+    assert "configuration" not in r.err
+    assert len(outbox_rows(agent)) == 5
+    r = agent.run("sync", "--once")
+    assert r.rc == 0, r
+    exactly_once(hq, seqs)
+
+
+def test_non_http_answer_then_healthy_loop_keeps_syncing(agent, hq, hq_certs):
+    use_hq(agent, hq, hq_certs)
+    seqs = seed_events(agent, 5)
+    hq.fault("garbage", count=2)
+    p = agent.popen("sync")
+    try:
+        wait_for(lambda: hq.stats()["faults"][0]["count"] == 0,
+                 what="both garbage answers to be taken")
+        wait_for(lambda: len(hq.events()) == 5, what="delivery after garbage")
+        assert p.poll() is None, "the sync loop ended"
+    finally:
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    exactly_once(hq, seqs)
+    assert "malformed answer" in err
+
+
+def test_non_http_answer_daemon_keeps_syncing(agent, hq, hq_certs):
+    """`posagent run` logged "HQ sync stopped" and never synced again."""
+    use_hq(agent, hq, hq_certs)
+    (agent.data / "inbox").mkdir(parents=True, exist_ok=True)
+    seqs = seed_events(agent, 3)
+    hq.fault("garbage", count=2)
+    p = agent.popen("run")
+    try:
+        wait_for(lambda: len(hq.events()) == 3, what="delivery after garbage")
+        assert p.poll() is None, "the daemon ended"
+    finally:
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    assert "HQ sync stopped" not in err
+    exactly_once(hq, seqs)
+
+
+@pytest.mark.parametrize("status", [999, 100, 302])
+def test_non_api_http_status_is_not_a_config_error(agent, hq, hq_certs, status):
+    use_hq(agent, hq, hq_certs)
+    seed_events(agent, 2)
+    hq.fault("weird_status", status=status, count=1, path="events")
+    r = agent.run("sync", "--once")
+    assert r.rc == 69, r
+    assert len(outbox_rows(agent)) == 2

@@ -117,3 +117,27 @@ def test_cert_without_key_is_a_config_error(agent, hq, hq_certs):
     r = agent.run("sync", "--once")
     assert r.rc == 78, r
     assert "cert_file and key_file go together" in r.err
+
+
+def test_ca_file_that_is_a_directory_says_so(agent, hq, hq_certs, tmp_path):
+    """issue #9: mbedTLS said "PK - Memory allocation failed"."""
+    d = tmp_path / "ca-dir"
+    d.mkdir()
+    use_hq(agent, hq, hq_certs, ca_file=str(d))
+    seed_events(agent, 1)
+    r = agent.run("sync", "--once")
+    assert r.rc == 78, r
+    assert "[hq] ca_file" in r.err and "is a directory" in r.err, r
+    assert "Memory allocation" not in r.err
+    assert hq.stats()["requests"] == 0
+
+
+def test_ca_file_unreadable_is_a_permission_problem(agent, hq, hq_certs, tmp_path):
+    ca = tmp_path / "ca.pem"
+    shutil.copy(hq_certs["ca"], ca)
+    ca.chmod(0)
+    use_hq(agent, hq, hq_certs, ca_file=str(ca))
+    seed_events(agent, 1)
+    r = agent.run("sync", "--once", as_user=True)
+    assert r.rc == 77, r
+    assert "permission denied" in r.err

@@ -19,7 +19,8 @@ Control (plain HTTP on a second loopback port, JSON in and out):
           reset mid-answer) | ack_less (by: k events not stored) | ack_high |
           poison (seq: refuse any batch holding it with 400) | reject_all
           (400 for every events request, empty ones too) | bad_json |
-          big_body
+          big_body | garbage (answer bytes that are not HTTP, then close) |
+          weird_status (status: a nonsense code such as 999 or 302)
        "path": "events" | "heartbeat" | "any" restricts where it applies.
   POST /clear            remove every fault (and listen again after refuse)
   POST /tls {"cert", "key", "client_ca": path|null}  new TLS identity for
@@ -255,6 +256,20 @@ class Handler(BaseHTTPRequestHandler):
             return
         elif kind == "bad_json":
             self.answer(200, raw=b"{\"ack\": \"forty-two\"")
+            return
+        elif kind == "garbage":
+            # A TLS server that is not HQ (or a broken proxy behind it):
+            # curl calls this HTTP/0.9 and refuses it.
+            self.wfile.write(b"garbage: this is not an HTTP answer\r\n")
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        elif kind == "weird_status":
+            code = int(f.get("status", 999))
+            self.wfile.write(b"HTTP/1.1 %d Weird\r\nContent-Length: 2\r\n"
+                             b"Content-Type: application/json\r\n\r\n{}" % code)
+            self.wfile.flush()
+            self.server.state.status(code)
             return
         elif kind == "big_body":
             self.answer(200, raw=b"{\"ack\": 0, \"pad\": \"" + b"x" * 200000 + b"\"}")

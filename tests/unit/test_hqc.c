@@ -81,12 +81,24 @@ url_rules(void **state)
 	assert_int_equal(hqc_check_url("not a url"), PA_ECONFIG);
 }
 
+/* hqc_open checks that ca_file is a regular file (issue #9); its content
+ * is read by mbedTLS only when a request is made. */
+static char ca_path[64];
+
 static void
 base_cfg(struct hq_config *c)
 {
+	int fd;
+
+	if (ca_path[0] == '\0') {
+		strcpy(ca_path, "/tmp/test_hqc_ca.XXXXXX");
+		fd = mkstemp(ca_path);
+		assert_true(fd >= 0);
+		close(fd);
+	}
 	memset(c, 0, sizeof(*c));
 	snprintf(c->url, sizeof(c->url), "https://localhost:1");
-	snprintf(c->ca_file, sizeof(c->ca_file), "/nonexistent/ca.pem");
+	snprintf(c->ca_file, sizeof(c->ca_file), "%s", ca_path);
 	c->timeout_ms = 1000;
 	c->batch_max = 10;
 }
@@ -127,6 +139,15 @@ open_checks_settings(void **state)
 	base_cfg(&c);
 	snprintf(c.url, sizeof(c.url), "http://hq.example.ru");
 	assert_int_equal(hqc_open(&c, "store-1", &h), PA_ECONFIG);
+	/* issue #9: a directory as ca_file made mbedTLS say "PK - Memory
+	 * allocation failed"; a missing one is named at open. */
+	base_cfg(&c);
+	snprintf(c.ca_file, sizeof(c.ca_file), "/tmp");
+	assert_int_equal(hqc_open(&c, "store-1", &h), PA_ECONFIG);
+	assert_non_null(strstr(pa_err_msg(PA_ECONFIG), "is a directory"));
+	snprintf(c.ca_file, sizeof(c.ca_file), "/nonexistent/ca.pem");
+	assert_int_equal(hqc_open(&c, "store-1", &h), PA_ECONFIG);
+	assert_non_null(strstr(pa_err_msg(PA_ECONFIG), "/nonexistent/ca.pem"));
 }
 
 static void
@@ -216,5 +237,9 @@ main(void)
 		cmocka_unit_test(connection_refused_is_transient),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+
+	if (ca_path[0])
+		unlink(ca_path);
+	return rc;
 }

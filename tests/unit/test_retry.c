@@ -37,9 +37,11 @@ decide_http_statuses(void **state)
 	assert_int_equal(rt_decide(RT_T_OK, 599), RT_RETRY);
 	assert_int_equal(rt_decide(RT_T_OK, 301), RT_FATAL);
 	assert_int_equal(rt_decide(RT_T_OK, 302), RT_FATAL);
-	assert_int_equal(rt_decide(RT_T_OK, 100), RT_FATAL);
-	assert_int_equal(rt_decide(RT_T_OK, 0), RT_FATAL);
-	assert_int_equal(rt_decide(RT_T_OK, 600), RT_FATAL);
+	/* issue #9: a malformed status is transient, never the end. */
+	assert_int_equal(rt_decide(RT_T_OK, 100), RT_RETRY);
+	assert_int_equal(rt_decide(RT_T_OK, 0), RT_RETRY);
+	assert_int_equal(rt_decide(RT_T_OK, 600), RT_RETRY);
+	assert_int_equal(rt_decide(RT_T_OK, 999), RT_RETRY);
 }
 
 static void
