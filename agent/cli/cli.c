@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include "agent/cli/cli_int.h"
+#include "agent/core/names.h"
 #include "agent/import/runner.h"
 #include "hal/pa_err.h"
+#include "hal/pa_mem.h"
 
 /* The one place PA codes become exit statuses (sysexits, DESIGN §9). */
 int
@@ -147,15 +149,32 @@ static const struct {
 	{ "run", cmd_run, 1 },
 };
 
+json_t *
+cli_error_json(int rc)
+{
+	char *msg = NULL;
+	enum names_enc enc;
+	json_t *o;
+
+	/* A message may quote a file name's raw bytes: JSON needs UTF-8. */
+	if (names_render(pa_err_msg(rc), &msg, &enc) != PA_OK)
+		return NULL;
+	o = json_pack("{s:i, s:s, s:s}", "code", cli_exit_code(rc), "name",
+	    pa_errname(rc), "message", msg);
+	pa_free(msg);
+	return o;
+}
+
 static void
 report(struct cli_ctx *ctx, int rc)
 {
-	const char *msg = pa_err_msg(rc);
+	char buf[4096];
 
-	fprintf(stderr, "posagent: %s\n", msg);
+	/* Escaped: a name's control characters must not forge a line. */
+	fprintf(stderr, "posagent: %s\n", names_human(pa_err_msg(rc), buf,
+	    sizeof(buf)));
 	if (ctx->json && !ctx->json_done)
-		cli_emit_json(json_pack("{s:{s:i, s:s, s:s}}", "error", "code",
-		    cli_exit_code(rc), "name", pa_errname(rc), "message", msg));
+		cli_emit_json(json_pack("{s:o*}", "error", cli_error_json(rc)));
 }
 
 int

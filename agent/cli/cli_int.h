@@ -8,6 +8,8 @@
 
 /* Open agent.db in the configured data dir and settle crashed jobs. */
 int cli_store(struct cli_ctx *ctx, adb **out);
+/* New {code, name, message} for the error rc (message valid UTF-8). */
+json_t *cli_error_json(int rc);
 /* Does argv hold --help / -h? */
 int cli_wants_help(int argc, char **argv);
 /* Print a command's help text; returns PA_OK. */

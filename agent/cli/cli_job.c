@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "agent/cli/cli_int.h"
+#include "agent/core/names.h"
 #include "agent/import/jobq.h"
 #include "agent/import/pipeline.h"
 #include "agent/import/runner.h"
@@ -41,7 +42,8 @@ static const char log_help[] =
 "Show a job's log, oldest first, one page at a time (default page size 50).\n";
 
 static const char *const show_keys[] = {
-	"name", "state", "profile", "file_name", "file_sha256", "create_date",
+	"name", "state", "profile", "file_name", "file_name_encoding",
+	"file_sha256", "create_date",
 	"start_date", "end_date", "duration", "total_rows", "created_count",
 	"updated_count", "skipped_count", "error_count", "progress_percent",
 	"error_message", "notes", "uuid", NULL
@@ -57,9 +59,7 @@ print_job(struct cli_ctx *ctx, const struct job *j, int rc)
 	if (ctx->json) {
 		if (rc != PA_OK) {
 			/* One document: the job, and why the command failed. */
-			json_object_set_new(o, "error", json_pack("{s:i, s:s, s:s}",
-			    "code", cli_exit_code(rc), "name", pa_errname(rc),
-			    "message", pa_err_msg(rc)));
+			json_object_set_new(o, "error", cli_error_json(rc));
 			ctx->json_done = 1;
 		}
 		cli_emit_json(o);
@@ -130,7 +130,9 @@ create_job(struct cli_ctx *ctx, adb *a, const struct jargs *ja,
 	if ((rc = runner_spool(ctx->cfg->data_dir, ja->pos, sha, &size)) != PA_OK)
 		goto out;
 	snprintf(base, sizeof(base), "%s", ja->pos);
-	rc = job_create(a, p->name, basename(base), sha, (int64_t)size, out);
+	if ((rc = job_create(a, p->name, basename(base), sha, (int64_t)size,
+	    out)) != PA_OK)
+		runner_unspool(a, ctx->cfg->data_dir, sha);
 out:
 	prof_free(p);
 	return rc;
@@ -181,7 +183,8 @@ preview(struct cli_ctx *ctx, adb *a, const struct jargs *ja)
 	struct pipe_opts po;
 	struct pipe_stats st;
 	struct profile *p = NULL;
-	char base[PATH_MAX];
+	char base[PATH_MAX], *label = NULL;
+	enum names_enc enc;
 	size_t n = 0;
 	int rc, f;
 
@@ -190,9 +193,12 @@ preview(struct cli_ctx *ctx, adb *a, const struct jargs *ja)
 	if ((rc = prof_get(a, ja->profile, &p)) != PA_OK)
 		goto out;
 	snprintf(base, sizeof(base), "%s", ja->pos);
+	/* The label goes into messages and JSON: the name's UTF-8 rendering. */
+	if ((rc = names_render(basename(base), &label, &enc)) != PA_OK)
+		goto out;
 	memset(&po, 0, sizeof(po));
 	po.path = ja->pos;
-	po.file_label = basename(base);
+	po.file_label = label;
 	po.prof = p;
 	po.preview = ja->preview;
 	if (access(ja->pos, R_OK) != 0) {
@@ -217,6 +223,7 @@ preview(struct cli_ctx *ctx, adb *a, const struct jargs *ja)
 out:
 	json_decref(pv.rows);
 	prof_free(p);
+	pa_free(label);
 	return rc;
 }
 

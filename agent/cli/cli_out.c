@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "agent/core/names.h"
 #include "hal/pa_mem.h"
 
 #define GREEN  "\033[32m"
@@ -44,14 +45,18 @@ cli_width(const char *s)
 	return w;
 }
 
-/* Cell text of a JSON value into buf. */
+/* Cell text of a JSON value into buf. Strings come from file names,
+ * profiles and messages: a control character is shown escaped, never
+ * sent to the terminal (a newline would forge a row, issue #9). */
 static const char *
 cell(json_t *v, char *buf, size_t n)
 {
 	if (v == NULL || json_is_null(v))
 		return "";
 	if (json_is_string(v))
-		return json_string_value(v);
+		return names_needs_escape(json_string_value(v)) ?
+		    names_human(json_string_value(v), buf, n) :
+		    json_string_value(v);
 	if (json_is_integer(v))
 		snprintf(buf, n, "%lld", (long long)json_integer_value(v));
 	else if (json_is_real(v))
@@ -93,7 +98,7 @@ cli_table(FILE *f, int color, const struct cli_col *cols, size_t ncols,
     json_t *rows)
 {
 	size_t w[CLI_MAX_COLS], i, c, r;
-	char buf[64];
+	char buf[1024];
 	json_t *row;
 
 	if (ncols > CLI_MAX_COLS)
@@ -145,7 +150,7 @@ void
 cli_kv(FILE *f, int color, json_t *obj, const char *const *keys)
 {
 	size_t w = 0, i;
-	char buf[64];
+	char buf[1024];
 
 	for (i = 0; keys[i]; i++)
 		if (strlen(keys[i]) > w)

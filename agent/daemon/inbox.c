@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "agent/core/names.h"
 #include "agent/import/profile.h"
 #include "agent/import/jobq.h"
 #include "agent/import/runner.h"
@@ -15,14 +16,17 @@
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
 
+/* One log line. Every argument is escaped: a file name's newline must not
+ * forge a line, its raw bytes must not reach the journal (issue #9). */
 static void
 say(const char *fmt, const char *a, const char *b, const char *c)
 {
-	char ts[32];
+	char ts[32], ea[1024], eb[1024], ec[1024];
 
 	hal_now_iso(ts);
 	fprintf(stderr, "%s posagent: ", ts);
-	fprintf(stderr, fmt, a, b, c);
+	fprintf(stderr, fmt, names_human(a, ea, sizeof(ea)),
+	    names_human(b, eb, sizeof(eb)), names_human(c, ec, sizeof(ec)));
 	fputc('\n', stderr);
 }
 
@@ -67,7 +71,7 @@ is_candidate(const char *name)
  * same name (a numeric suffix is added). */
 static int
 move_to(const struct pa_config *cfg, const char *path, const char *name,
-    const char *where)
+    const char *shown, const char *where)
 {
 	char dst[PATH_MAX];
 	struct stat st;
@@ -83,26 +87,32 @@ move_to(const struct pa_config *cfg, const char *path, const char *name,
 	if (rename(path, dst) != 0)
 		return pa_err_set(PA_EIO, "move %s to %s: %s", path, dst,
 		    strerror(errno));
-	say("%s -> %s/%s", name, where, "");
+	say("%s -> %s/%s", shown, where, "");
 	return PA_OK;
 }
 
+/* name is the file's bytes, shown its UTF-8 rendering: a pattern (UTF-8,
+ * from a profile) may match either (a CP1251 `прайс*.csv` file). */
 static const struct profile *
-match(struct profile *const *profs, size_t n, const char *name)
+match(struct profile *const *profs, size_t n, const char *name,
+    const char *shown)
 {
 	size_t i;
 
 	/* Supplier file names vary in case (ESSILOR_2026.XLSX). */
 	for (i = 0; i < n; i++)
 		if (profs[i]->file_pattern &&
-		    fnmatch(profs[i]->file_pattern, name, FNM_CASEFOLD) == 0)
+		    (fnmatch(profs[i]->file_pattern, name, FNM_CASEFOLD) == 0 ||
+		    fnmatch(profs[i]->file_pattern, shown, FNM_CASEFOLD) == 0))
 			return profs[i];
 	return NULL;
 }
 
+/* name: the file's bytes (file operations); shown: their rendering (logs). */
 static int
 handle(const struct pa_config *cfg, adb *a, const char *path,
-    const char *name, const struct profile *p, enum inbox_outcome *outcome)
+    const char *name, const char *shown, const struct profile *p,
+    enum inbox_outcome *outcome)
 {
 	struct runner_opts ro;
 	struct job *j = NULL;
@@ -116,32 +126,34 @@ handle(const struct pa_config *cfg, adb *a, const char *path,
 		return rc;
 	if (found) {
 		say("%s was already imported with profile \"%s\": not importing "
-		    "it again%s", name, p->name, "");
-		return move_to(cfg, path, name, "archive");
+		    "it again%s", shown, p->name, "");
+		return move_to(cfg, path, name, shown, "archive");
 	}
 	if ((rc = jobq_find_draft(a, sha, p->name, &j)) != PA_OK)
 		return rc;
 	if (j == NULL && (rc = job_create(a, p->name, name, sha, (int64_t)size,
-	    &j)) != PA_OK)
+	    &j)) != PA_OK) {
+		runner_unspool(a, cfg->data_dir, sha);
 		return rc;
+	}
 	memset(&ro, 0, sizeof(ro));
 	ro.data_dir = cfg->data_dir;
 	ro.kkt = &cfg->kkt;
 	rc = runner_run(a, j, &ro);
 	*outcome = INBOX_WORKED;
 	if (rc == PA_EKKT_UNSYNCED || rc == PA_EKKT_UNREACHABLE) {
-		say("%s waits: %s%s", name, pa_err_msg(rc), "");
+		say("%s waits: %s%s", shown, pa_err_msg(rc), "");
 		*outcome = INBOX_GATE_REFUSED;
 		rc = PA_OK;
 		goto out;
 	}
-	say("%s: job %s %s", name, j->name, job_state_name(j->state));
+	say("%s: job %s %s", shown, j->name, job_state_name(j->state));
 	if (j->state == JOB_DONE)
-		rc = move_to(cfg, path, name, "archive");
+		rc = move_to(cfg, path, name, shown, "archive");
 	else if (j->state == JOB_FAILED || j->state == JOB_CANCELLED)
-		rc = move_to(cfg, path, name, "failed");
+		rc = move_to(cfg, path, name, shown, "failed");
 	else if (rc != PA_OK)
-		say("%s: %s%s", name, pa_err_msg(rc), "");
+		say("%s: %s%s", shown, pa_err_msg(rc), "");
 out:
 	job_free(j);
 	return rc;
@@ -154,7 +166,8 @@ inbox_scan(const struct pa_config *cfg, adb *a, const char *inbox,
 	struct profile **profs = NULL;
 	struct dirent *de;
 	struct stat st;
-	char path[PATH_MAX];
+	char path[PATH_MAX], *shown = NULL;
+	enum names_enc enc;
 	size_t nprofs = 0, i;
 	DIR *d = NULL;
 	int rc;
@@ -173,24 +186,30 @@ inbox_scan(const struct pa_config *cfg, adb *a, const char *inbox,
 			continue;
 		if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
 			continue;
-		if ((p = match(profs, nprofs, de->d_name)) == NULL) {
+		pa_free(shown);
+		if ((rc = names_render(de->d_name, &shown, &enc)) != PA_OK)
+			goto out;
+		if ((p = match(profs, nprofs, de->d_name, shown)) == NULL) {
 			say("%s matches no profile's file_pattern: rejected (add a "
-			    "profile with a matching file_pattern)%s%s", de->d_name,
+			    "profile with a matching file_pattern)%s%s", shown,
 			    "", "");
-			if ((rc = move_to(cfg, path, de->d_name, "rejected")) != PA_OK)
+			if ((rc = move_to(cfg, path, de->d_name, shown, "rejected")) !=
+			    PA_OK)
 				goto out;
 			*outcome = INBOX_WORKED;
 			continue;
 		}
-		if ((rc = handle(cfg, a, path, de->d_name, p, outcome)) != PA_OK) {
+		if ((rc = handle(cfg, a, path, de->d_name, shown, p, outcome)) !=
+		    PA_OK) {
 			/* One bad file must not stop the others. */
-			say("%s: %s%s", de->d_name, pa_err_msg(rc), "");
+			say("%s: %s%s", shown, pa_err_msg(rc), "");
 			rc = PA_OK;
 		}
 		if (*outcome == INBOX_GATE_REFUSED)
 			break;
 	}
 out:
+	pa_free(shown);
 	for (i = 0; i < nprofs; i++)
 		prof_free(profs[i]);
 	pa_free(profs);

@@ -134,6 +134,8 @@ job__from_row(sqlite3_stmt *st, struct job *j)
 	j->error_message = col_dup(st, 19);
 	j->notes = col_dup(st, 20);
 	j->cancel_requested = sqlite3_column_int(st, 21);
+	j->file_name_enc = names_enc_parse((const char *)sqlite3_column_text(st,
+	    22));
 	if (j->profile == NULL || j->file_name == NULL)
 		return PA_ENOMEM;
 	return PA_OK;
@@ -148,10 +150,12 @@ str_or_null(const char *s)
 json_t *
 job_to_json(const struct job *j)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:o, "
-	    "s:f, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:o, s:o, s:s}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o, "
+	    "s:o, s:f, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:o, s:o, s:s}",
 	    "name", j->name, "uuid", j->uuid, "profile", j->profile,
-	    "file_name", j->file_name, "file_sha256", j->sha256,
+	    "file_name", j->file_name,
+	    "file_name_encoding", names_enc_name(j->file_name_enc),
+	    "file_sha256", j->sha256,
 	    "file_size", (json_int_t)j->file_size,
 	    "state", job_state_name(j->state),
 	    "start_date", str_or_null(j->start_date),
@@ -283,30 +287,38 @@ job_create(adb *a, const char *profile, const char *file_name,
 	sqlite3 *db = adb_sqlite(a);
 	sqlite3_stmt *st = NULL;
 	struct job *j = NULL;
-	char name[16], uuid[37], now[32];
+	char name[16], uuid[37], now[32], *shown = NULL;
+	enum names_enc enc;
 	int rc, found;
 
 	*out = NULL;
 	if ((rc = hal_uuid4(uuid)) != PA_OK)
 		return rc;
+	/* JSON (HQ, --json) and SQLite TEXT need valid UTF-8; the name's
+	 * bytes may be CP1251, Latin-1 or junk (issue #9). */
+	if ((rc = names_render(file_name, &shown, &enc)) != PA_OK)
+		return rc;
 	hal_now_iso(now);
-	if ((j = pa_calloc(1, sizeof(*j))) == NULL)
-		return PA_ENOMEM;
+	if ((j = pa_calloc(1, sizeof(*j))) == NULL) {
+		rc = PA_ENOMEM;
+		goto out;
+	}
 	if ((rc = adb_begin(a)) != PA_OK)
 		goto out;
 	if ((rc = next_name(a, name)) != PA_OK)
 		goto out;
 	if ((rc = sqlx_prepare(db, "INSERT INTO job(name, uuid, profile, file_name, "
-	    "file_sha256, file_size, state, create_date) VALUES (?1, ?2, ?3, ?4, "
-	    "?5, ?6, 'draft', ?7)", &st)) != PA_OK)
+	    "file_sha256, file_size, state, create_date, file_name_encoding) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'draft', ?7, ?8)", &st)) != PA_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, uuid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, profile, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, file_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, shown, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, sha256, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, size);
 	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, names_enc_name(enc), -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
 		rc = sqlx_err(db, rc, "create job");
 		goto out;
@@ -324,6 +336,7 @@ out:
 	if (rc != PA_OK)
 		adb_rollback(a);
 	job_free(j);
+	pa_free(shown);
 	return rc;
 }
 

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "agent/core/names.h"
 #include "agent/store/adb.h"
 
 enum job_state { JOB_DRAFT, JOB_RUNNING, JOB_DONE, JOB_FAILED, JOB_CANCELLED,
@@ -24,7 +25,8 @@ struct job {
 	char name[16];                 /* IMP/00042 */
 	char uuid[37];
 	char *profile;
-	char *file_name;
+	char *file_name;               /* valid UTF-8 (agent/core/names.h) */
+	enum names_enc file_name_enc;  /* how file_name renders the bytes */
 	char sha256[65];
 	int64_t file_size;
 	enum job_state state;
@@ -50,7 +52,9 @@ void job_free(struct job *j);
 json_t *job_to_json(const struct job *j);
 
 /* Create a draft job for the file at path (already copied to the spool
- * under sha256) and profile. *out owned by the caller. */
+ * under sha256) and profile. file_name is the name's bytes as the file
+ * system has them (any bytes): the job keeps their valid-UTF-8 rendering
+ * and says which (names_render). *out owned by the caller. */
 int job_create(adb *a, const char *profile, const char *file_name,
     const char *sha256, int64_t size, struct job **out);
 /* Find by name (IMP/00042, or just 42) or uuid: PA_ENOTFOUND otherwise. */

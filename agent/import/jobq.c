@@ -234,6 +234,26 @@ jobq_sha_done(adb *a, const char *sha256, const char *profile, int *found)
 }
 
 int
+jobq_sha_used(adb *a, const char *sha256, int *found)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*found = 0;
+	if ((rc = sqlx_prepare(adb_sqlite(a), "SELECT 1 FROM job WHERE "
+	    "file_sha256 = ?1 LIMIT 1", &st)) != PA_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*found = 1;
+	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? PA_OK :
+	    sqlx_err(adb_sqlite(a), rc, "look up spooled file");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
 jobq_running(adb *a, json_t **names)
 {
 	sqlite3_stmt *st = NULL;

@@ -35,6 +35,9 @@ int jobq_health(adb *a, json_t **out);
 /* Has a file with this sha256 already been imported (done) with profile? */
 int jobq_sha_done(adb *a, const char *sha256, const char *profile, int *found);
 
+/* Does any job (any state) use the spooled content sha256? */
+int jobq_sha_used(adb *a, const char *sha256, int *found);
+
 /* The newest draft job for this file content and profile (a job the gate
  * refused earlier), or *out NULL. */
 int jobq_find_draft(adb *a, const char *sha256, const char *profile,

@@ -45,6 +45,18 @@ runner_spool(const char *data_dir, const char *path, char sha[65],
 	return hal_spool_file(path, dir, sha, size);
 }
 
+void
+runner_unspool(adb *a, const char *data_dir, const char *sha)
+{
+	char path[PATH_MAX];
+	int used = 1;
+
+	if (jobq_sha_used(a, sha, &used) != PA_OK || used)
+		return;
+	if (hal_pathf(path, sizeof(path), "%s/spool/%s", data_dir, sha) == PA_OK)
+		(void)unlink(path);
+}
+
 static int
 batch_begin(struct run *r)
 {

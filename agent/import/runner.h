@@ -24,6 +24,11 @@ struct runner_opts {
 int runner_spool(const char *data_dir, const char *path, char sha[65],
     uint64_t *size);
 
+/* After runner_spool, when no job could be made of the file: remove
+ * DATA_DIR/spool/<sha256> unless a job uses it, so a failure leaves no
+ * orphan. Best effort: the caller's error is the one to report. */
+void runner_unspool(adb *a, const char *data_dir, const char *sha);
+
 /* Run draft job j. Refused by the gate: j stays draft with one warning log
  * line and PA_EKKT_UNSYNCED / PA_EKKT_UNREACHABLE is returned. Otherwise j
  * ends done (PA_OK), failed (PA_EDATA, PA_EFORMAT, ... with the message) or

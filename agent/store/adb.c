@@ -59,6 +59,10 @@ static const char *const migrations[] = {
 	"CREATE INDEX job_log_job ON job_log(job_id, id);"
 	"CREATE TABLE sequence(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
 	"CREATE TABLE agent_state(key TEXT PRIMARY KEY, value TEXT);",
+	/* 1 -> 2: file_name is the valid-UTF-8 rendering of the name's bytes;
+	 * this says how it was made (agent/core/names.h, issue #9). */
+	"ALTER TABLE job ADD COLUMN file_name_encoding TEXT NOT NULL "
+	"DEFAULT 'utf-8';",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

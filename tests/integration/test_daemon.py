@@ -146,3 +146,54 @@ def test_daemon_sends_ready_to_systemd(agent, tmp_path):
         s.close()
         if p.poll() is None:
             p.kill()
+
+
+# --- issue #9 item 2: the daemon moves files whose names are not UTF-8 ---
+
+def _drop_bytes(agent, raw):
+    d = os.fsencode(str(inbox(agent)))
+    tmp = os.path.join(d, raw + b".part")
+    shutil.copy(SEED, tmp)
+    os.rename(tmp, os.path.join(d, raw))
+
+
+def test_non_utf8_file_name_daemon_imports_and_moves(agent):
+    """The daemon logged "out of memory" every 5 s and never moved it."""
+    agent.add_profile(file_pattern="*.csv")
+    cp = "прайс.csv".encode("cp1251")
+    _drop_bytes(agent, cp)
+    r = agent.run("run", "--once")
+    assert r.rc == 0, r
+    archive = os.fsencode(str(agent.data / "archive"))
+    assert os.listdir(archive) == [cp]         # the exact bytes, moved
+    assert os.listdir(os.fsencode(str(agent.data / "inbox"))) == []
+    j = jobs(agent)
+    assert len(j) == 1 and j[0]["state"] == "done"
+    assert j[0]["file_name"] == "прайс.csv"
+    assert j[0]["file_name_encoding"] == "cp1251"
+    assert "прайс.csv -> archive" in r.err
+
+
+def test_non_utf8_name_matches_a_cyrillic_pattern(agent):
+    agent.add_profile(file_pattern="прайс*.csv")
+    _drop_bytes(agent, "прайс_ноябрь.csv".encode("cp1251"))
+    assert agent.run("run", "--once").rc == 0
+    assert [j["state"] for j in jobs(agent)] == ["done"]
+
+
+def test_control_characters_in_file_name_do_not_forge_log_lines(agent):
+    agent.add_profile(file_pattern="*.csv")
+    evil = b"x\n2026-01-01T00:00:00.000Z posagent: forged\xff.csv"
+    _drop_bytes(agent, evil)
+    r = agent.run("run", "--once")
+    assert r.rc == 0, r
+    assert not any(line.startswith("2026-01-01T00:00:00.000Z")
+                   for line in r.err.splitlines()), r.err
+    assert "x\\n2026-01-01T00:00:00.000Z posagent: forged\\xff.csv" in r.err
+    j = jobs(agent)
+    assert j[0]["state"] == "done"
+    assert j[0]["file_name_encoding"] == "escaped"
+    # The table shows the name escaped: one row per job.
+    out = agent.run("job", "list").out
+    assert len(out.strip().splitlines()) == 2, out
+    assert "x\\n2026" in out

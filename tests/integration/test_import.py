@@ -1,4 +1,5 @@
 """CSV import end to end through the real binary (DESIGN §5)."""
+import json
 import os
 import shutil
 
@@ -272,3 +273,74 @@ def test_failed_large_import_leaves_catalog_and_indexes(agent):
     assert rc == 65 and job["state"] == "failed", r
     assert agent.catalog() == before
     assert _indexes(agent) == ["product_barcode", "product_default_code", "product_name"]
+
+
+# --- issue #9 item 2: file names that are not valid UTF-8 ---
+
+import subprocess as _sp
+
+from conftest import BIN as _BIN, FIXTURES as _FIX
+
+_SEED_CSV = os.path.join(_FIX, "uat03", "supplier_price_list.csv")
+
+
+def _import_bytes_name(agent, raw_name):
+    """import a copy of the seed CSV whose name is the bytes raw_name."""
+    src = os.path.join(os.fsencode(str(agent.dir)), raw_name)
+    with open(_SEED_CSV, "rb") as f, open(src, "wb") as g:
+        g.write(f.read())
+    p = _sp.run([_BIN, "-c", str(agent.conf_path), "--json", "import", src,
+                 "--profile", "Test"], capture_output=True)
+    return p
+
+
+@pytest.mark.parametrize("raw,shown,enc", [
+    ("прайс.csv".encode("cp1251"), "прайс.csv", "cp1251"),
+    ("Прайс №5 ЁЛКИ.csv".encode("cp1251"), "Прайс №5 ЁЛКИ.csv", "cp1251"),
+    (b"bad\xff.csv", "bad\\xff.csv", "escaped"),
+    ("café.csv".encode("latin-1"), "caf\\xe9.csv", "escaped"),
+    ("прайс.csv".encode(), "прайс.csv", "utf-8"),
+])
+def test_non_utf8_file_name_imports(agent, raw, shown, enc):
+    """`import` exited 70 "out of memory" and left an orphan spool file."""
+    agent.add_profile()
+    p = _import_bytes_name(agent, raw)
+    assert p.returncode == 0, p
+    job = json.loads(p.stdout.decode("utf-8"))      # valid UTF-8 JSON
+    assert job["state"] == "done" and job["created_count"] == 10
+    assert job["file_name"] == shown
+    assert job["file_name_encoding"] == enc
+    # The same rendering in the job list and in what goes to HQ.
+    rc, jobs, r = agent.jrun("job", "list")
+    assert rc == 0, r
+    assert jobs[0]["file_name"] == shown
+    r = agent.run("job", "list")
+    assert r.rc == 0 and shown in r.out, r
+
+
+def test_job_create_failure_leaves_no_orphan_spool(agent):
+    """The file was copied to spool/ before the job failed to be created;
+    nothing referenced the copy ever after."""
+    import sqlite3
+    agent.add_profile()
+    spool = agent.data / "spool"
+    p = _import_bytes_name(agent, "прайс.csv".encode("cp1251"))
+    assert p.returncode == 0, p
+    before = set(os.listdir(spool))
+    assert len(before) == 1
+    db = sqlite3.connect(str(agent.data / "agent.db"))
+    db.execute("CREATE TRIGGER no_job BEFORE INSERT ON job "
+               "BEGIN SELECT RAISE(ABORT, 'injected'); END")
+    db.commit()
+    other = agent.dir / "other.csv"
+    other.write_bytes(b"SKU,Product Name,Price,Stock\nX9,n,1,1\n")
+    r = agent.run("import", other, "--profile", "Test")
+    assert r.rc != 0 and "injected" in r.err, r
+    assert set(os.listdir(spool)) == before
+    # The same content as a job's file stays: that job needs it.
+    r = agent.run("import", _SEED_CSV, "--profile", "Test")
+    assert r.rc != 0, r
+    assert set(os.listdir(spool)) == before
+    db.execute("DROP TRIGGER no_job")
+    db.commit()
+    db.close()
