@@ -23,8 +23,14 @@ struct kkt_status {
 	int reachable;              /* a well-formed answer arrived */
 	int synced;                 /* verdict: imports allowed */
 	long pending;               /* receipts not yet at the OFD (-1 unknown) */
-	long failed;                /* opticserp only (-1 unknown) */
-	long dlq_size;              /* opticserp only (-1 unknown) */
+	long failed;                /* opticserp: cumulative history, never
+	                               blocks (-1 unknown) */
+	long dlq_size;              /* opticserp: unresolved DLQ entries (-1) */
+	long total_receipts;        /* opticserp (-1 unknown) */
+	long synced_receipts;       /* opticserp: the document's "synced" (-1) */
+	long unreported;            /* opticserp: total_receipts - pending -
+	                               synced - failed, receipts in a state the
+	                               endpoint does not list, e.g. syncing (-1) */
 	long first_doc_number;      /* atol notSentFirstDocNumber (-1 unknown) */
 	char first_doc_datetime[40];/* atol notSentFirstDocDateTime ("" unknown) */
 	char network_status[32];    /* opticserp ("" unknown) */
@@ -48,10 +54,20 @@ int kkt_backend_parse(const char *s, enum kkt_backend *out);
  * (see kkt/kkt_http.c). */
 int kkt_check(const struct kkt_config *cfg, struct kkt_status *st);
 
+/* The i-th reason (from 0) the buffer blocks imports, with its numbers and
+ * what to do ("2 receipts pending: ...", "1 DLQ entry unresolved: resolve
+ * it in the adapter", "1 receipt in a state the adapter does not report
+ * (syncing?)"), written into buf; NULL when st has no i-th reason. Only a
+ * reachable, not synced status has reasons; failed is history, never one. */
+const char *kkt_blocker(const struct kkt_status *st, size_t i, char *buf,
+    size_t len);
+
 /* New JSON object describing st (caller owns the reference; NULL only when
  * out of memory): backend, reachable, synced, pending, failed, dlq_size,
- * first_doc_number, first_doc_datetime, network_status, reason, elapsed_ms
- * — null for a value the backend did not report. */
+ * total_receipts, synced_receipts, unreported, first_doc_number,
+ * first_doc_datetime, network_status, reason, elapsed_ms — null for a
+ * value the backend did not report — and blocking, the array of
+ * kkt_blocker() texts. */
 json_t *kkt_status_json(const struct kkt_status *st);
 
 #endif

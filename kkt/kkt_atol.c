@@ -53,12 +53,6 @@ atol_kind(const char *s)
 	return ATOL_UNKNOWN;
 }
 
-static const char *
-plural(long n, const char *one, const char *many)
-{
-	return n == 1 ? one : many;
-}
-
 /* results[0] of a well-formed document, or NULL with why set. */
 static const json_t *
 first_result(const json_t *o, char *why, size_t whylen)
@@ -202,7 +196,7 @@ kkt__atol_parse_result(const char *body, size_t len, const char *url,
 	kkt__reason(st, "KKT buffer not synced: %ld %s not sent to OFD since "
 	    "%.*s (first document №%ld); wait for the KKT to deliver them to "
 	    "the OFD, then retry", st->pending,
-	    plural(st->pending, "receipt", "receipts"),
+	    kkt__plural(st->pending, "receipt", "receipts"),
 	    minute_len(st->first_doc_datetime), st->first_doc_datetime,
 	    st->first_doc_number);
 	rc = PA_EKKT_UNSYNCED;
@@ -232,12 +226,11 @@ transport_reason(int rc, const struct kkt_config *cfg, struct kkt_status *st)
 	return rc == PA_ENOMEM ? rc : PA_EKKT_UNREACHABLE;
 }
 
-int
-kkt__atol_check(const struct kkt_config *cfg, struct kkt_status *st)
+static int
+atol_check(const struct kkt_config *cfg, struct kkt_status *st)
 {
 	struct kkt__http *h = NULL;
-	char post_url[sizeof(cfg->url) + sizeof(ATOL_PATH)];
-	char get_url[sizeof(post_url) + 40];
+	char get_path[sizeof(ATOL_PATH) + 40];
 	char uuid[37], req[128], last[sizeof(st->reason)];
 	int64_t deadline = hal_sys.mono_ms() + cfg->timeout_ms, left;
 	long status, pause = KKT_ATOL_POLL_FIRST_MS;
@@ -245,16 +238,15 @@ kkt__atol_check(const struct kkt_config *cfg, struct kkt_status *st)
 	size_t len;
 	int rc, again;
 
-	if ((rc = kkt__join_url(post_url, sizeof(post_url), cfg->url, ATOL_PATH)) ||
-	    (rc = hal_uuid4(uuid)) ||
-	    (rc = kkt__http_open(&h))) {
+	if ((rc = hal_uuid4(uuid)) ||
+	    (rc = kkt__http_open(cfg, &h))) {
 		kkt__reason(st, "%s", pa_err_msg(rc));
 		goto out;
 	}
-	snprintf(get_url, sizeof(get_url), "%s/%s", post_url, uuid);
+	snprintf(get_path, sizeof(get_path), "%s/%s", ATOL_PATH, uuid);
 	snprintf(req, sizeof(req), "{\"uuid\": \"%s\", \"request\": "
 	    "[{\"type\": \"ofdExchangeStatus\"}]}", uuid);
-	rc = kkt__http_do(h, "POST", post_url, req, cfg->timeout_ms, &status,
+	rc = kkt__http_do(h, "POST", ATOL_PATH, req, cfg->timeout_ms, &status,
 	    &body, &len);
 	if (rc != PA_OK) {
 		rc = transport_reason(rc, cfg, st);
@@ -271,7 +263,7 @@ kkt__atol_check(const struct kkt_config *cfg, struct kkt_status *st)
 	for (;;) {
 		if ((left = deadline - hal_sys.mono_ms()) <= 0)
 			break;
-		rc = kkt__http_do(h, "GET", get_url, NULL, (long)left, &status,
+		rc = kkt__http_do(h, "GET", get_path, NULL, (long)left, &status,
 		    &body, &len);
 		if (rc != PA_OK) {
 			rc = transport_reason(rc, cfg, st);
@@ -311,3 +303,7 @@ out:
 	kkt__http_close(h);
 	return rc;
 }
+
+const struct kkt__backend kkt__atol = {
+	KKT_BACKEND_ATOL, "atol", "http://127.0.0.1:16732", atol_check,
+};

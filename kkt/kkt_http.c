@@ -15,14 +15,19 @@
  *    sending fiscal state through a proxy would only add a way to fail.
  *  - http:// and https:// only, no redirects (a 3xx is an HTTP error):
  *    CURLOPT_PROTOCOLS_STR / CURLOPT_REDIR_PROTOCOLS_STR as defence in depth
- *    beside the URL check in kkt.c.
+ *    beside kkt__url_check().
+ *  - URLs are parsed and joined by libcurl's own URL API (CURLU), the
+ *    parser that will also read them when the request is made, so a check
+ *    can never pass a URL that libcurl then reads differently.
  *  - https:// keeps libcurl's peer and host verification on. libcurl is
  *    built without a CA bundle and [kkt] has no ca_file, so an https adapter
  *    with a private certificate fails closed; adapters listen on plain http
  *    on loopback in practice.
  *  - CURLOPT_NOSIGNAL: the daemon is multi-threaded and owns its signals. */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -36,6 +41,8 @@
 
 struct kkt__http {
 	CURL *curl;
+	const struct kkt_config *cfg;   /* borrowed: base url */
+	char url[sizeof(((struct kkt_config *)0)->url) + 128];  /* last request */
 	struct curl_slist *hdr_get;
 	struct curl_slist *hdr_post;
 	char *buf;              /* KKT_RESP_MAX + 1 bytes */
@@ -84,7 +91,7 @@ kkt__http_close(struct kkt__http *h)
 }
 
 int
-kkt__http_open(struct kkt__http **out)
+kkt__http_open(const struct kkt_config *cfg, struct kkt__http **out)
 {
 	struct kkt__http *h = NULL;
 	struct curl_slist *l;
@@ -99,6 +106,7 @@ kkt__http_open(struct kkt__http **out)
 	}
 	if ((h = pa_calloc(1, sizeof(*h))) == NULL)
 		goto out;
+	h->cfg = cfg;
 	if ((h->buf = pa_malloc(KKT_RESP_MAX + 1)) == NULL)
 		goto out;
 	if ((h->curl = curl_easy_init()) == NULL) {
@@ -191,11 +199,12 @@ transport_error(CURLcode e, const struct kkt__http *h, const char *url,
 }
 
 int
-kkt__http_do(struct kkt__http *h, const char *method, const char *url,
+kkt__http_do(struct kkt__http *h, const char *method, const char *path,
     const char *json_body, long timeout_ms, long *status, const char **body,
     size_t *len)
 {
 	CURL *c = h->curl;
+	const char *url = h->url;
 	CURLcode e;
 	int post = strcmp(method, "POST") == 0;
 	int rc;
@@ -209,6 +218,8 @@ kkt__http_do(struct kkt__http *h, const char *method, const char *url,
 	/* libcurl treats 0 as "no timeout": never hand it one. */
 	if (timeout_ms < 1)
 		timeout_ms = 1;
+	if ((rc = kkt__url_join(h->url, sizeof(h->url), h->cfg->url, path)) != PA_OK)
+		return rc;
 	if ((rc = set_fixed_opts(h, timeout_ms)) != PA_OK)
 		return rc;
 	e = curl_easy_setopt(c, CURLOPT_URL, url);
@@ -234,4 +245,118 @@ kkt__http_do(struct kkt__http *h, const char *method, const char *url,
 	*body = h->buf;
 	*len = h->len;
 	return PA_OK;
+}
+
+/* libcurl's URL parser on url: PA_OK, PA_ENOMEM, or PA_ECONFIG when it is
+ * not a URL libcurl (HTTP/HTTPS only, see toolchain/) can use. */
+static int
+url_parse(const char *url, CURLU **out)
+{
+	CURLUcode e;
+
+	if ((*out = curl_url()) == NULL)
+		return PA_ENOMEM;
+	e = curl_url_set(*out, CURLUPART_URL, url, 0);
+	if (e == CURLUE_OK)
+		return PA_OK;
+	curl_url_cleanup(*out);
+	*out = NULL;
+	return e == CURLUE_OUT_OF_MEMORY ? PA_ENOMEM : PA_ECONFIG;
+}
+
+int
+kkt__url_check(const char *url, char *why, size_t whylen)
+{
+	char *scheme = NULL, *host = NULL, *user = NULL, *query = NULL,
+	    *frag = NULL;
+	CURLU *u = NULL;
+	int rc;
+
+	if ((rc = url_parse(url, &u)) != PA_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		if (rc != PA_ENOMEM) {
+			rc = PA_ECONFIG;
+			snprintf(why, whylen, "[kkt] url '%s' is not a valid URL: it "
+			    "must start with http:// or https:// and name the "
+			    "adapter's host", url);
+		}
+		goto out;
+	}
+	if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
+		rc = PA_ECONFIG;        /* cannot happen: libcurl knows no other */
+		snprintf(why, whylen, "[kkt] url '%s' must start with http:// or "
+		    "https://", url);
+		goto out;
+	}
+	/* A password in posagent.conf (world-readable) would be a secret in
+	 * the open. */
+	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
+		rc = PA_ECONFIG;
+		snprintf(why, whylen, "[kkt] url must not carry credentials (a "
+		    "password in posagent.conf is readable by anyone)");
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_OK) {
+		rc = PA_ECONFIG;
+		snprintf(why, whylen, "[kkt] url '%s' must not have a query or "
+		    "fragment (the adapter's paths are appended to it)", url);
+		goto out;
+	}
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(user);
+	curl_free(query);
+	curl_free(frag);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+int
+kkt__url_join(char *dst, size_t dstlen, const char *base, const char *path)
+{
+	char *old = NULL, *full = NULL, joined[sizeof(((struct kkt__http *)0)->url)];
+	CURLU *u = NULL;
+	size_t ol;
+	int rc, n;
+
+	if ((rc = url_parse(base, &u)) != PA_OK) {
+		if (rc != PA_ENOMEM)
+			rc = pa_err_set(PA_ECONFIG, "[kkt] url '%s' is not a valid "
+			    "URL", base);
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_PATH, &old, 0) != CURLUE_OK) {
+		rc = PA_ENOMEM;         /* a parsed URL always has a path */
+		goto out;
+	}
+	/* base "http://host/adapter/" + "/v1/..." -> "/adapter/v1/..." */
+	ol = strlen(old);
+	while (ol > 0 && old[ol - 1] == '/')
+		ol--;
+	n = snprintf(joined, sizeof(joined), "%.*s%s", (int)ol, old, path);
+	if (n < 0 || (size_t)n >= sizeof(joined)) {
+		rc = pa_err_set(PA_ECONFIG, "[kkt] url is too long");
+		goto out;
+	}
+	if (curl_url_set(u, CURLUPART_PATH, joined, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK) {
+		rc = PA_ENOMEM;
+		goto out;
+	}
+	if (strlen(full) >= dstlen) {
+		rc = pa_err_set(PA_ECONFIG, "[kkt] url is too long");
+		goto out;
+	}
+	memcpy(dst, full, strlen(full) + 1);
+	rc = PA_OK;
+out:
+	if (rc == PA_ENOMEM)
+		pa_err_set(rc, "out of memory building the KKT adapter's URL");
+	curl_free(old);
+	curl_free(full);
+	curl_url_cleanup(u);
+	return rc;
 }

@@ -1,6 +1,14 @@
-/* kkt_int — private to kkt/: the HTTP transport, the per-backend checks and
- * their pure parse functions (which the unit tests and the fuzzer call
- * directly, without a network). Nothing outside kkt/ and tests/ includes it. */
+/* kkt_int — private to kkt/: the backend operations table, the HTTP
+ * transport, the helpers the backends share for reading an adapter's answer
+ * and the per-backend pure parse functions (which the unit tests and the
+ * fuzzer call directly, without a network). Nothing outside kkt/ and tests/
+ * includes it.
+ *
+ * Layering inside kkt/ (no file calls back into one that calls it):
+ *   kkt.c  ->  backends (kkt_opticserp.c, kkt_atol.c) through their
+ *              struct kkt__backend  ->  kkt_http.c, kkt_parse.c
+ *   kkt.c  ->  kkt_http.c (URL check), kkt_parse.c (status, reasons)
+ * as curl's vtls.c reaches each TLS library only through its Curl_ssl. */
 #ifndef KKT_INT_H
 #define KKT_INT_H
 
@@ -17,29 +25,73 @@
 #define KKT_ATOL_POLL_FIRST_MS 20L        /* first pause between ATOL polls ... */
 #define KKT_ATOL_POLL_MAX_MS   250L       /* ... doubling up to this */
 
+/* --- backends (one struct per adapter kind) --------------------------- */
+
+/* What kkt.c needs from a backend, and all it may call. */
+struct kkt__backend {
+	enum kkt_backend id;
+	const char *name;               /* the [kkt] backend word */
+	const char *example_url;        /* shown when [kkt] url is missing */
+	/* Ask the adapter; cfg is already checked (url parses as http(s),
+	 * timeout in range). Returns PA_OK (synced), PA_EKKT_UNSYNCED,
+	 * PA_EKKT_UNREACHABLE, PA_ENOMEM; fills st and its
+	 * reason whatever the outcome. */
+	int (*check)(const struct kkt_config *cfg, struct kkt_status *st);
+};
+
+extern const struct kkt__backend kkt__opticserp;
+extern const struct kkt__backend kkt__atol;
+
+/* Pure: judge an OpticsERP GET /v1/kkt/buffer/status body. url (may be
+ * NULL) only names the adapter in the reason. Returns PA_OK (synced),
+ * PA_EKKT_UNSYNCED, or PA_EKKT_UNREACHABLE (malformed or inconsistent:
+ * reachable = 0). Fills st's counts and reason. */
+int kkt__opticserp_parse(const char *body, size_t len, const char *url,
+    struct kkt_status *st);
+
+/* Pure: judge an ATOL GET /api/v2/requests/{uuid} body. Returns as above;
+ * when the task is still "wait" or "inProgress" it returns
+ * PA_EKKT_UNREACHABLE with *again = 1 (poll again), else *again = 0.
+ * A failed task (error, interrupted, blocked, canceled) is
+ * PA_EKKT_UNREACHABLE with errorCode/errorDescription in the reason. */
+int kkt__atol_parse_result(const char *body, size_t len, const char *url,
+    struct kkt_status *st, int *again);
+
 /* --- transport (kkt_http.c) ------------------------------------------- */
 
 struct kkt__http;
 
 /* New transport bound to one libcurl easy handle, reused for every request
- * of one check (the ATOL POST and its polls share a connection).
- * PA_ENOMEM / PA_EINTERNAL; *out is NULL on failure. */
-int kkt__http_open(struct kkt__http **out);
+ * of one check (the ATOL POST and its polls share a connection). cfg's
+ * user and password (when user is set) go with every request as HTTP Basic
+ * authentication. PA_ENOMEM / PA_EINTERNAL; *out is NULL on failure. */
+int kkt__http_open(const struct kkt_config *cfg, struct kkt__http **out);
 void kkt__http_close(struct kkt__http *h);
 
 /* One request: method "GET" or "POST" (json_body then sent as
- * application/json), at most timeout_ms for the whole exchange, connect
- * included. PA_OK when an HTTP answer arrived, whatever its status: *status
- * holds it, *body (NUL-terminated, owned by h, valid until the next request)
- * and *len the body. PA_ETIMEOUT when the budget ran out,
- * PA_EKKT_UNREACHABLE when nothing usable arrived otherwise (refused, DNS,
- * reset, TLS), PA_ELIMIT when the body exceeded KKT_RESP_MAX; each with a
- * pa_err message that names url and reads as a kkt_status reason. */
-int kkt__http_do(struct kkt__http *h, const char *method, const char *url,
+ * application/json) to the adapter's base URL joined with path, at most
+ * timeout_ms for the whole exchange, connect included. PA_OK when an HTTP
+ * answer arrived, whatever its status: *status holds it, *body
+ * (NUL-terminated, owned by h, valid until the next request) and *len the
+ * body. PA_ETIMEOUT when the budget ran out, PA_EKKT_UNREACHABLE when
+ * nothing usable arrived otherwise (refused, DNS, reset, TLS), PA_ELIMIT
+ * when the body exceeded KKT_RESP_MAX; each with a pa_err message that
+ * names the adapter and reads as a kkt_status reason. */
+int kkt__http_do(struct kkt__http *h, const char *method, const char *path,
     const char *json_body, long timeout_ms, long *status, const char **body,
     size_t *len);
 
-/* --- shared helpers (kkt.c) ------------------------------------------- */
+/* Check a [kkt] url with libcurl's URL parser (CURLU), as sync/hqc.c does
+ * for [hq] url: http or https, a host, no credentials, query or fragment.
+ * PA_OK, PA_ECONFIG with the reason in why, PA_ENOMEM. */
+int kkt__url_check(const char *url, char *why, size_t whylen);
+
+/* base joined with path ("/v1/..."), without a doubled slash, through
+ * CURLU. PA_OK, PA_ECONFIG when it does not fit dst or does not parse,
+ * PA_ENOMEM; each with a pa_err message. */
+int kkt__url_join(char *dst, size_t dstlen, const char *base, const char *path);
+
+/* --- shared by the backends (kkt_parse.c) ----------------------------- */
 
 /* Reset st for backend b: every count unknown (-1), strings empty. */
 void kkt__status_init(struct kkt_status *st, enum kkt_backend b);
@@ -50,8 +102,8 @@ void kkt__reason(struct kkt_status *st, const char *fmt, ...)
 /* Copy adapter-supplied text for display, cleaned as kkt__reason does
  * and cut at a UTF-8 boundary to fit dst (dstlen >= 1). */
 void kkt__copy_text(char *dst, size_t dstlen, const char *src);
-/* "{url}{path}" without a doubled slash; PA_ECONFIG when it does not fit. */
-int kkt__join_url(char *dst, size_t dstlen, const char *url, const char *path);
+/* n == 1 ? one : many */
+const char *kkt__plural(long n, const char *one, const char *many);
 
 /* Validate one JSON member of obj as an integer in [0, KKT_COUNT_MAX].
  * required: absent is an error. On error returns PA_EPROTO and writes
@@ -65,24 +117,5 @@ int kkt__json_string(const json_t *obj, const char *name, int required,
 /* Parse body as one JSON object (no trailing bytes, no duplicate keys).
  * Returns a new reference or NULL with why set. */
 json_t *kkt__json_object(const char *body, size_t len, char *why, size_t whylen);
-
-/* --- backends --------------------------------------------------------- */
-
-/* Pure: judge an OpticsERP GET /v1/kkt/buffer/status body. url (may be
- * NULL) only names the adapter in the reason. Returns PA_OK (synced),
- * PA_EKKT_UNSYNCED, or PA_EKKT_UNREACHABLE (malformed: reachable = 0).
- * Fills st's counts and reason. */
-int kkt__opticserp_parse(const char *body, size_t len, const char *url,
-    struct kkt_status *st);
-int kkt__opticserp_check(const struct kkt_config *cfg, struct kkt_status *st);
-
-/* Pure: judge an ATOL GET /api/v2/requests/{uuid} body. Returns as above;
- * when the task is still "wait" or "inProgress" it returns
- * PA_EKKT_UNREACHABLE with *again = 1 (poll again), else *again = 0.
- * A failed task (error, interrupted, blocked, canceled) is
- * PA_EKKT_UNREACHABLE with errorCode/errorDescription in the reason. */
-int kkt__atol_parse_result(const char *body, size_t len, const char *url,
-    struct kkt_status *st, int *again);
-int kkt__atol_check(const struct kkt_config *cfg, struct kkt_status *st);
 
 #endif

@@ -2,13 +2,20 @@
  *   GET {url}/v1/kkt/buffer/status
  *   → {"total_capacity","current_queued","percent_full","network_status",
  *      "total_receipts","pending","synced","failed","dlq_size"}
- * Synced ⇔ pending == 0 && failed == 0 && dlq_size == 0.
+ * Synced ⇔ pending == 0 && dlq_size == 0 && total_receipts − synced − failed == 0.
  *
- * Validation is strict because the verdict lets prices change: the three
- * counts that decide are required integers in 0..KKT_COUNT_MAX; the other
- * members are optional (older adapters omit some) but when present must
- * have the documented type and be consistent with the counts — an answer
- * that contradicts itself is not trusted. */
+ * Measured against the real adapter (issue #10): "failed" is cumulative —
+ * a receipt moved to the dead-letter queue keeps status failed after its
+ * DLQ entry is resolved — so it is history and never blocks; "dlq_size"
+ * counts unresolved entries only; a receipt in a state the endpoint does
+ * not list (the adapter's schema has "syncing") shows only as
+ * total_receipts − pending − synced − failed > 0 ("unreported"), and blocks.
+ *
+ * Validation is strict because the verdict lets prices change: the five
+ * counts the rule reads are required integers in 0..KKT_COUNT_MAX; the
+ * other members are optional but when present must have the documented
+ * type; and an answer that contradicts itself (pending + synced + failed
+ * more than total_receipts) is not trusted: refused as inconsistent. */
 #include <stdio.h>
 #include <string.h>
 
@@ -17,12 +24,6 @@
 
 #define OPTICSERP_PATH "/v1/kkt/buffer/status"
 #define OPTICSERP_NET_MAX 31    /* network_status: fits kkt_status */
-
-static const char *
-plural(long n, const char *one, const char *many)
-{
-	return n == 1 ? one : many;
-}
 
 /* percent_full: a number (integer or not) in 0..100 when present. */
 static int
@@ -46,39 +47,47 @@ check_percent(const json_t *o, char *why, size_t whylen)
 }
 
 static int
-validate(const json_t *o, struct kkt_status *st, char *why, size_t whylen)
+validate(const json_t *o, struct kkt_status *st, char *why, size_t whylen,
+    int *inconsistent)
 {
 	long pending = -1, failed = -1, dlq = -1;
 	long total = -1, synced = -1, capacity = -1, queued = -1;
 	const char *net = NULL;
 	int rc;
 
+	*inconsistent = 0;
 	if ((rc = kkt__json_count(o, "pending", 1, &pending, why, whylen)) ||
 	    (rc = kkt__json_count(o, "failed", 1, &failed, why, whylen)) ||
 	    (rc = kkt__json_count(o, "dlq_size", 1, &dlq, why, whylen)) ||
-	    (rc = kkt__json_count(o, "total_receipts", 0, &total, why, whylen)) ||
-	    (rc = kkt__json_count(o, "synced", 0, &synced, why, whylen)) ||
+	    (rc = kkt__json_count(o, "total_receipts", 1, &total, why, whylen)) ||
+	    (rc = kkt__json_count(o, "synced", 1, &synced, why, whylen)) ||
 	    (rc = kkt__json_count(o, "total_capacity", 0, &capacity, why, whylen)) ||
 	    (rc = kkt__json_count(o, "current_queued", 0, &queued, why, whylen)) ||
 	    (rc = check_percent(o, why, whylen)) ||
 	    (rc = kkt__json_string(o, "network_status", 0, OPTICSERP_NET_MAX,
 	        &net, why, whylen)))
 		return rc;
-	if (total >= 0 && (pending > total || failed > total ||
-	    (synced >= 0 && synced > total))) {
-		snprintf(why, whylen, "counts exceed total_receipts (%ld): "
-		    "pending %ld, failed %ld, synced %ld", total, pending, failed,
-		    synced);
+	/* Each count is at most KKT_COUNT_MAX (1e9): the sum fits a long
+	 * only on 64 bits, so compare by subtraction. */
+	if (pending > total || synced > total - pending ||
+	    failed > total - pending - synced) {
+		*inconsistent = 1;
+		snprintf(why, whylen, "pending %ld + synced %ld + failed %ld is "
+		    "more than total_receipts %ld", pending, synced, failed, total);
 		return PA_EPROTO;
 	}
 	if (capacity >= 0 && queued > capacity) {
-		snprintf(why, whylen, "current_queued (%ld) exceeds "
-		    "total_capacity (%ld)", queued, capacity);
+		*inconsistent = 1;
+		snprintf(why, whylen, "current_queued %ld is more than "
+		    "total_capacity %ld", queued, capacity);
 		return PA_EPROTO;
 	}
 	st->pending = pending;
 	st->failed = failed;
 	st->dlq_size = dlq;
+	st->total_receipts = total;
+	st->synced_receipts = synced;
+	st->unreported = total - pending - synced - failed;
 	if (net != NULL)
 		kkt__copy_text(st->network_status, sizeof(st->network_status), net);
 	return PA_OK;
@@ -88,65 +97,70 @@ int
 kkt__opticserp_parse(const char *body, size_t len, const char *url,
     struct kkt_status *st)
 {
-	char why[256] = "";
-	json_t *o = NULL;
+	char why[256] = "", blocks[sizeof(st->reason)] = "", one[160];
 	char net[sizeof(st->network_status) + 16] = "";
-	int rc;
+	json_t *o = NULL;
+	size_t i, bl = 0;
+	int rc, inconsistent = 0;
 
 	st->reachable = 0;
 	st->synced = 0;
 	if ((o = kkt__json_object(body, len, why, sizeof(why))) == NULL ||
-	    validate(o, st, why, sizeof(why)) != PA_OK) {
+	    validate(o, st, why, sizeof(why), &inconsistent) != PA_OK) {
 		st->pending = st->failed = st->dlq_size = -1;
+		st->total_receipts = st->synced_receipts = st->unreported = -1;
 		st->network_status[0] = '\0';
-		kkt__reason(st, "KKT adapter%s%s answered malformed JSON: %s; "
-		    "imports stay refused until it answers correctly",
-		    url ? " at " : "", url ? url : "", why);
+		kkt__reason(st, "KKT adapter%s%s answered %s: %s; imports stay "
+		    "refused until it answers correctly", url ? " at " : "",
+		    url ? url : "", inconsistent ? "inconsistent counts" :
+		    "malformed JSON", why);
 		rc = PA_EKKT_UNREACHABLE;
 		goto out;
 	}
 	st->reachable = 1;
 	if (st->network_status[0])
 		snprintf(net, sizeof(net), " (network: %s)", st->network_status);
-	if (st->pending == 0 && st->failed == 0 && st->dlq_size == 0) {
+	if (st->pending == 0 && st->dlq_size == 0 && st->unreported == 0) {
 		st->synced = 1;
-		kkt__reason(st, "KKT buffer synced: 0 pending, 0 failed, 0 in DLQ%s",
-		    net);
+		kkt__reason(st, "KKT buffer synced: %ld %s, none pending, no "
+		    "unresolved DLQ entry; %ld failed (history, does not block)%s",
+		    st->total_receipts, kkt__plural(st->total_receipts, "receipt",
+		    "receipts"), st->failed, net);
 		rc = PA_OK;
 		goto out;
 	}
-	kkt__reason(st, "KKT buffer not synced: %ld %s pending, %ld failed, "
-	    "%ld in DLQ%s; %s, then retry", st->pending,
-	    plural(st->pending, "receipt", "receipts"), st->failed,
-	    st->dlq_size, net,
-	    st->failed > 0 || st->dlq_size > 0 ?
-	    "resolve the failed receipts in the KKT adapter" :
-	    "wait for the adapter to deliver them to the OFD");
+	/* The reason lists what blocks, as kkt_blocker() words it for kkt
+	 * status: "2 receipts pending: ...; 1 DLQ entry unresolved: ...". */
+	st->synced = 0;
+	for (i = 0; kkt_blocker(st, i, one, sizeof(one)) != NULL; i++) {
+		int n = snprintf(blocks + bl, sizeof(blocks) - bl, "%s%s",
+		    i ? "; " : "", one);
+		if (n < 0 || (size_t)n >= sizeof(blocks) - bl)
+			break;
+		bl += (size_t)n;
+	}
+	kkt__reason(st, "KKT buffer not synced: %s%s", blocks, net);
 	rc = PA_EKKT_UNSYNCED;
 out:
 	json_decref(o);
 	return rc;
 }
 
-int
-kkt__opticserp_check(const struct kkt_config *cfg, struct kkt_status *st)
+static int
+opticserp_check(const struct kkt_config *cfg, struct kkt_status *st)
 {
 	struct kkt__http *h = NULL;
-	char url[sizeof(cfg->url) + sizeof(OPTICSERP_PATH)];
 	const char *body;
 	size_t len;
 	long status;
 	int rc;
 
-	if ((rc = kkt__join_url(url, sizeof(url), cfg->url, OPTICSERP_PATH)) != PA_OK) {
+	if ((rc = kkt__http_open(cfg, &h)) != PA_OK) {
 		kkt__reason(st, "%s", pa_err_msg(rc));
 		goto out;
 	}
-	if ((rc = kkt__http_open(&h)) != PA_OK) {
-		kkt__reason(st, "%s", pa_err_msg(rc));
-		goto out;
-	}
-	rc = kkt__http_do(h, "GET", url, NULL, cfg->timeout_ms, &status, &body, &len);
+	rc = kkt__http_do(h, "GET", OPTICSERP_PATH, NULL, cfg->timeout_ms,
+	    &status, &body, &len);
 	if (rc != PA_OK) {
 		kkt__reason(st, "%s", pa_err_msg(rc));
 		rc = rc == PA_ENOMEM ? rc : PA_EKKT_UNREACHABLE;
@@ -164,3 +178,8 @@ out:
 	kkt__http_close(h);
 	return rc;
 }
+
+const struct kkt__backend kkt__opticserp = {
+	KKT_BACKEND_OPTICSERP, "opticserp", "http://127.0.0.1:8089",
+	opticserp_check,
+};

@@ -22,9 +22,16 @@ static const char usage[] =
 "prices. Configured in [kkt]: backend (opticserp | atol | none), url,\n"
 "timeout_ms (the whole check, default 2000).\n"
 "\n"
+"Not synced names each blocking reason with its numbers: receipts pending,\n"
+"unresolved DLQ entries (resolve them in the adapter), receipts in a state\n"
+"the adapter does not report (syncing?). failed is history: receipts that\n"
+"ever failed, kept as failed after their DLQ entry is resolved; it never\n"
+"blocks. See docs/kkt.md for what to do about each reason.\n"
+"\n"
 "  --json     one JSON object: backend, url, verdict (synced | not_synced |\n"
 "             unreachable | not_gated | config_error), reachable, synced,\n"
-"             pending, failed, dlq_size, first_doc_number,\n"
+"             blocking (array of the reasons), pending, failed, dlq_size,\n"
+"             total_receipts, synced_receipts, unreported, first_doc_number,\n"
 "             first_doc_datetime, network_status, reason, elapsed_ms\n"
 "             (null where the backend does not report a value)\n"
 "\n"
@@ -62,7 +69,8 @@ print_human(const struct cli_ctx *ctx, const struct kkt_config *cfg, int rc,
     const struct kkt_status *st)
 {
 	const char *v = verdict(rc, st), *col = C_RED;
-	char buf[96];
+	char buf[160];
+	size_t i;
 
 	if (rc == PA_OK)
 		col = C_GREEN;
@@ -77,9 +85,22 @@ print_human(const struct cli_ctx *ctx, const struct kkt_config *cfg, int rc,
 	for (; *v; v++)
 		putchar(*v == '_' ? ' ' : *v);
 	printf("%s\n", ctx->color ? C_RESET : "");
+	/* What blocks, one reason a line, before the raw numbers. */
+	for (i = 0; kkt_blocker(st, i, buf, sizeof(buf)) != NULL; i++)
+		printf("%-10s %s\n", i == 0 ? "blocking" : "", buf);
 	row_count("pending", st->pending);
-	row_count("failed", st->failed);
 	row_count("dlq", st->dlq_size);
+	row_count("unreported", st->unreported);
+	if (st->failed >= 0) {
+		snprintf(buf, sizeof(buf), "%ld (history: receipts that ever "
+		    "failed; does not block)", st->failed);
+		row("failed", buf);
+	}
+	if (st->total_receipts >= 0) {
+		snprintf(buf, sizeof(buf), "%ld (%ld synced)", st->total_receipts,
+		    st->synced_receipts);
+		row("receipts", buf);
+	}
 	if (st->network_status[0])
 		row("network", st->network_status);
 	if (st->first_doc_number >= 0) {

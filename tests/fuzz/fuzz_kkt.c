@@ -2,9 +2,12 @@
  *
  * The first input byte picks the parser (even: OpticsERP buffer status,
  * odd: ATOL task result); the rest is the HTTP body. Beyond "no crash, no
- * leak, no UB" it checks the gate's invariants: a verdict of synced only
- * with all counts zero, never synced with a refusal, a reason that is
- * always present and valid UTF-8, and a status document always built.
+ * leak, no UB" it checks the gate's invariants (DESIGN §6): a verdict of
+ * synced only with nothing pending, no unresolved DLQ entry and no receipt
+ * in an unreported state (failed, being history, may be anything), counts
+ * that add up to total_receipts, never synced with a refusal, a refusal
+ * with numbers always naming a blocking reason, a reason that is always
+ * present and valid UTF-8, and a status document always built.
  *
  *   make fuzz && mkdir -p build/fuzz/kkt-work && build/fuzz/fuzz_kkt \
  *       -dict=tests/fuzz/kkt.dict build/fuzz/kkt-work tests/fuzz/corpus/kkt
@@ -38,6 +41,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct kkt_status st;
+	char buf[160];
 	json_t *j;
 	int rc, again = 0, atol;
 
@@ -58,11 +62,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == PA_OK) {
 		check(st.reachable && st.pending == 0, "synced with pending");
 		if (!atol)
-			check(st.failed == 0 && st.dlq_size == 0, "synced with failed/dlq");
+			check(st.dlq_size == 0 && st.unreported == 0,
+			    "synced with dlq or unreported receipts");
 	}
-	if (rc == PA_EKKT_UNSYNCED)
-		check(st.reachable && (st.pending > 0 || st.failed > 0 ||
-		    st.dlq_size > 0), "unsynced without a count");
+	if (st.reachable && !atol)
+		check(st.pending + st.synced_receipts + st.failed +
+		    st.unreported == st.total_receipts && st.unreported >= 0,
+		    "counts do not add up");
+	if (rc == PA_EKKT_UNSYNCED) {
+		check(st.reachable && (st.pending > 0 || st.dlq_size > 0 ||
+		    st.unreported > 0), "unsynced without a count");
+		check(kkt_blocker(&st, 0, buf, sizeof(buf)) != NULL,
+		    "unsynced without a blocking reason");
+	} else
+		check(kkt_blocker(&st, 0, buf, sizeof(buf)) == NULL,
+		    "a blocking reason without a refusal");
 	check(st.reason[0] != '\0', "empty reason");
 	check(memchr(st.reason, '\0', sizeof(st.reason)) != NULL, "reason unterminated");
 	j = json_string(st.reason);

@@ -63,22 +63,92 @@ def test_pending_receipts_exit_75(agent, kkt_peer, backend):
         assert doc["first_doc_number"] == 1234
         assert doc["first_doc_datetime"] == "2026-11-26T09:12:00+03:00"
     else:
-        assert "3 receipts pending, 0 failed, 0 in DLQ (network: online)" in doc["reason"]
+        assert doc["reason"] == ("KKT buffer not synced: 3 receipts pending: wait "
+                                 "for the adapter to send them to the OFD "
+                                 "(network: online)")
+        assert doc["blocking"] == ["3 receipts pending: wait for the adapter "
+                                   "to send them to the OFD"]
         assert doc["failed"] == 0 and doc["dlq_size"] == 0
+        assert doc["unreported"] == 0
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("mode,key", [("failed", "failed"), ("dlq", "dlq_size")])
-def test_failed_or_dead_lettered_receipts_exit_75(agent, kkt_peer, backend, mode, key):
+def test_unresolved_dlq_entry_exits_75_and_says_resolve_it(agent, kkt_peer, backend):
     use_kkt(agent, kkt_peer.url, backend)
-    kkt_peer.set(mode, **{key: 2})
+    kkt_peer.set("dlq", dlq_size=1)
     rc, doc, r = kkt_status(agent)
     assert_refused(rc, doc, r, 75, "not_synced", "KKT buffer not synced")
     if backend == "opticserp":
-        assert doc[key] == 2
-        assert "resolve the failed receipts" in doc["reason"]
+        assert doc["dlq_size"] == 1
+        assert doc["failed"] == 1           # the DLQ receipt is status failed
+        assert doc["blocking"] == ["1 DLQ entry unresolved: resolve it in the adapter"]
     else:
-        assert doc["pending"] == 2
+        assert doc["pending"] == 1          # ATOL: not sent to the OFD
+        assert doc["blocking"] == ["1 receipt not sent to the OFD"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_resolved_failed_receipts_are_history_and_do_not_block(agent, kkt_peer, backend):
+    """Issue #10: the adapter keeps a receipt `failed` after its DLQ entry
+    is resolved; the gate refused every import forever."""
+    use_kkt(agent, kkt_peer.url, backend)
+    kkt_peer.set("failed", failed=2)
+    rc, doc, r = kkt_status(agent)
+    assert rc == 0, r
+    assert doc["verdict"] == "synced"
+    assert doc["blocking"] == []
+    if backend == "opticserp":
+        assert doc["failed"] == 2
+        assert "2 failed (history, does not block)" in doc["reason"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_receipt_in_an_unreported_state_blocks(agent, kkt_peer, backend):
+    """The adapter's `syncing` status is not listed by the endpoint: it shows
+    only as total_receipts - pending - synced - failed."""
+    use_kkt(agent, kkt_peer.url, backend)
+    kkt_peer.set("syncing", syncing=1)
+    rc, doc, r = kkt_status(agent)
+    assert_refused(rc, doc, r, 75, "not_synced", "KKT buffer not synced")
+    if backend == "opticserp":
+        assert doc["pending"] == 0 and doc["dlq_size"] == 0
+        assert doc["unreported"] == 1
+        assert doc["blocking"] == [
+            "1 receipt in a state the adapter does not report (syncing?)"]
+    else:
+        assert doc["pending"] == 1
+
+
+def test_every_blocking_reason_is_named_with_its_numbers(agent, kkt_peer):
+    use_kkt(agent, kkt_peer.url, "opticserp")
+    kkt_peer.set("pending", pending=2, dlq_size=1, syncing=1, failed=3)
+    rc, doc, r = kkt_status(agent)
+    assert_refused(rc, doc, r, 75, "not_synced")
+    assert doc["blocking"] == [
+        "2 receipts pending: wait for the adapter to send them to the OFD",
+        "1 DLQ entry unresolved: resolve it in the adapter",
+        "1 receipt in a state the adapter does not report (syncing?)"]
+    assert doc["reason"] == "KKT buffer not synced: " + "; ".join(doc["blocking"]) + \
+        " (network: online)"
+    assert doc["failed"] == 4 and doc["total_receipts"] == 107
+    assert doc["synced_receipts"] == 100
+
+
+@pytest.mark.parametrize("body,words", [
+    ('{"total_receipts": 10, "pending": 1, "synced": 9, "failed": 1, "dlq_size": 0}',
+     "pending 1 + synced 9 + failed 1 is more than total_receipts 10"),
+    ('{"total_receipts": 10, "pending": -1, "synced": 9, "failed": 0, "dlq_size": 0}',
+     "field 'pending' is -1"),
+    ('{"pending": 0, "synced": 9, "failed": 0, "dlq_size": 0}',
+     "field 'total_receipts' is missing"),
+])
+def test_negative_or_inconsistent_counts_fail_closed(agent, kkt_peer, body, words):
+    use_kkt(agent, kkt_peer.url, "opticserp")
+    kkt_peer.set("raw", body=body)
+    rc, doc, r = kkt_status(agent)
+    assert_refused(rc, doc, r, 69, "unreachable", words)
+    assert doc["reachable"] is False
+    assert doc["blocking"] == []
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -213,7 +283,9 @@ def test_human_output_shows_verdict_counts_and_reason(agent, kkt_peer):
     assert lines["url"] == kkt_peer.url
     assert lines["reachable"] == "yes"
     assert "verdict    not synced" in r.out
+    assert lines["blocking"] == "3 receipts pending: wait for the adapter to send them to the OFD"
     assert lines["pending"] == "3"
+    assert lines["failed"] == "0 (history: receipts that ever failed; does not block)"
     assert lines["network"] == "offline"
     assert "3 receipts pending" in lines["reason"]
     assert lines["elapsed"].endswith(" ms")
@@ -332,6 +404,26 @@ def test_import_runs_when_synced(agent, kkt_peer, seed, backend):
     assert doc["state"] == "done"
     assert catalog_rows(agent) == 10
     assert all(e["level"] != "warning" for e in job_log(agent)["entries"])
+
+
+def test_dlq_entry_resolved_in_the_adapter_lets_the_import_run(agent, kkt_peer, seed):
+    """The run of issue #10 against the real adapter: one receipt reached the
+    DLQ, was resolved, and the buffer synced; imports must then pass."""
+    use_kkt(agent, kkt_peer.url, "opticserp")
+    profile = agent.add_profile()
+    kkt_peer.set("dlq", dlq_size=1)
+    r = agent.run("import", seed_csv(seed), "--profile", profile)
+    assert r.rc == 75, r
+    log = job_log(agent)
+    assert log["total"] == 1, log
+    assert log["entries"][0]["message"] == (
+        "import refused: KKT buffer not synced: 1 DLQ entry unresolved: "
+        "resolve it in the adapter (network: online)")
+    kkt_peer.set("synced", failed=1)        # resolved: failed stays 1
+    rc, doc, r = agent.jrun("job", "run", JOB)
+    assert rc == 0, r
+    assert doc["state"] == "done"
+    assert catalog_rows(agent) == 10
 
 
 def test_import_with_backend_none_is_done_with_a_warning(agent, seed):

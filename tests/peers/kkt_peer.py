@@ -16,11 +16,24 @@ Control (tests drive every state at run time):
     POST /_control  {"mode": M, ...}     replace the state (unset keys reset)
     GET  /_control                       {"state": ..., "hits": {path: n}}
 
+The receipt store behind both APIs is modelled as the real OpticsERP
+adapter keeps it (measured, issue #10): 100 receipts synced, plus
+    pending=N     receipts waiting to be sent
+    dlq_size=N    receipts in the dead-letter queue, entry unresolved
+    failed=N      receipts whose DLQ entry was resolved: still status failed
+                  (the adapter's failed is cumulative: reported failed =
+                  failed + dlq_size), history that no longer blocks
+    syncing=N     receipts in the "syncing" state the endpoint does not list:
+                  they show only in total_receipts
+ATOL's notSentCount is what has not reached the OFD: pending + dlq_size +
+syncing.
+
 Modes (one state drives both APIs, so a test runs against either backend):
-    synced                     all counts 0
-    pending    pending=N       N receipts unsent (ATOL notSentCount = N)
-    failed     failed=N        OpticsERP failed > 0 (ATOL: notSentCount = N)
-    dlq        dlq_size=N      OpticsERP DLQ > 0   (ATOL: notSentCount = N)
+    synced                     nothing blocks (failed history allowed)
+    pending    pending=N       N receipts unsent
+    failed     failed=N        N resolved failed receipts: history only
+    dlq        dlq_size=N      N unresolved DLQ entries
+    syncing    syncing=N       N receipts in the unlisted "syncing" state
     slow       delay_ms=MS     answer (synced) after sleeping MS
     http500                    every API request answers 500
     garbage                    200 with a body that is not JSON
@@ -43,7 +56,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DEFAULTS = {
     "mode": "synced",
-    "pending": 0, "failed": 0, "dlq_size": 0,
+    "pending": 0, "failed": 0, "dlq_size": 0, "syncing": 0,
     "network_status": "online",
     "first_doc_number": 1234,
     "first_doc_datetime": "2026-11-26T09:12:00+03:00",
@@ -55,7 +68,7 @@ DEFAULTS = {
     "status": 200,
     "body": "",
 }
-MODES = {"synced", "pending", "failed", "dlq", "slow", "http500", "garbage",
+MODES = {"synced", "pending", "failed", "dlq", "syncing", "slow", "http500", "garbage",
          "wrongtypes", "raw", "atol_stuck", "atol_error"}
 MAX_BODY = 1024 * 1024     # requests we accept (control documents carry raw bodies)
 
@@ -72,18 +85,22 @@ def snapshot():
         return dict(state)
 
 
+SYNCED_BASE = 100
+
+
 def unsent(s):
-    """The one number both APIs report as 'not yet at the OFD'."""
-    return s["pending"] + s["failed"] + s["dlq_size"]
+    """Receipts not yet at the OFD (ATOL's notSentCount)."""
+    return s["pending"] + s["dlq_size"] + s["syncing"]
 
 
 def opticserp_doc(s):
-    total = 100 + unsent(s)
+    failed = s["failed"] + s["dlq_size"]        # cumulative, as the adapter
+    total = SYNCED_BASE + s["pending"] + failed + s["syncing"]
     doc = {
         "total_capacity": 1000, "current_queued": unsent(s),
         "percent_full": unsent(s) / 10.0, "network_status": s["network_status"],
         "total_receipts": total, "pending": s["pending"],
-        "synced": total - unsent(s), "failed": s["failed"],
+        "synced": SYNCED_BASE, "failed": failed,
         "dlq_size": s["dlq_size"],
     }
     if s["mode"] == "wrongtypes":

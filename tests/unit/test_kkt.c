@@ -47,59 +47,137 @@ assert_refused_malformed(int rc, const struct kkt_status *st)
 
 /* --- OpticsERP ---------------------------------------------------------- */
 
+/* An OpticsERP document with the two counts the rule needs besides the
+ * three of each test: total_receipts and synced. */
+#define OE(total, synced, rest) "{\"total_receipts\":" #total ",\"synced\":" \
+	#synced "," rest "}"
+
 static void
-opticserp_synced_only_when_all_three_are_zero(void **state)
+opticserp_synced_only_when_nothing_blocks(void **state)
 {
 	struct kkt_status st;
 
 	(void)state;
-	assert_int_equal(op("{\"pending\":0,\"failed\":0,\"dlq_size\":0}", &st), PA_OK);
+	assert_int_equal(op(OE(0, 0, "\"pending\":0,\"failed\":0,\"dlq_size\":0"),
+	    &st), PA_OK);
 	assert_true(st.synced);
 	assert_true(st.reachable);
 	assert_int_equal(st.pending, 0);
-	assert_int_equal(op("{\"pending\":1,\"failed\":0,\"dlq_size\":0}", &st),
-	    PA_EKKT_UNSYNCED);
+	assert_int_equal(st.unreported, 0);
+	assert_int_equal(op(OE(1, 0, "\"pending\":1,\"failed\":0,\"dlq_size\":0"),
+	    &st), PA_EKKT_UNSYNCED);
 	assert_false(st.synced);
 	assert_true(st.reachable);
-	assert_int_equal(op("{\"pending\":0,\"failed\":1,\"dlq_size\":0}", &st),
-	    PA_EKKT_UNSYNCED);
-	assert_int_equal(st.failed, 1);
-	assert_int_equal(op("{\"pending\":0,\"failed\":0,\"dlq_size\":1}", &st),
-	    PA_EKKT_UNSYNCED);
+	assert_int_equal(op(OE(2, 0, "\"pending\":0,\"failed\":1,\"dlq_size\":1"),
+	    &st), PA_EKKT_UNSYNCED);
 	assert_int_equal(st.dlq_size, 1);
+	assert_int_equal(st.unreported, 1);
+}
+
+/* Issue #10, measured against the real adapter: a receipt moved to the DLQ
+ * keeps status failed after its entry is resolved; the gate refused
+ * forever. failed is history. */
+static void
+opticserp_resolved_failed_receipt_does_not_block(void **state)
+{
+	struct kkt_status st;
+
+	(void)state;
+	assert_int_equal(op(OE(101, 100, "\"pending\":0,\"failed\":1,"
+	    "\"dlq_size\":0,\"network_status\":\"online\""), &st), PA_OK);
+	assert_true(st.synced);
+	assert_int_equal(st.failed, 1);
+	assert_string_equal(st.reason, "KKT buffer synced: 101 receipts, none "
+	    "pending, no unresolved DLQ entry; 1 failed (history, does not "
+	    "block) (network: online)");
+}
+
+/* The adapter's schema has a "syncing" status the endpoint does not list:
+ * such a receipt shows only as the difference, and blocks. */
+static void
+opticserp_receipt_in_an_unreported_state_blocks(void **state)
+{
+	struct kkt_status st;
+	char buf[160];
+
+	(void)state;
+	assert_int_equal(op(OE(101, 100, "\"pending\":0,\"failed\":0,"
+	    "\"dlq_size\":0"), &st), PA_EKKT_UNSYNCED);
+	assert_int_equal(st.unreported, 1);
+	assert_string_equal(st.reason, "KKT buffer not synced: 1 receipt in a "
+	    "state the adapter does not report (syncing?)");
+	assert_string_equal(kkt_blocker(&st, 0, buf, sizeof(buf)), "1 receipt "
+	    "in a state the adapter does not report (syncing?)");
+	assert_null(kkt_blocker(&st, 1, buf, sizeof(buf)));
 }
 
 static void
-opticserp_full_document_is_read(void **state)
+opticserp_reason_names_each_blocker_with_its_numbers(void **state)
 {
 	struct kkt_status st;
 	const char *doc = "{\"total_capacity\":1000,\"current_queued\":4,"
 	    "\"percent_full\":0.4,\"network_status\":\"offline\","
-	    "\"total_receipts\":120,\"pending\":3,\"synced\":116,\"failed\":1,"
-	    "\"dlq_size\":0}";
+	    "\"total_receipts\":123,\"pending\":2,\"synced\":116,\"failed\":4,"
+	    "\"dlq_size\":1}";
+	char buf[160];
 
 	(void)state;
 	assert_int_equal(op(doc, &st), PA_EKKT_UNSYNCED);
-	assert_int_equal(st.pending, 3);
-	assert_int_equal(st.failed, 1);
-	assert_int_equal(st.dlq_size, 0);
+	assert_int_equal(st.pending, 2);
+	assert_int_equal(st.failed, 4);
+	assert_int_equal(st.dlq_size, 1);
+	assert_int_equal(st.total_receipts, 123);
+	assert_int_equal(st.synced_receipts, 116);
+	assert_int_equal(st.unreported, 1);
 	assert_string_equal(st.network_status, "offline");
-	assert_string_equal(st.reason, "KKT buffer not synced: 3 receipts pending, "
-	    "1 failed, 0 in DLQ (network: offline); resolve the failed receipts "
-	    "in the KKT adapter, then retry");
+	assert_string_equal(st.reason, "KKT buffer not synced: 2 receipts "
+	    "pending: wait for the adapter to send them to the OFD; 1 DLQ entry "
+	    "unresolved: resolve it in the adapter; 1 receipt in a state the "
+	    "adapter does not report (syncing?) (network: offline)");
+	assert_string_equal(kkt_blocker(&st, 0, buf, sizeof(buf)), "2 receipts "
+	    "pending: wait for the adapter to send them to the OFD");
+	assert_string_equal(kkt_blocker(&st, 1, buf, sizeof(buf)), "1 DLQ entry "
+	    "unresolved: resolve it in the adapter");
+	assert_non_null(kkt_blocker(&st, 2, buf, sizeof(buf)));
+	assert_null(kkt_blocker(&st, 3, buf, sizeof(buf)));
+	assert_int_equal(op(OE(9, 0, "\"pending\":1,\"failed\":8,\"dlq_size\":3"),
+	    &st), PA_EKKT_UNSYNCED);
+	assert_string_equal(st.reason, "KKT buffer not synced: 1 receipt "
+	    "pending: wait for the adapter to send it to the OFD; 3 DLQ entries "
+	    "unresolved: resolve them in the adapter");
 }
 
+/* Fail closed: an answer whose counts contradict each other is not
+ * trusted, and the reason says which numbers. */
 static void
-opticserp_pending_reason_says_wait(void **state)
+opticserp_inconsistent_counts_are_refused(void **state)
 {
+	static const char *bad[] = {
+		OE(4, 0, "\"pending\":5,\"failed\":0,\"dlq_size\":0"),
+		OE(4, 5, "\"pending\":0,\"failed\":0,\"dlq_size\":0"),
+		OE(10, 9, "\"pending\":1,\"failed\":1,\"dlq_size\":0"),
+		OE(10, 0, "\"pending\":0,\"failed\":11,\"dlq_size\":0"),
+		OE(1000000000, 1000000000, "\"pending\":1000000000,"
+		    "\"failed\":1000000000,\"dlq_size\":0"),
+		OE(0, 0, "\"pending\":0,\"failed\":0,\"dlq_size\":0,"
+		    "\"total_capacity\":10,\"current_queued\":11"),
+	};
 	struct kkt_status st;
+	size_t i;
 
 	(void)state;
-	assert_int_equal(op("{\"pending\":1,\"failed\":0,\"dlq_size\":0}", &st),
-	    PA_EKKT_UNSYNCED);
-	assert_string_equal(st.reason, "KKT buffer not synced: 1 receipt pending, "
-	    "0 failed, 0 in DLQ; wait for the adapter to deliver them to the "
-	    "OFD, then retry");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		print_message("case %zu: %s\n", i, bad[i]);
+		assert_int_equal(op(bad[i], &st), PA_EKKT_UNREACHABLE);
+		assert_false(st.synced);
+		assert_false(st.reachable);
+		assert_int_equal(st.pending, -1);
+		assert_int_equal(st.unreported, -1);
+		assert_non_null(strstr(st.reason, "answered inconsistent counts"));
+	}
+	op(bad[2], &st);
+	assert_non_null(strstr(st.reason, "pending 1 + synced 9 + failed 1 is "
+	    "more than total_receipts 10"));
 }
 
 static void
@@ -110,42 +188,40 @@ opticserp_malformed_shapes_are_refused(void **state)
 		"[{\"pending\":0,\"failed\":0,\"dlq_size\":0}]",
 		"{\"pending\":0,\"failed\":0}",
 		"{\"failed\":0,\"dlq_size\":0}",
-		"{\"pending\":\"0\",\"failed\":0,\"dlq_size\":0}",
-		"{\"pending\":0.0,\"failed\":0,\"dlq_size\":0}",
-		"{\"pending\":0,\"failed\":0,\"dlq_size\":0e0}",
-		"{\"pending\":-1,\"failed\":0,\"dlq_size\":0}",
-		"{\"pending\":0,\"failed\":-3,\"dlq_size\":0}",
-		"{\"pending\":true,\"failed\":0,\"dlq_size\":0}",
-		"{\"pending\":false,\"failed\":0,\"dlq_size\":0}",
-		"{\"pending\":null,\"failed\":0,\"dlq_size\":0}",
-		"{\"pending\":[],\"failed\":0,\"dlq_size\":0}",
-		"{\"pending\":{},\"failed\":0,\"dlq_size\":0}",
-		"{\"pending\":1e3,\"failed\":0,\"dlq_size\":0}",
-		"{\"pending\":99999999999999999999,\"failed\":0,\"dlq_size\":0}",
-		"{\"pending\":1000000001,\"failed\":0,\"dlq_size\":0}",
-		"{\"pending\":0,\"failed\":0,\"dlq_size\":0} x",
-		"{\"pending\":0,\"failed\":0,\"dlq_size\":0}{}",
-		"{\"pending\":0,\"failed\":0,\"dlq_size\":0,\"pending\":3}",
-		"{\"pending\":0,\"failed\":0,\"dlq_size\":0,}",
+		"{\"pending\":0,\"failed\":0,\"dlq_size\":0}",
+		"{\"pending\":0,\"failed\":0,\"dlq_size\":0,\"synced\":0}",
+		"{\"pending\":0,\"failed\":0,\"dlq_size\":0,\"total_receipts\":0}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":\"0\",\"failed\":0,\"dlq_size\":0}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":0.0,\"failed\":0,\"dlq_size\":0}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":0,\"failed\":0,\"dlq_size\":0e0}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":-1,\"failed\":0,\"dlq_size\":0}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":0,\"failed\":-3,\"dlq_size\":0}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":true,\"failed\":0,\"dlq_size\":0}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":false,\"failed\":0,\"dlq_size\":0}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":null,\"failed\":0,\"dlq_size\":0}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":[],\"failed\":0,\"dlq_size\":0}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":{},\"failed\":0,\"dlq_size\":0}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":1e3,\"failed\":0,\"dlq_size\":0}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":99999999999999999999,\"failed\":0,\"dlq_size\":0}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":1000000001,\"failed\":0,\"dlq_size\":0}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":0,\"failed\":0,\"dlq_size\":0} x",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":0,\"failed\":0,\"dlq_size\":0}{}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":0,\"failed\":0,\"dlq_size\":0,\"pending\":3}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":0,\"failed\":0,\"dlq_size\":0,}",
 		"{'pending':0,'failed':0,'dlq_size':0}",
-		"{\"pending\":0,\"failed\":0,\"dlq_size\":0,\"percent_full\":\"0\"}",
-		"{\"pending\":0,\"failed\":0,\"dlq_size\":0,\"percent_full\":101}",
-		"{\"pending\":0,\"failed\":0,\"dlq_size\":0,\"percent_full\":-0.5}",
-		"{\"pending\":0,\"failed\":0,\"dlq_size\":0,\"network_status\":5}",
-		"{\"pending\":0,\"failed\":0,\"dlq_size\":0,\"network_status\":"
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":0,\"failed\":0,\"dlq_size\":0,\"percent_full\":\"0\"}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":0,\"failed\":0,\"dlq_size\":0,\"percent_full\":101}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":0,\"failed\":0,\"dlq_size\":0,\"percent_full\":-0.5}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":0,\"failed\":0,\"dlq_size\":0,\"network_status\":5}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":0,\"failed\":0,\"dlq_size\":0,\"network_status\":"
 		    "\"0123456789012345678901234567890123456789\"}",
-		"{\"pending\":0,\"failed\":0,\"dlq_size\":0,\"synced\":\"yes\"}",
-		"{\"pending\":0,\"failed\":0,\"dlq_size\":0,\"synced\":true}",
-		"{\"pending\":5,\"failed\":0,\"dlq_size\":0,\"total_receipts\":4}",
-		"{\"pending\":0,\"failed\":0,\"dlq_size\":0,\"total_receipts\":4,"
-		    "\"synced\":5}",
-		"{\"pending\":0,\"failed\":0,\"dlq_size\":0,\"total_capacity\":10,"
-		    "\"current_queued\":11}",
-		"{\"pending\":0,\"failed\":0,\"dlq_size\":0,\"total_capacity\":1.5}",
+		"{\"total_receipts\":0,\"pending\":0,\"failed\":0,\"dlq_size\":0,\"synced\":\"yes\"}",
+		"{\"total_receipts\":0,\"pending\":0,\"failed\":0,\"dlq_size\":0,\"synced\":true}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":0,\"failed\":0,\"dlq_size\":0,\"total_capacity\":1.5}",
 		"{\"pend\\u0000ing\":0,\"failed\":0,\"dlq_size\":0}",
-		"{\"pending\":0,\"failed\":0,\"dlq_size\":0,\"network_status\":\"a\\u0000b\"}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":0,\"failed\":0,\"dlq_size\":0,\"network_status\":\"a\\u0000b\"}",
 		"\xEF\xBB\xBF{\"pending\":0,\"failed\":0,\"dlq_size\":0}",
-		"{\"pending\":0,\"failed\":0,\"dlq_size\":0,\"network_status\":\"\xC3\"}",
+		"{\"total_receipts\":0,\"synced\":0,\"pending\":0,\"failed\":0,\"dlq_size\":0,\"network_status\":\"\xC3\"}",
 	};
 	struct kkt_status st;
 	size_t i;
@@ -160,7 +236,7 @@ opticserp_malformed_shapes_are_refused(void **state)
 static void
 opticserp_embedded_nul_is_trailing_garbage(void **state)
 {
-	static const char body[] = "{\"pending\":0,\"failed\":0,\"dlq_size\":0}\0";
+	static const char body[] = "{\"total_receipts\":0,\"synced\":0,\"pending\":0,\"failed\":0,\"dlq_size\":0}\0";
 	struct kkt_status st;
 
 	(void)state;
@@ -176,13 +252,13 @@ opticserp_reason_names_the_bad_field(void **state)
 	struct kkt_status st;
 
 	(void)state;
-	op("{\"pending\":\"3\",\"failed\":0,\"dlq_size\":0}", &st);
+	op("{\"total_receipts\":0,\"synced\":0,\"pending\":\"3\",\"failed\":0,\"dlq_size\":0}", &st);
 	assert_non_null(strstr(st.reason, "KKT adapter at http://127.0.0.1:1 "
 	    "answered malformed JSON: field 'pending' is a string, expected an "
 	    "integer"));
-	op("{\"pending\":3.5,\"failed\":0,\"dlq_size\":0}", &st);
+	op("{\"total_receipts\":0,\"synced\":0,\"pending\":3.5,\"failed\":0,\"dlq_size\":0}", &st);
 	assert_non_null(strstr(st.reason, "field 'pending' is a fractional number"));
-	op("{\"pending\":-2,\"failed\":0,\"dlq_size\":0}", &st);
+	op("{\"total_receipts\":0,\"synced\":0,\"pending\":-2,\"failed\":0,\"dlq_size\":0}", &st);
 	assert_non_null(strstr(st.reason, "field 'pending' is -2"));
 	op("{\"pending\":0,\"failed\":0}", &st);
 	assert_non_null(strstr(st.reason, "field 'dlq_size' is missing"));
@@ -422,6 +498,41 @@ bad_config_is_a_config_error(void **state)
 	assert_int_equal(kkt_check(NULL, &st), PA_EINVAL);
 }
 
+/* URLs go through libcurl's own parser (CURLU), as [hq] url does. */
+static void
+url_check_and_join_use_curl_url_api(void **state)
+{
+	static const char *bad[] = {
+		"ftp://127.0.0.1/", "127.0.0.1:8089", "http://", "http://[::1",
+		"http://u:p@127.0.0.1:1", "http://127.0.0.1:1/?x=1",
+		"http://127.0.0.1:1/#f", "http://127.0.0.1:99999",
+	};
+	char why[256], dst[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		print_message("case %zu: %s\n", i, bad[i]);
+		assert_int_equal(kkt__url_check(bad[i], why, sizeof(why)), PA_ECONFIG);
+		assert_non_null(strstr(why, "[kkt] url"));
+	}
+	assert_int_equal(kkt__url_check("HTTP://127.0.0.1:16732", why,
+	    sizeof(why)), PA_OK);
+	assert_int_equal(kkt__url_check("https://kkt.local/adapter/", why,
+	    sizeof(why)), PA_OK);
+	assert_int_equal(kkt__url_join(dst, sizeof(dst), "http://127.0.0.1:8089",
+	    "/v1/kkt/buffer/status"), PA_OK);
+	assert_string_equal(dst, "http://127.0.0.1:8089/v1/kkt/buffer/status");
+	assert_int_equal(kkt__url_join(dst, sizeof(dst), "http://h:1//", "/a/b"),
+	    PA_OK);
+	assert_string_equal(dst, "http://h:1/a/b");
+	assert_int_equal(kkt__url_join(dst, sizeof(dst), "http://h/adapter/",
+	    "/api/v2/requests"), PA_OK);
+	assert_string_equal(dst, "http://h/adapter/api/v2/requests");
+	assert_int_equal(kkt__url_join(dst, 20, "http://127.0.0.1:8089",
+	    "/v1/kkt/buffer/status"), PA_ECONFIG);
+}
+
 /* A port that is bound but not listening: connection refused, and no other
  * process can take it while we hold it. */
 static int
@@ -487,7 +598,7 @@ status_json_uses_null_for_unknown(void **state)
 	json_t *j;
 
 	(void)state;
-	op("{\"pending\":2,\"failed\":0,\"dlq_size\":0}", &st);
+	op("{\"total_receipts\":2,\"synced\":0,\"pending\":2,\"failed\":0,\"dlq_size\":0}", &st);
 	st.elapsed_ms = 5;
 	j = kkt_status_json(&st);
 	assert_non_null(j);
@@ -496,6 +607,11 @@ status_json_uses_null_for_unknown(void **state)
 	assert_true(json_is_false(json_object_get(j, "synced")));
 	assert_int_equal(json_integer_value(json_object_get(j, "pending")), 2);
 	assert_true(json_is_null(json_object_get(j, "first_doc_number")));
+	assert_int_equal(json_integer_value(json_object_get(j, "unreported")), 0);
+	assert_int_equal(json_array_size(json_object_get(j, "blocking")), 1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(j,
+	    "blocking"), 0)), "2 receipts pending: wait for the adapter to send "
+	    "them to the OFD");
 	assert_true(json_is_null(json_object_get(j, "network_status")));
 	assert_int_equal(json_integer_value(json_object_get(j, "elapsed_ms")), 5);
 	json_decref(j);
@@ -511,9 +627,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(opticserp_synced_only_when_all_three_are_zero),
-		cmocka_unit_test(opticserp_full_document_is_read),
-		cmocka_unit_test(opticserp_pending_reason_says_wait),
+		cmocka_unit_test(opticserp_synced_only_when_nothing_blocks),
+		cmocka_unit_test(opticserp_resolved_failed_receipt_does_not_block),
+		cmocka_unit_test(opticserp_receipt_in_an_unreported_state_blocks),
+		cmocka_unit_test(opticserp_reason_names_each_blocker_with_its_numbers),
+		cmocka_unit_test(opticserp_inconsistent_counts_are_refused),
 		cmocka_unit_test(opticserp_malformed_shapes_are_refused),
 		cmocka_unit_test(opticserp_embedded_nul_is_trailing_garbage),
 		cmocka_unit_test(opticserp_reason_names_the_bad_field),
@@ -527,6 +645,7 @@ main(void)
 		cmocka_unit_test(backend_names_round_trip),
 		cmocka_unit_test(backend_none_passes_without_network),
 		cmocka_unit_test(bad_config_is_a_config_error),
+		cmocka_unit_test(url_check_and_join_use_curl_url_api),
 		cmocka_unit_test(refused_connection_is_unreachable_for_both_backends),
 		cmocka_unit_test(out_of_memory_anywhere_fails_closed),
 		cmocka_unit_test(status_json_uses_null_for_unknown),
