@@ -323,21 +323,37 @@ hal_uuid4(char buf[37])
 int
 hal_lock_file(const char *path, int *fd_out)
 {
-	int fd;
+	struct stat held, now;
+	int fd, tries;
 
 	*fd_out = -1;
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) < 0)
-		return pa_err_set(PA_EIO, "open lock %s: %s", path, strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		int e = errno;
+	/* A holder may unlink the file just before it unlocks (hal_lock_drop):
+	 * whoever opened the old path then locks an orphan inode while a third
+	 * process locks a fresh file at the path, and both "hold" the lock.
+	 * So after locking, the path must still name the inode we locked;
+	 * else start over on the new file. Bounded: each retry means another
+	 * process finished with the lock in between. */
+	for (tries = 0; tries < 100; tries++) {
+		if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) < 0)
+			return pa_err_set(PA_EIO, "open lock %s: %s", path,
+			    strerror(errno));
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			int e = errno;
+			close(fd);
+			if (e == EWOULDBLOCK)
+				return pa_err_set(PA_ELOCKED, "%s is held by another "
+				    "posagent process", path);
+			return pa_err_set(PA_EIO, "lock %s: %s", path, strerror(e));
+		}
+		if (fstat(fd, &held) == 0 && stat(path, &now) == 0 &&
+		    held.st_dev == now.st_dev && held.st_ino == now.st_ino) {
+			*fd_out = fd;
+			return PA_OK;
+		}
 		close(fd);
-		if (e == EWOULDBLOCK)
-			return pa_err_set(PA_ELOCKED, "%s is held by another posagent "
-			    "process", path);
-		return pa_err_set(PA_EIO, "lock %s: %s", path, strerror(e));
 	}
-	*fd_out = fd;
-	return PA_OK;
+	return pa_err_set(PA_ELOCKED, "%s keeps being replaced by other posagent "
+	    "processes", path);
 }
 
 void
@@ -347,13 +363,30 @@ hal_unlock_file(int fd)
 		close(fd);
 }
 
-static volatile sig_atomic_t stop_flag;
+void
+hal_lock_drop(const char *path, int fd)
+{
+	if (fd < 0)
+		return;
+	/* Unlink while still holding: a waiter that opened this inode sees
+	 * the path gone after it locks and retries (hal_lock_file). */
+	unlink(path);
+	close(fd);
+}
+
+static volatile sig_atomic_t stop_flag, reload_flag;
 
 static void
 on_stop(int sig)
 {
+	stop_flag = sig;
+}
+
+static void
+on_reload(int sig)
+{
 	(void)sig;
-	stop_flag = 1;
+	reload_flag = 1;
 }
 
 void
@@ -367,6 +400,32 @@ hal_signals_install(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+void
+hal_reload_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_reload;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+int
+hal_reload_requested(void)
+{
+	int r = reload_flag != 0;
+
+	reload_flag = 0;
+	return r;
+}
+
+int
+hal_stop_signal(void)
+{
+	return (int)stop_flag;
 }
 
 int

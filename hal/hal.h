@@ -64,12 +64,24 @@ int hal_open_regular(const char *path, uint64_t max_bytes, int *fd_out);
 int hal_uuid4(char buf[37]);
 
 /* Exclusive advisory lock on path (created 0640). PA_ELOCKED if another
- * process holds it. *fd_out stays open while the lock is held. */
+ * process holds it. *fd_out stays open while the lock is held. On PA_OK the
+ * path names the very inode locked (a file unlinked by its last holder is
+ * never "held"). */
 int hal_lock_file(const char *path, int *fd_out);
+/* Release: close fd (-1 is ignored). */
 void hal_unlock_file(int fd);
+/* Release and remove the lock file (unlinked while still held, so it is
+ * safe against hal_lock_file in other processes). */
+void hal_lock_drop(const char *path, int fd);
 
 /* Install SIGTERM/SIGINT handlers that set a flag read by hal_stop_requested. */
 void hal_signals_install(void);
 int hal_stop_requested(void);
+/* The signal that requested the stop (0: none). */
+int hal_stop_signal(void);
+/* Install a SIGHUP handler (the daemon's reload); without it SIGHUP ends
+ * the process. hal_reload_requested() reports a SIGHUP once and clears it. */
+void hal_reload_install(void);
+int hal_reload_requested(void);
 
 #endif

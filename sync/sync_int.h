@@ -51,6 +51,8 @@ struct syncer {
 	char saved[SYNC_STATE_MAX]; /* last document written */
 	int lock_fd;                /* DATA_DIR/sync.lock, -1 until first send */
 	int logged_rc;              /* kind of the last error logged (0: none) */
+	volatile int quit;          /* syncer_stop(): another thread asks */
+	int online;                 /* hy.online published for syncer_online() */
 };
 
 int sync__events_body(struct sync_buf *b, const char *agent_id,

@@ -135,6 +135,7 @@ syncer_open(const struct syncer_opts *o, outbox *ob, syncer **out)
 	rt_breaker_init(&s->br, RT_BREAKER_THRESHOLD, RT_BREAKER_OPEN_MS);
 	if ((rc = sync__state_load(s)) != PA_OK)
 		goto out;
+	s->online = s->hy.online;
 	if (o->hq->outbox_max_events > 0 &&
 	    (rc = outbox_set_cap(ob, o->hq->outbox_max_events)) != PA_OK)
 		goto out;
@@ -491,7 +492,7 @@ syncer_drain(syncer *s)
 	if ((rc = outbox_stats(s->ob, &st)) != PA_OK)
 		return rc;
 	for (;;) {
-		if (hal_stop_requested()) {
+		if (hal_stop_requested() || s->quit) {
 			rc = pa_err_set(PA_ECANCELLED, "sync stopped by signal");
 			break;
 		}
@@ -589,6 +590,18 @@ syncer_tick(syncer *s, int64_t *wait_ms)
 	return rc;
 }
 
+void
+syncer_stop(syncer *s)
+{
+	__atomic_store_n(&s->quit, 1, __ATOMIC_RELEASE);
+}
+
+int
+syncer_online(syncer *s)
+{
+	return __atomic_load_n(&s->online, __ATOMIC_ACQUIRE);
+}
+
 int
 syncer_run(syncer *s)
 {
@@ -598,13 +611,19 @@ syncer_run(syncer *s)
 	if (s->o.hq->url[0] == '\0')
 		return hqc_check_url(s->o.hq->url);
 	hal_now_iso(s->st.loop_started);
-	while (!hal_stop_requested()) {
+	while (!hal_stop_requested() && !s->quit) {
 		rc = syncer_tick(s, &wait);
+		__atomic_store_n(&s->online, s->hy.online, __ATOMIC_RELEASE);
 		if (loop_fatal(rc))
 			goto out;
-		if (hal_sleep_ms(wait) == PA_ECANCELLED)
-			break;
+		/* In short steps, so syncer_stop() is heard within a moment. */
+		while (wait > 0 && !s->quit) {
+			if (hal_sleep_ms(wait < 200 ? wait : 200) == PA_ECANCELLED)
+				goto stopped;
+			wait -= 200;
+		}
 	}
+stopped:
 	rc = PA_OK;
 out:
 	s->st.loop_started[0] = '\0';

@@ -85,6 +85,11 @@ int syncer_heartbeat(syncer *s);
  * errors no retry can fix (PA_ECONFIG, PA_EPERM, PA_ENOMEM, database
  * errors) end it early. */
 int syncer_run(syncer *s);
+/* From another thread: make syncer_run() return PA_OK soon (within about
+ * 200 ms, or when the request in flight ends). */
+void syncer_stop(syncer *s);
+/* From another thread: is HQ online as of the loop's last step (1/0)? */
+int syncer_online(syncer *s);
 
 /* One scheduling step for a caller with its own loop (the daemon): drains
  * and/or heartbeats when due, then sets *wait_ms to the time until the next

@@ -68,15 +68,16 @@ cli_emit_json(json_t *j)
 }
 
 int
-cli_store(struct cli_ctx *ctx, adb **out)
+cli_store(struct cli_ctx *ctx, adb **out, int settle)
 {
 	int rc;
 
 	if ((rc = adb_open(ctx->cfg->data_dir, out)) != PA_OK)
 		return rc;
-	/* Any command that touches jobs first settles the ones a dead
-	 * process left running (DESIGN §8). */
-	if ((rc = runner_recover(*out, ctx->cfg->data_dir, NULL)) != PA_OK) {
+	/* A command that writes first settles the jobs a dead process left
+	 * running (DESIGN §8); the daemon does it every loop turn. */
+	if (settle && (rc = runner_recover(*out, ctx->cfg->data_dir, NULL)) !=
+	    PA_OK) {
 		adb_close(*out);
 		*out = NULL;
 	}

@@ -6,8 +6,10 @@
 #include "agent/cli/cli_out.h"
 #include "agent/store/adb.h"
 
-/* Open agent.db in the configured data dir and settle crashed jobs. */
-int cli_store(struct cli_ctx *ctx, adb **out);
+/* Open agent.db in the configured data dir; when settle, first settle jobs
+ * a crashed process left running. Read-only commands (show, list, log,
+ * status) pass 0: they never write (issue #8). */
+int cli_store(struct cli_ctx *ctx, adb **out, int settle);
 /* New {code, name, message} for the error rc (message valid UTF-8). */
 json_t *cli_error_json(int rc);
 /* Does argv hold --help / -h? */

@@ -239,7 +239,7 @@ cmd_import(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage(import_help);
 	if ((rc = parse_jargs(argc, argv, 1, &ja, 7)) != PA_OK)
 		return rc;
-	if ((rc = cli_store(ctx, &a)) != PA_OK)
+	if ((rc = cli_store(ctx, &a, 1)) != PA_OK)
 		return rc;
 	if (ja.preview > 0) {
 		rc = preview(ctx, a, &ja);
@@ -258,15 +258,12 @@ static int
 cancel_job(struct cli_ctx *ctx, adb *a, struct job *j)
 {
 	int64_t deadline;
-	int rc;
+	int rc, running;
 
-	if (j->state != JOB_RUNNING) {
-		rc = job_transition(a, j, JOB_CANCELLED, "cancelled by request");
+	if ((rc = job_cancel(a, j, &running)) != PA_OK || !running)
 		goto out;
-	}
-	if ((rc = job_request_cancel(a, j)) != PA_OK)
-		return rc;
-	/* The runner checks the flag every quarter second and rolls back. */
+	/* The runner checks the flag every quarter second and rolls back;
+	 * if it died instead, recovery settles the job. */
 	deadline = hal_sys.mono_ms() + CANCEL_WAIT_MS;
 	while ((rc = job_reload(a, j)) == PA_OK && j->state == JOB_RUNNING &&
 	    hal_sys.mono_ms() < deadline) {
@@ -278,6 +275,9 @@ cancel_job(struct cli_ctx *ctx, adb *a, struct job *j)
 		rc = pa_err_set(PA_ETIMEOUT, "job %s: cancel requested, but its "
 		    "import has not stopped yet; check again with posagent job show",
 		    j->name);
+	else if (rc == PA_OK && j->state != JOB_CANCELLED)
+		rc = pa_err_set(PA_ESTATE, "job %s ended %s before it could be "
+		    "cancelled", j->name, job_state_name(j->state));
 out:
 	if (job_reload(a, j) == PA_OK)
 		print_job(ctx, j, rc);
@@ -425,7 +425,8 @@ cmd_job(struct cli_ctx *ctx, int argc, char **argv)
 	if (argc < 2 || cli_wants_help(argc, argv))
 		return argc < 2 ? pa_err_set(PA_EUSAGE, "job: which subcommand? "
 		    "(posagent job --help)") : cli_usage(job_help);
-	if ((rc = cli_store(ctx, &a)) != PA_OK)
+	if ((rc = cli_store(ctx, &a, strcmp(sub, "list") != 0 &&
+	    strcmp(sub, "show") != 0)) != PA_OK)
 		return rc;
 	if (strcmp(sub, "list") == 0) {
 		rc = list_jobs(ctx, a, argc, argv);
@@ -515,7 +516,7 @@ cmd_log(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (ref == NULL)
 		return pa_err_set(PA_EUSAGE, "log: which job? (posagent log --help)");
-	if ((rc = cli_store(ctx, &a)) != PA_OK)
+	if ((rc = cli_store(ctx, &a, 0)) != PA_OK)
 		return rc;
 	if ((rc = job_get(a, ref, &j)) != PA_OK ||
 	    (rc = jobq_log_page(a, j, level, page, size, &doc)) != PA_OK)

@@ -172,7 +172,8 @@ cmd_profile(struct cli_ctx *ctx, int argc, char **argv)
 	if (argc < 2 || cli_wants_help(argc, argv))
 		return argc < 2 ? pa_err_set(PA_EUSAGE, "profile: add, list, show "
 		    "or remove? (posagent profile --help)") : cli_usage(profile_help);
-	if ((rc = cli_store(ctx, &a)) != PA_OK)
+	if ((rc = cli_store(ctx, &a, strcmp(argv[1], "add") == 0 ||
+	    strcmp(argv[1], "remove") == 0)) != PA_OK)
 		return rc;
 	if (strcmp(argv[1], "add") == 0) {
 		rc = profile_add(ctx, a, argc, argv);

@@ -65,17 +65,14 @@ log_stderr(void *arg, const char *line)
 }
 
 static int
-session_open(struct cli_ctx *ctx, int settle_jobs, int log,
-    struct sync_session *ss)
+session_open(struct cli_ctx *ctx, int log, struct sync_session *ss)
 {
 	int rc;
 
 	memset(ss, 0, sizeof(*ss));
-	/* status shows jobs: settle any a crash left "running" first. sync
+	/* Neither settles jobs: status is read-only (issue #8) and sync
 	 * touches no job and must not wait for an import's lock. */
-	rc = settle_jobs ? cli_store(ctx, &ss->a) :
-	    adb_open(ctx->cfg->data_dir, &ss->a);
-	if (rc != PA_OK)
+	if ((rc = adb_open(ctx->cfg->data_dir, &ss->a)) != PA_OK)
 		goto out;
 	ss->hc.db = ss->a;
 	ss->hc.kkt = &ctx->cfg->kkt;
@@ -178,7 +175,7 @@ cmd_sync(struct cli_ctx *ctx, int argc, char **argv)
 	if ((rc = hqc_check_url(ctx->cfg->hq.url)) != PA_OK)
 		return rc;
 	hal_signals_install();
-	if ((rc = session_open(ctx, 0, !once, &ss)) != PA_OK)
+	if ((rc = session_open(ctx, !once, &ss)) != PA_OK)
 		goto out;
 	if (once) {
 		rc = syncer_drain(ss.s);
@@ -286,7 +283,7 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 			return pa_err_set(PA_EUSAGE, "status: unexpected '%s' (see "
 			    "posagent status --help)", argv[i]);
 	}
-	if ((rc = session_open(ctx, 1, 0, &ss)) != PA_OK)
+	if ((rc = session_open(ctx, 0, &ss)) != PA_OK)
 		return rc;
 	if ((rc = syncer_status_json(ss.s, &doc)) != PA_OK)
 		goto out;

@@ -112,6 +112,7 @@ match(struct profile *const *profs, size_t n, const char *name,
 static int
 handle(const struct pa_config *cfg, adb *a, const char *path,
     const char *name, const char *shown, const struct profile *p,
+    const struct runner_opts *base,
     enum inbox_outcome *outcome)
 {
 	struct runner_opts ro;
@@ -120,6 +121,7 @@ handle(const struct pa_config *cfg, adb *a, const char *path,
 	uint64_t size = 0;
 	int rc, found = 0;
 
+	*outcome = INBOX_WORKED;
 	if ((rc = runner_spool(cfg->data_dir, path, sha, &size)) != PA_OK)
 		return rc;
 	if ((rc = jobq_sha_done(a, sha, p->name, &found)) != PA_OK)
@@ -136,11 +138,10 @@ handle(const struct pa_config *cfg, adb *a, const char *path,
 		runner_unspool(a, cfg->data_dir, sha);
 		return rc;
 	}
-	memset(&ro, 0, sizeof(ro));
+	ro = *base;
 	ro.data_dir = cfg->data_dir;
 	ro.kkt = &cfg->kkt;
 	rc = runner_run(a, j, &ro);
-	*outcome = INBOX_WORKED;
 	if (rc == PA_EKKT_UNSYNCED || rc == PA_EKKT_UNREACHABLE) {
 		say("%s waits: %s%s", shown, pa_err_msg(rc), "");
 		*outcome = INBOX_GATE_REFUSED;
@@ -161,7 +162,7 @@ out:
 
 int
 inbox_scan(const struct pa_config *cfg, adb *a, const char *inbox,
-    enum inbox_outcome *outcome)
+    const struct runner_opts *ro, enum inbox_outcome *outcome)
 {
 	struct profile **profs = NULL;
 	struct dirent *de;
@@ -197,16 +198,19 @@ inbox_scan(const struct pa_config *cfg, adb *a, const char *inbox,
 			    PA_OK)
 				goto out;
 			*outcome = INBOX_WORKED;
-			continue;
+			break;
 		}
-		if ((rc = handle(cfg, a, path, de->d_name, shown, p, outcome)) !=
+		if ((rc = handle(cfg, a, path, de->d_name, shown, p, ro, outcome)) !=
 		    PA_OK) {
 			/* One bad file must not stop the others. */
 			say("%s: %s%s", shown, pa_err_msg(rc), "");
+			*outcome = INBOX_IDLE;
 			rc = PA_OK;
+			continue;
 		}
-		if (*outcome == INBOX_GATE_REFUSED)
-			break;
+		/* One file per call: the daemon's loop turn (heartbeat, sync,
+		 * reload, watchdog) comes between two imports. */
+		break;
 	}
 out:
 	pa_free(shown);

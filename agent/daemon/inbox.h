@@ -7,6 +7,7 @@
 #define INBOX_H
 
 #include "agent/core/config.h"
+#include "agent/import/runner.h"
 #include "agent/store/adb.h"
 
 enum inbox_outcome {
@@ -18,9 +19,13 @@ enum inbox_outcome {
 /* Create the inbox and the archive/failed/rejected folders. */
 int inbox_prepare(const struct pa_config *cfg, char *inbox, size_t len);
 
-/* Handle every complete file in the inbox once. Stops early when the gate
- * refuses (the rest would be refused too) or a stop is requested. */
+/* Handle the next complete file in the inbox (at most one per call, so the
+ * daemon's loop turn comes between two files; a file that cannot be handled
+ * is logged and skipped for this call). *outcome: INBOX_WORKED when a file
+ * was handled (call again at once), INBOX_GATE_REFUSED (back off),
+ * INBOX_IDLE (nothing more to do now). Imports run with ro's hooks
+ * (on_progress, gate); its data_dir and kkt are taken from cfg. */
 int inbox_scan(const struct pa_config *cfg, adb *a, const char *inbox,
-    enum inbox_outcome *outcome);
+    const struct runner_opts *ro, enum inbox_outcome *outcome);
 
 #endif

@@ -378,7 +378,31 @@ save(adb *a, const struct job *j, int clear_cancel)
 int
 job_save_stats(adb *a, const struct job *j)
 {
-	return save(a, j, 0);
+	sqlite3 *db = adb_sqlite(a);
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	/* Counters only, and only while running: the state belongs to
+	 * job_transition, which reads it back inside its transaction. Writing
+	 * a stale snapshot's state here once turned a settled job back into
+	 * a running one (issue #8). */
+	if ((rc = sqlx_prepare(db, "UPDATE job SET total_rows = ?1, "
+	    "processed_rows = ?2, created_count = ?3, updated_count = ?4, "
+	    "skipped_count = ?5, error_count = ?6, progress_percent = ?7 "
+	    "WHERE id = ?8 AND state = 'running'", &st)) != PA_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, j->total_rows);
+	sqlite3_bind_int64(st, 2, j->processed_rows);
+	sqlite3_bind_int64(st, 3, j->created);
+	sqlite3_bind_int64(st, 4, j->updated);
+	sqlite3_bind_int64(st, 5, j->skipped);
+	sqlite3_bind_int64(st, 6, j->errors);
+	sqlite3_bind_double(st, 7, j->progress);
+	sqlite3_bind_int64(st, 8, j->id);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? PA_OK : sqlx_err(db, rc, "save job progress");
+	sqlite3_finalize(st);
+	return rc;
 }
 
 static int
@@ -540,10 +564,31 @@ job_cancel_requested(adb *a, const struct job *j, int *flag)
 }
 
 int
-job_request_cancel(adb *a, struct job *j)
+job_cancel(adb *a, struct job *j, int *running)
 {
-	return exec_bound(a, "UPDATE job SET cancel_requested = 1 WHERE id = ?1 "
-	    "AND state = 'running'", j->id, "request cancel");
+	int rc;
+
+	*running = 0;
+	/* Decide on the state inside the write transaction: a draft that a
+	 * runner starts meanwhile must get the flag, not a direct cancel
+	 * while its import commits. */
+	if ((rc = adb_begin(a)) != PA_OK)
+		return rc;
+	if ((rc = job_reload(a, j)) != PA_OK)
+		goto out;
+	if (j->state == JOB_RUNNING) {
+		*running = 1;
+		rc = exec_bound(a, "UPDATE job SET cancel_requested = 1 WHERE "
+		    "id = ?1", j->id, "request cancel");
+	} else {
+		rc = job_transition(a, j, JOB_CANCELLED, "cancelled by request");
+	}
+	if (rc == PA_OK)
+		rc = adb_commit(a);
+out:
+	if (rc != PA_OK)
+		adb_rollback(a);
+	return rc;
 }
 
 int

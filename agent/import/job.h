@@ -66,15 +66,19 @@ int job_reload(adb *a, struct job *j);
  * the current state). Writes the snapshot event. start/end dates, duration
  * and progress follow the state. msg sets error_message (NULL keeps). */
 int job_transition(adb *a, struct job *j, enum job_state to, const char *msg);
-/* Persist the counters of j (no event). */
+/* Persist the counters of j (no event), only while it is running; never
+ * its state. */
 int job_save_stats(adb *a, const struct job *j);
 /* failed|cancelled → draft: clear stats, error and logs. */
 int job_reset(adb *a, struct job *j);
 /* Mark j as a dry run (its catalog changes are rolled back; it does not
  * count as an imported file). */
 int job_mark_dry_run(adb *a, struct job *j);
-/* Ask a running job's process to stop (it rolls back). */
-int job_request_cancel(adb *a, struct job *j);
+/* Cancel j in one write transaction on its stored state: a draft becomes
+ * cancelled; a running job gets the cancel flag for its process (which
+ * rolls back) and *running = 1; any other state is PA_ESTATE. j is
+ * reloaded. */
+int job_cancel(adb *a, struct job *j, int *running);
 /* Has a cancel been requested for j? (1 also when j was deleted.) */
 int job_cancel_requested(adb *a, const struct job *j, int *flag);
 

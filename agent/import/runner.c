@@ -229,6 +229,8 @@ runner_run(adb *a, struct job *j, const struct runner_opts *o)
 	 * take the whole timeout. */
 	memset(&ks, 0, sizeof(ks));
 	gate = kkt_check(o->kkt, &ks);
+	if (o->gate)
+		*o->gate = ks;
 	if (gate != PA_OK && gate != PA_EKKT_UNSYNCED && gate != PA_EKKT_UNREACHABLE) {
 		rc = gate;
 		goto out;
@@ -270,10 +272,7 @@ out:
 	if (r.in_tx)
 		adb_rollback(a);
 	cat_close(c);
-	if (lockfd >= 0) {
-		unlink(lock);
-		hal_unlock_file(lockfd);
-	}
+	hal_lock_drop(lock, lockfd);
 	prof_free(p);
 	return rc;
 }
@@ -287,8 +286,11 @@ recover_one(adb *a, cat *c, const char *data_dir, const char *name,
 	long counts[5];
 	int rc, found, fd = -1;
 
-	if ((rc = job_get(a, name, &j)) != PA_OK)
-		return rc;
+	if ((rc = job_get(a, name, &j)) != PA_OK) {
+		if (rc == PA_ENOTFOUND)
+			rc = PA_OK; /* deleted since the list was read */
+		goto out;
+	}
 	/* The run/ folder may not exist yet (a job marked running by hand or
 	 * restored from a backup): its process is certainly gone then. */
 	if ((rc = hal_pathf(lock, sizeof(lock), "%s/run", data_dir)) != PA_OK ||
@@ -303,10 +305,16 @@ recover_one(adb *a, cat *c, const char *data_dir, const char *name,
 	}
 	if (rc != PA_OK)
 		goto out;
-	if ((rc = cat_import_record(c, j->uuid, &found, counts)) != PA_OK)
-		goto out;
+	/* We hold the lock, so no runner of this job is alive (a runner takes
+	 * it before `running` and keeps it until it has settled). Decide on
+	 * the state as stored inside the write transaction: what was read
+	 * before the lock may be stale (issue #8: a job settled twice). */
 	if ((rc = adb_begin(a)) != PA_OK)
 		goto out;
+	if ((rc = job_reload(a, j)) != PA_OK || j->state != JOB_RUNNING)
+		goto done;
+	if ((rc = cat_import_record(c, j->uuid, &found, counts)) != PA_OK)
+		goto done;
 	if (found) {
 		j->created = counts[0];
 		j->updated = counts[1];
@@ -330,15 +338,13 @@ recover_one(adb *a, cat *c, const char *data_dir, const char *name,
 		if (rc == PA_OK && interrupted)
 			json_array_append_new(interrupted, json_string(j->name));
 	}
+done:
 	if (rc == PA_OK)
 		rc = adb_commit(a);
 	else
 		adb_rollback(a);
 out:
-	if (fd >= 0) {
-		unlink(lock);
-		hal_unlock_file(fd);
-	}
+	hal_lock_drop(lock, fd);
 	job_free(j);
 	return rc;
 }

@@ -17,6 +17,8 @@ struct runner_opts {
 	/* Optional: called with the live job about every quarter second. */
 	void (*on_progress)(void *ctx, const struct job *j);
 	void *ctx;
+	/* Optional: gets what the KKT gate said (the daemon's STATUS=). */
+	struct kkt_status *gate;
 };
 
 /* Hash path and keep a durable copy in DATA_DIR/spool/<sha256> (content

@@ -81,6 +81,10 @@ migrate(adb *a)
 		return outbox_schema(a->db);
 	if ((rc = adb_begin(a)) != PA_OK)
 		return rc;
+	/* Re-read under the write lock: another first command may have
+	 * migrated meanwhile (issue #8). */
+	if ((rc = sqlx_user_version(a->db, &version)) != PA_OK)
+		goto out;
 	for (i = version; i < NMIGRATIONS; i++)
 		if ((rc = sqlx_exec(a->db, migrations[i], "migrate agent.db")) != PA_OK)
 			goto out;

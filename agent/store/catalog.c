@@ -199,9 +199,12 @@ cat_open(const char *data_dir, cat **out)
 	if (v == 0) {
 		if ((rc = sqlx_exec(c->db, "BEGIN IMMEDIATE", path)) != PA_OK)
 			goto out;
-		if ((rc = sqlx_exec(c->db, schema_v1, "create catalog schema")) != PA_OK ||
+		/* Re-read under the write lock: two first commands may race to
+		 * create the schema (issue #8). */
+		if ((rc = sqlx_user_version(c->db, &v)) != PA_OK || (v == 0 &&
+		    ((rc = sqlx_exec(c->db, schema_v1, "create catalog schema")) != PA_OK ||
 		    (rc = create_indexes(c, ~0u)) != PA_OK ||
-		    (rc = sqlx_set_user_version(c->db, 1)) != PA_OK ||
+		    (rc = sqlx_set_user_version(c->db, 1)) != PA_OK)) ||
 		    (rc = sqlx_exec(c->db, "COMMIT", path)) != PA_OK) {
 			sqlx_exec(c->db, "ROLLBACK", path);
 			goto out;

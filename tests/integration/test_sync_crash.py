@@ -4,9 +4,7 @@ them, HQ holds every event exactly once and first received them in seq
 order; the outbox's depth counter still matches its rows."""
 import random
 import sqlite3
-import subprocess
-
-from fx_hq import outbox_rows, seed_events, use_hq
+from fx_hq import outbox_rows, seed_events, use_hq, wait_for
 
 ROUNDS = 30
 
@@ -16,12 +14,17 @@ def test_kill_9_during_sync_loses_and_duplicates_nothing(agent, hq, hq_certs):
     use_hq(agent, hq, hq_certs, batch_max=25)
     seqs = seed_events(agent, 2000)
     for i in range(ROUNDS):
+        base = hq.stats()["events_requests"]
         p = agent.popen("sync")
-        try:
-            # The loop never exits by itself: this is the moment of the kill.
-            p.wait(timeout=rnd.uniform(0.02, 0.5))
-        except subprocess.TimeoutExpired:
-            pass
+        # Kill points are events, not guessed sleeps: at once (before any
+        # delivery), or when HQ has received the 1st or 2nd batch of this
+        # run (the kill then lands before, during or after HQ's answer).
+        k = rnd.choice([0, 1, 1, 2])
+        if k:
+            wait_for(lambda: p.poll() is not None or
+                     hq.stats()["events_requests"] >= base + k or
+                     not outbox_rows(agent), timeout=300,
+                     what=f"round {i}: batch {k} to reach HQ")
         p.kill()
         p.communicate()
         assert p.returncode == -9, f"round {i}: sync exited by itself ({p.returncode})"
@@ -29,6 +32,7 @@ def test_kill_9_during_sync_loses_and_duplicates_nothing(agent, hq, hq_certs):
     mid = hq.stats()
     print("crash loop:", mid["stored"], "stored,", mid["duplicates"], "duplicates before the final sync")
     assert mid["stored"] > 0, "no kill landed after a delivery: test proves nothing"
+    assert outbox_rows(agent), "the outbox drained before the last kill"
     r = agent.run("sync", "--once")
     assert r.rc == 0, r
     evs = hq.events()

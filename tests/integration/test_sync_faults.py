@@ -109,7 +109,7 @@ def test_429_retry_after_http_date_is_honoured(agent, hq, hq_certs):
 def test_429_then_delivery_in_loop(agent, hq, hq_certs):
     use_hq(agent, hq, hq_certs)
     seqs = seed_events(agent, 5)
-    hq.fault("429", retry_after="1", count=1, path="events")
+    hq.fault("429", retry_after="2", count=1, path="events")
     p = agent.popen("sync")
     try:
         wait_for(lambda: len(hq.events()) == 5, what="delivery after 429")
@@ -117,6 +117,11 @@ def test_429_then_delivery_in_loop(agent, hq, hq_certs):
         p.send_signal(signal.SIGTERM)
         p.communicate(timeout=30)
     exactly_once(hq, seqs)
+    # The 429 was really sent, and the next batch came no sooner than its
+    # Retry-After said (whatever the machine's load: only a lower bound).
+    ev = [(c, t) for c, path, t in hq.stats()["answers"] if "/events" in path]
+    assert [c for c, _ in ev][:2] == ["429", "200"], ev
+    assert ev[1][1] - ev[0][1] >= 1.9, ev
 
 
 @pytest.mark.parametrize("code", ["401", "403"])

@@ -103,10 +103,14 @@ class State:
         with self.lock:
             self.stats[key] += n
 
-    def status(self, code):
+    def status(self, code, path=""):
         with self.lock:
             k = str(code)
             self.stats["statuses"][k] = self.stats["statuses"].get(k, 0) + 1
+            # When each answer left (CLOCK_MONOTONIC, shared by the test
+            # process): a test checks a Retry-After was honoured.
+            self.stats.setdefault("answers", []).append(
+                [k, path, time.monotonic()])
 
     def store(self, agent_id, events, body, limit=None):
         """Store events[:limit] (body is the request as received); return
@@ -199,7 +203,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def answer(self, code, doc=None, raw=None, headers=()):
         body = raw if raw is not None else json.dumps(doc if doc is not None else {}).encode()
-        self.server.state.status(code)
+        self.server.state.status(code, self.path)
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
