@@ -134,3 +134,5 @@ install: all
 
 clean:
 	rm -rf build/host build/host-san build/fuzz
+
+include hq/hq.mk

@@ -1,0 +1,46 @@
+# posagent-hq (issue #14), included from the Makefile: the headquarters
+# server, build/<target>/posagent-hq. It links the system's shared
+# libraries (libmicrohttpd with GnuTLS, libpq, SQLite, jansson) and hal/.
+
+HQ_PKGS       := libmicrohttpd gnutls libpq sqlite3 jansson
+HQ_PKG_CFLAGS := $(shell pkg-config --cflags $(HQ_PKGS) 2>/dev/null)
+HQ_PKG_LIBS   := $(shell pkg-config --libs $(HQ_PKGS) 2>/dev/null)
+HQ_SRC        := $(sort $(wildcard hq/*.c))
+HQ_GEN        := $(BUILD)/gen/hq_www_index.c
+HQ_OBJ        := $(HQ_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/hq_www_index.o
+HQ_HAL_OBJ    := $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard hal/*.c)))
+HQ_BIN        := $(BUILD)/posagent-hq
+
+$(HQ_OBJ): ALL_CFLAGS += $(HQ_PKG_CFLAGS)
+
+# The dashboard, embedded: one byte array (xxd from Debian's xxd package).
+$(HQ_GEN): hq/www/index.html
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q){ echo '#include "hq/hq_www.h"'; \
+	  echo 'const unsigned char hq_www_index[] = {'; \
+	  xxd -i < $<; echo '};'; \
+	  echo 'const size_t hq_www_index_len = sizeof(hq_www_index);'; } > $@.tmp
+	$(Q)mv $@.tmp $@
+
+$(BUILD)/obj/gen/hq_www_index.o: $(HQ_GEN) $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# hal.c hashes with mbedTLS: its libraries as the agent links them.
+$(HQ_BIN): $(HQ_OBJ) $(HQ_HAL_OBJ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(HQ_PKG_LIBS) \
+	  $(filter -lmbed% %.a,$(LIBS)) -lpthread
+
+all: $(HQ_BIN)
+integration: $(HQ_BIN)
+export POSAGENT_HQ_BIN := $(abspath $(HQ_BIN))
+
+install-hq: $(HQ_BIN)
+	install -D -m 0755 $(HQ_BIN) $(DESTDIR)$(PREFIX)/bin/posagent-hq
+install: install-hq
+
+.PHONY: install-hq
+-include $(HQ_OBJ:.o=.d)

@@ -1,0 +1,208 @@
+/* hq_db_pg — PostgreSQL store (libpq) for chains that outgrow one machine:
+ * stateless posagent-hq replicas behind a load balancer share one database.
+ * Same schema and same SQL as SQLite (hq_store.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "hal/pa_err.h"
+#include "hal/pa_mem.h"
+#include "hq/hq_db.h"
+
+#define PG_MAX_STMTS  64
+#define PG_MAX_PARAMS 16
+
+struct pg_conn {
+	PGconn *pg;
+	const char *keys[PG_MAX_STMTS];     /* prepared as "s<index>" */
+	int n;
+};
+
+static void
+pg_quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg; /* "relation already exists, skipping" and the like */
+}
+
+/* One place maps SQLSTATEs to our codes (PostgreSQL Appendix A). */
+static int
+pg_err(struct pg_conn *c, PGresult *res, const char *what)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(c->pg);
+	char m[400];
+	size_t n;
+
+	snprintf(m, sizeof(m), "%s", msg && msg[0] ? msg : PQerrorMessage(c->pg));
+	n = strlen(m);
+	while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
+		m[--n] = '\0';
+	if (state && strcmp(state, "23505") == 0)
+		return pa_err_set(PA_EEXISTS, "%s: %s", what, m);
+	/* statement_timeout, lock_timeout, serialization, deadlock: the store
+	 * is slow or contended, the request may be repeated. */
+	if (state && (strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0 ||
+	    strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0))
+		return pa_err_set(PA_ETIMEOUT, "store busy (%s): %s", what, m);
+	if (PQstatus(c->pg) != CONNECTION_OK) {
+		/* The next request reconnects; this one failed for good. */
+		PQreset(c->pg);
+		c->n = 0; /* prepared statements died with the session */
+		return pa_err_set(PA_EIO, "PostgreSQL connection lost (%s): %s",
+		    what, m);
+	}
+	return pa_err_set(PA_EDB, "postgresql %s: %s", what, m);
+}
+
+static void
+pg_close(void *arg)
+{
+	struct pg_conn *c = arg;
+
+	if (c == NULL)
+		return;
+	PQfinish(c->pg);
+	pa_free(c);
+}
+
+static int
+pg_script(void *arg, const char *sql)
+{
+	struct pg_conn *c = arg;
+	PGresult *res = PQexec(c->pg, sql);
+	int rc = PA_OK;
+
+	if (res == NULL || (PQresultStatus(res) != PGRES_COMMAND_OK &&
+	    PQresultStatus(res) != PGRES_TUPLES_OK))
+		rc = pg_err(c, res, "script");
+	PQclear(res);
+	return rc;
+}
+
+static int
+pg_open(const char *spec, int busy_ms, void **out)
+{
+	struct pg_conn *c = NULL;
+	char set[160];
+	int rc = PA_OK;
+
+	*out = NULL;
+	if ((c = pa_calloc(1, sizeof(*c))) == NULL)
+		return PA_ENOMEM;
+	if ((c->pg = PQconnectdb(spec)) == NULL) {
+		rc = PA_ENOMEM;
+		goto out;
+	}
+	if (PQstatus(c->pg) != CONNECTION_OK) {
+		/* The message may repeat the URL's password: name the server
+		 * only by libpq's words. */
+		rc = pa_err_set(PA_EDB, "cannot connect to PostgreSQL: %s",
+		    PQerrorMessage(c->pg));
+		goto out;
+	}
+	PQsetNoticeProcessor(c->pg, pg_quiet, NULL);
+	snprintf(set, sizeof(set), "SET statement_timeout = %d; SET lock_timeout "
+	    "= %d; SET client_min_messages = warning", busy_ms * 4, busy_ms);
+	if ((rc = pg_script(c, set)) != PA_OK)
+		goto out;
+	*out = c;
+	c = NULL; /* transferred */
+out:
+	pg_close(c);
+	return rc;
+}
+
+static int
+pg_prepare(struct pg_conn *c, const char *key, char name[16])
+{
+	PGresult *res;
+	int i, rc = PA_OK;
+
+	for (i = 0; i < c->n; i++)
+		if (c->keys[i] == key) {
+			snprintf(name, 16, "s%d", i);
+			return PA_OK;
+		}
+	if (c->n == PG_MAX_STMTS)
+		return pa_err_set(PA_EINTERNAL, "statement cache full"); /* cannot
+		    happen: hq_store.c's SQL is fixed */
+	snprintf(name, 16, "s%d", c->n);
+	res = PQprepare(c->pg, name, key, 0, NULL);
+	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = pg_err(c, res, "prepare");
+	else
+		c->keys[c->n++] = key;
+	PQclear(res);
+	return rc;
+}
+
+static int
+pg_exec(void *arg, const char *sql, const struct hq_val *p, int np,
+    hq_rows **rows, long *changes)
+{
+	struct pg_conn *c = arg;
+	char name[16], num[PG_MAX_PARAMS][24];
+	const char *vals[PG_MAX_PARAMS], *cells[32];
+	int lens[32], i, j, nc, nr;
+	PGresult *res = NULL;
+	hq_rows *r = NULL;
+	ExecStatusType es;
+	int rc;
+
+	if (np > PG_MAX_PARAMS)
+		return pa_err_set(PA_EINTERNAL, "too many parameters"); /* cannot
+		    happen */
+	if ((rc = pg_prepare(c, sql, name)) != PA_OK)
+		return rc;
+	for (i = 0; i < np; i++) {
+		if (p[i].t == HQ_V_INT) {
+			snprintf(num[i], sizeof(num[i]), "%lld", (long long)p[i].i);
+			vals[i] = num[i];
+		} else {
+			vals[i] = p[i].t == HQ_V_TEXT ? p[i].s : NULL;
+		}
+	}
+	res = PQexecPrepared(c->pg, name, np, vals, NULL, NULL, 0);
+	es = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
+		rc = pg_err(c, res, "statement");
+		goto out;
+	}
+	if (changes) {
+		const char *t = PQcmdTuples(res);
+		*changes = (t && t[0]) ? strtol(t, NULL, 10) : 0;
+	}
+	if (rows == NULL)
+		goto out;
+	nc = PQnfields(res);
+	nr = PQntuples(res);
+	if (nc > 32) {
+		rc = pa_err_set(PA_EINTERNAL, "too many columns"); /* cannot happen */
+		goto out;
+	}
+	if ((r = hq__rows_new(nc)) == NULL) {
+		rc = PA_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < nr; i++) {
+		for (j = 0; j < nc; j++) {
+			cells[j] = PQgetisnull(res, i, j) ? NULL : PQgetvalue(res, i, j);
+			lens[j] = PQgetlength(res, i, j);
+		}
+		if ((rc = hq__rows_add(r, cells, lens)) != PA_OK)
+			goto out;
+	}
+	*rows = r;
+	r = NULL; /* transferred */
+out:
+	hq_rows_free(r);
+	PQclear(res);
+	return rc;
+}
+
+const struct hq_db_ops hq_db_pg_ops = {
+	"postgresql", pg_open, pg_close, pg_exec, pg_script, "BEGIN",
+};

@@ -1,0 +1,195 @@
+/* hq_db_sqlite — the embedded default store: one SQLite file in WAL mode.
+ *
+ * Several posagent-hq processes may share the file: SQLite's locks make
+ * their writes serial, and the unique keys of the schema make a batch that
+ * arrives at two of them at once count once. */
+#include <stdio.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "hal/pa_err.h"
+#include "hal/pa_mem.h"
+#include "hq/hq_db.h"
+
+#define SQ_MAX_STMTS 64         /* distinct statements of hq_store.c */
+#define SQ_MAX_SQL   4096
+
+struct sq_stmt {
+	const char *key;        /* the shared SQL text (constant) */
+	sqlite3_stmt *st;
+};
+
+struct sq_conn {
+	sqlite3 *db;
+	struct sq_stmt cache[SQ_MAX_STMTS];
+	int n;
+};
+
+/* One place maps SQLite's result codes to ours. */
+static int
+sq_err(struct sq_conn *c, int src, const char *what)
+{
+	int prim = src & 0xff;
+
+	if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
+		return pa_err_set(PA_ETIMEOUT, "store busy (%s): %s", what,
+		    sqlite3_errmsg(c->db));
+	if (src == SQLITE_CONSTRAINT_PRIMARYKEY || src == SQLITE_CONSTRAINT_UNIQUE)
+		return pa_err_set(PA_EEXISTS, "%s: %s", what, sqlite3_errmsg(c->db));
+	if (prim == SQLITE_NOMEM)
+		return PA_ENOMEM;
+	return pa_err_set(PA_EDB, "sqlite %s: %s", what, sqlite3_errmsg(c->db));
+}
+
+static void
+sq_close(void *arg)
+{
+	struct sq_conn *c = arg;
+	int i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n; i++)
+		sqlite3_finalize(c->cache[i].st);
+	sqlite3_close_v2(c->db);
+	pa_free(c);
+}
+
+static int
+sq_script(void *arg, const char *sql)
+{
+	struct sq_conn *c = arg;
+	char *msg = NULL;
+	int src;
+
+	src = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
+	sqlite3_free(msg);
+	return src == SQLITE_OK ? PA_OK : sq_err(c, sqlite3_extended_errcode(c->db),
+	    "script");
+}
+
+static int
+sq_open(const char *spec, int busy_ms, void **out)
+{
+	struct sq_conn *c = NULL;
+	int rc = PA_OK, src;
+
+	*out = NULL;
+	if ((c = pa_calloc(1, sizeof(*c))) == NULL)
+		return PA_ENOMEM;
+	src = sqlite3_open_v2(spec, &c->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (src != SQLITE_OK) {
+		rc = pa_err_set(PA_EDB, "cannot open database %s: %s", spec,
+		    c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		goto out;
+	}
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, busy_ms);
+	/* WAL: readers (the dashboard) never block the receiver. FULL: an
+	 * acknowledged event is on disk before the agent deletes its copy. */
+	if ((rc = sq_script(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	    " PRAGMA foreign_keys=OFF; PRAGMA cache_size=-8192")) != PA_OK) {
+		pa_err_wrap(rc, "database %s: ", spec);
+		goto out;
+	}
+	*out = c;
+	c = NULL; /* transferred */
+out:
+	sq_close(c);
+	return rc;
+}
+
+/* The shared SQL says $N; SQLite's numbered form is ?N. */
+static int
+sq_prepare(struct sq_conn *c, const char *key, sqlite3_stmt **st)
+{
+	char sql[SQ_MAX_SQL];
+	size_t i, n = strlen(key);
+	int src;
+
+	for (i = 0; i < (size_t)c->n; i++)
+		if (c->cache[i].key == key) {
+			*st = c->cache[i].st;
+			return PA_OK;
+		}
+	if (n >= sizeof(sql) || c->n == SQ_MAX_STMTS)
+		return pa_err_set(PA_EINTERNAL, "statement cache full or SQL too "
+		    "long"); /* cannot happen: hq_store.c's SQL is fixed */
+	for (i = 0; i <= n; i++)
+		sql[i] = key[i] == '$' ? '?' : key[i];
+	src = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+	    NULL);
+	if (src != SQLITE_OK)
+		return sq_err(c, sqlite3_extended_errcode(c->db), "prepare");
+	c->cache[c->n].key = key;
+	c->cache[c->n].st = *st;
+	c->n++;
+	return PA_OK;
+}
+
+static int
+sq_exec(void *arg, const char *sql, const struct hq_val *p, int np,
+    hq_rows **rows, long *changes)
+{
+	struct sq_conn *c = arg;
+	sqlite3_stmt *st = NULL;
+	const char *cells[32];
+	int lens[32];
+	hq_rows *r = NULL;
+	int rc, src, i, nc;
+
+	if ((rc = sq_prepare(c, sql, &st)) != PA_OK)
+		return rc;
+	for (i = 0; i < np; i++) {
+		if (p[i].t == HQ_V_INT)
+			src = sqlite3_bind_int64(st, i + 1, p[i].i);
+		else if (p[i].t == HQ_V_TEXT)
+			src = sqlite3_bind_text(st, i + 1, p[i].s, -1, SQLITE_STATIC);
+		else
+			src = sqlite3_bind_null(st, i + 1);
+		if (src != SQLITE_OK) {
+			rc = sq_err(c, src, "bind");
+			goto out;
+		}
+	}
+	nc = sqlite3_column_count(st);
+	if (nc > 32) {
+		rc = pa_err_set(PA_EINTERNAL, "too many columns"); /* cannot happen */
+		goto out;
+	}
+	if (rows && (r = hq__rows_new(nc)) == NULL) {
+		rc = PA_ENOMEM;
+		goto out;
+	}
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (r == NULL)
+			continue;
+		for (i = 0; i < nc; i++) {
+			cells[i] = (const char *)sqlite3_column_text(st, i);
+			lens[i] = sqlite3_column_bytes(st, i);
+		}
+		if ((rc = hq__rows_add(r, cells, lens)) != PA_OK)
+			goto out;
+	}
+	if (src != SQLITE_DONE) {
+		rc = sq_err(c, sqlite3_extended_errcode(c->db), "step");
+		goto out;
+	}
+	if (changes)
+		*changes = sqlite3_changes(c->db);
+	if (rows) {
+		*rows = r;
+		r = NULL; /* transferred */
+	}
+out:
+	hq_rows_free(r);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+const struct hq_db_ops hq_db_sqlite_ops = {
+	"sqlite", sq_open, sq_close, sq_exec, sq_script, "BEGIN IMMEDIATE",
+};

@@ -1,0 +1,558 @@
+/* hq_http — see hq_http.h. */
+#include "hq/hq_http.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "hal/hal.h"
+#include "hal/pa_err.h"
+#include "hal/pa_mem.h"
+#include "hq/hq_api.h"
+#include "hq/hq_auth.h"
+#include "hq/hq_db.h"
+#include "hq/hq_ingest.h"
+#include "hq/hq_log.h"
+#include "hq/hq_store.h"
+#include "hq/hq_www.h"
+
+#define HQ_MAX_URL 512
+
+struct hq_server {
+	struct MHD_Daemon *d;
+	struct hq_server_opts o;
+	pthread_key_t dbkey;
+	int key_ok;
+	atomic_int inflight;
+	char csp[1024];
+};
+
+enum route { R_NONE, R_EVENTS, R_HEARTBEAT, R_INDEX, R_FLEET, R_AGENT, R_JOB };
+
+struct req {
+	enum route route;
+	char id[HQ_ID_MAX + 1];
+	char uuid[80];
+	char *buf;
+	size_t len, cap, limit;
+	int too_big;
+};
+
+/* --- per-thread store connections --------------------------------------- */
+
+static void
+db_free(void *p)
+{
+	hq_db_close(p);
+}
+
+/* The worker's connection, opened on first use; NULL (message set) when
+ * the store cannot be reached: the request gets 503 and the next one tries
+ * again. */
+static hq_db *
+worker_db(hq_server *s)
+{
+	hq_db *db = pthread_getspecific(s->dbkey);
+
+	if (db)
+		return db;
+	if (hq_db_open(s->o.db_spec, s->o.busy_ms, &db) != PA_OK)
+		return NULL;
+	if (pthread_setspecific(s->dbkey, db) != 0) {
+		hq_db_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+/* --- answers ------------------------------------------------------------- */
+
+static enum MHD_Result
+send_body(struct MHD_Connection *c, unsigned status, char *body, size_t len,
+    const char *type, const char *retry_after, const char *csp)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ok;
+
+	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	if (retry_after)
+		MHD_add_response_header(r, "Retry-After", retry_after);
+	if (status == 401)
+		MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
+	if (csp) {
+		MHD_add_response_header(r, "Content-Security-Policy", csp);
+		MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	}
+	ok = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
+static enum MHD_Result
+send_json(struct MHD_Connection *c, unsigned status, json_t *doc,
+    const char *retry_after)
+{
+	char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+
+	json_decref(doc);
+	if (s == NULL)
+		return MHD_NO;
+	return send_body(c, status, s, strlen(s), "application/json",
+	    retry_after, NULL);
+}
+
+static enum MHD_Result
+send_error(struct MHD_Connection *c, unsigned status, const char *msg)
+{
+	return send_json(c, status, json_pack("{s:s}", "error", msg),
+	    status == 429 || status == 503 ? "1" : NULL);
+}
+
+static void
+peer_ip(struct MHD_Connection *c, char out[64])
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	snprintf(out, 64, "?");
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, 64);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+		    out, 64);
+}
+
+/* --- routing ------------------------------------------------------------- */
+
+static int
+id_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > HQ_ID_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' ||
+		    s[i] == '.'))
+			return 0;
+	return 1;
+}
+
+/* Split "/api/v1/agents/ID[/rest]"; *rest points after ID (maybe ""). */
+static int
+agent_path(const char *url, struct req *q, const char **rest)
+{
+	static const char pre[] = "/api/v1/agents/";
+	const char *p, *e;
+
+	if (strncmp(url, pre, sizeof(pre) - 1) != 0)
+		return 0;
+	p = url + sizeof(pre) - 1;
+	e = strchr(p, '/');
+	if (e == NULL)
+		e = p + strlen(p);
+	if (!id_ok(p, (size_t)(e - p)))
+		return 0;
+	memcpy(q->id, p, (size_t)(e - p));
+	q->id[e - p] = '\0';
+	*rest = e;
+	return 1;
+}
+
+static enum route
+route_of(const char *method, const char *url, struct req *q)
+{
+	const char *rest;
+	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	int post = strcmp(method, "POST") == 0;
+
+	if (strlen(url) > HQ_MAX_URL)
+		return R_NONE;
+	if (get && (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0))
+		return R_INDEX;
+	if (get && strcmp(url, "/api/v1/fleet") == 0)
+		return R_FLEET;
+	if (!agent_path(url, q, &rest))
+		return R_NONE;
+	if (post && strcmp(rest, "/events") == 0)
+		return R_EVENTS;
+	if (post && strcmp(rest, "/heartbeat") == 0)
+		return R_HEARTBEAT;
+	if (get && rest[0] == '\0')
+		return R_AGENT;
+	if (get && strncmp(rest, "/jobs/", 6) == 0 && strlen(rest + 6) > 0 &&
+	    strlen(rest + 6) < sizeof(q->uuid) && id_ok(rest + 6, strlen(rest + 6))) {
+		snprintf(q->uuid, sizeof(q->uuid), "%s", rest + 6);
+		return R_JOB;
+	}
+	return R_NONE;
+}
+
+/* --- credentials --------------------------------------------------------- */
+
+/* 0 when the request may act as agent q->id; else the status to answer,
+ * with why filled. Every refusal is logged (DESIGN §7: a store never
+ * writes as another). */
+static unsigned
+agent_allowed(hq_server *s, struct MHD_Connection *c, hq_db *db,
+    const struct req *q, char *why, size_t wcap)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct hq_cert_names cn;
+	struct hq_agent_row row;
+	char tok[HQ_TOKEN_MAX + 1], hash[65], ip[64];
+	int has_tok, cert_match = 0, i, rc;
+	unsigned status = 0;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	hq_auth_cert_names(ci ? ci->tls_session : NULL, &cn);
+	for (i = 0; i < cn.n; i++)
+		if (strcmp(cn.name[i], q->id) == 0)
+			cert_match = 1;
+	has_tok = hq_auth_bearer(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    "Authorization"), tok);
+	if ((rc = hq_store_agent_get(db, q->id, &row)) != PA_OK) {
+		snprintf(why, wcap, "%s", pa_err_msg(rc));
+		return rc == PA_ETIMEOUT ? 429 : 503;
+	}
+	if (row.exists && has_tok && row.token_hash[0] &&
+	    hq_auth_hash(tok, hash) == PA_OK && hq_auth_hash_eq(hash, row.token_hash))
+		goto ok;
+	if (row.exists && cert_match)
+		goto ok;
+	if (!row.exists && cert_match && s->o.accept_new) {
+		if ((rc = hq_store_agent_add(db, q->id, NULL, 1,
+		    hal_sys.now_ms())) != PA_OK) {
+			snprintf(why, wcap, "%s", pa_err_msg(rc));
+			return rc == PA_ETIMEOUT ? 429 : 503;
+		}
+		hq_log(HQ_LOG_NOTICE, "agent %s registered on first contact "
+		    "(certificate from the fleet CA)", q->id);
+		goto ok;
+	}
+	if (!row.exists) {
+		status = 403;
+		snprintf(why, wcap, "agent %s is not registered at HQ "
+		    "(posagent-hq agent add %s)", q->id, q->id);
+	} else if (!has_tok && cn.n == 0) {
+		status = 401;
+		snprintf(why, wcap, "no credential for agent %s: %s and no bearer "
+		    "token", q->id, cn.why);
+	} else {
+		status = 403;
+		snprintf(why, wcap, "credentials are not those of agent %s%s%s",
+		    q->id, cn.n ? ": certificate is for " : "", cn.n ? cn.name[0] : "");
+	}
+	peer_ip(c, ip);
+	hq_log(HQ_LOG_WARNING, "refused %s: %s", ip, why);
+	explicit_bzero(tok, sizeof(tok));
+	return status;
+ok:
+	explicit_bzero(tok, sizeof(tok));
+	return 0;
+}
+
+/* An operator token, never an agent's credential (separate tables). */
+static unsigned
+operator_allowed(struct MHD_Connection *c, hq_db *db, char *why, size_t wcap)
+{
+	char tok[HQ_TOKEN_MAX + 1], hash[65];
+	int ok = 0, rc;
+
+	if (!hq_auth_bearer(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    "Authorization"), tok)) {
+		snprintf(why, wcap, "an operator token is required "
+		    "(Authorization: Bearer ...)");
+		return 401;
+	}
+	rc = hq_auth_hash(tok, hash);
+	explicit_bzero(tok, sizeof(tok));
+	if (rc == PA_OK && (rc = hq_store_operator_check(db, hash, &ok)) != PA_OK) {
+		snprintf(why, wcap, "%s", pa_err_msg(rc));
+		return rc == PA_ETIMEOUT ? 429 : 503;
+	}
+	if (!ok) {
+		snprintf(why, wcap, "unknown operator token");
+		return 401;
+	}
+	return 0;
+}
+
+/* --- handlers ------------------------------------------------------------ */
+
+static enum MHD_Result
+serve_ingest(hq_server *s, struct MHD_Connection *c, struct req *q)
+{
+	struct hq_ingest_result res;
+	char why[640];
+	unsigned st;
+	hq_db *db;
+	int rc;
+
+	if (q->too_big)
+		return send_error(c, 413, q->route == R_EVENTS ? "body too large: "
+		    "send smaller batches" : "heartbeat too large");
+	if ((db = worker_db(s)) == NULL)
+		return send_error(c, 503, pa_err_msg(PA_EDB));
+	if ((st = agent_allowed(s, c, db, q, why, sizeof(why))) != 0)
+		return send_error(c, st, why);
+	/* Backpressure: beyond this many batches in the store at once, the
+	 * agent waits (it honours Retry-After) instead of queueing here. */
+	if (atomic_fetch_add(&s->inflight, 1) >= s->o.max_inflight) {
+		atomic_fetch_sub(&s->inflight, 1);
+		return send_error(c, 429, "HQ is busy: retry later");
+	}
+	if (q->route == R_EVENTS)
+		rc = hq_ingest_events(db, q->id, q->buf ? q->buf : "", q->len,
+		    hal_sys.now_ms(), &res);
+	else
+		rc = hq_ingest_heartbeat(db, q->id, q->buf ? q->buf : "", q->len,
+		    hal_sys.now_ms(), &res);
+	atomic_fetch_sub(&s->inflight, 1);
+	if (rc != PA_OK)
+		return send_error(c, 503, "out of memory");
+	if (res.status != 200) {
+		hq_log(res.status >= 500 || res.status == 429 ? HQ_LOG_WARNING :
+		    HQ_LOG_NOTICE, "%s from agent %s: %d %s", q->route == R_EVENTS ?
+		    "batch" : "heartbeat", q->id, res.status, res.error);
+		return send_error(c, (unsigned)res.status, res.error);
+	}
+	if (q->route == R_HEARTBEAT)
+		return send_json(c, 200, json_object(), NULL);
+	return send_json(c, 200, json_pack("{s:I}", "ack", (json_int_t)res.ack),
+	    NULL);
+}
+
+static enum MHD_Result
+serve_read(hq_server *s, struct MHD_Connection *c, struct req *q)
+{
+	struct hq_api_query aq;
+	json_t *doc = NULL;
+	char why[640];
+	unsigned st;
+	hq_db *db;
+
+	if ((db = worker_db(s)) == NULL)
+		return send_error(c, 503, pa_err_msg(PA_EDB));
+	if ((st = operator_allowed(c, db, why, sizeof(why))) != 0)
+		return send_error(c, st, why);
+	memset(&aq, 0, sizeof(aq));
+	aq.id = q->id;
+	aq.uuid = q->uuid;
+	aq.state = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
+	aq.since = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
+	aq.until = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "until");
+	aq.level = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "level");
+	aq.page = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "page");
+	aq.page_size = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+	    "page_size");
+	aq.offline_after_s = s->o.offline_after_s;
+	st = hq_api_get(db, q->route == R_FLEET ? HQ_API_FLEET : q->route ==
+	    R_AGENT ? HQ_API_AGENT : HQ_API_JOB, &aq, &doc);
+	if (st == 429 || st == 503)
+		return send_json(c, st, doc, "1");
+	return send_json(c, st, doc, NULL);
+}
+
+static enum MHD_Result
+serve_index(hq_server *s, struct MHD_Connection *c)
+{
+	char *b = malloc(hq_www_index_len ? hq_www_index_len : 1);
+
+	if (b == NULL)
+		return MHD_NO;
+	memcpy(b, hq_www_index, hq_www_index_len);
+	return send_body(c, 200, b, hq_www_index_len, "text/html; charset=utf-8",
+	    NULL, s->csp);
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **con_cls)
+{
+	hq_server *s = cls;
+	struct req *q = *con_cls;
+	const char *cl;
+	char *nb;
+
+	(void)version;
+	if (q == NULL) {
+		if ((q = pa_calloc(1, sizeof(*q))) == NULL)
+			return MHD_NO;
+		*con_cls = q;
+		q->route = route_of(method, url, q);
+		if (q->route == R_EVENTS || q->route == R_HEARTBEAT) {
+			q->limit = q->route == R_EVENTS ? HQ_MAX_EVENTS_BODY :
+			    HQ_MAX_HEARTBEAT_BODY;
+			cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+			    "Content-Length");
+			if (cl && strtoull(cl, NULL, 10) > q->limit)
+				q->too_big = 1;
+			return MHD_YES;
+		}
+	}
+	if (*upload_size > 0) {
+		if (!q->too_big && q->len + *upload_size > q->limit)
+			q->too_big = 1;
+		if (!q->too_big) {
+			if (q->len + *upload_size + 1 > q->cap) {
+				size_t ncap = q->cap ? q->cap : 16384;
+				while (ncap < q->len + *upload_size + 1)
+					ncap *= 2;
+				if ((nb = pa_realloc(q->buf, ncap)) == NULL)
+					return MHD_NO;
+				q->buf = nb;
+				q->cap = ncap;
+			}
+			memcpy(q->buf + q->len, upload, *upload_size);
+			q->len += *upload_size;
+			q->buf[q->len] = '\0';
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	switch (q->route) {
+	case R_EVENTS:
+	case R_HEARTBEAT:
+		return serve_ingest(s, c, q);
+	case R_INDEX:
+		return serve_index(s, c);
+	case R_FLEET:
+	case R_AGENT:
+	case R_JOB:
+		return serve_read(s, c, q);
+	case R_NONE:
+		break;
+	}
+	return send_error(c, 404, "no such endpoint");
+}
+
+static void
+on_done(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode why)
+{
+	struct req *q = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)why;
+	if (q) {
+		pa_free(q->buf);
+		pa_free(q);
+	}
+	*con_cls = NULL;
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	hq_log(HQ_LOG_DEBUG, "http: %s", line);
+}
+
+/* --- start/stop ---------------------------------------------------------- */
+
+int
+hq_server_start(const struct hq_server_opts *o, hq_server **out, int *port_out)
+{
+	struct addrinfo hints, *ai = NULL;
+	const union MHD_DaemonInfo *di;
+	hq_server *s = NULL;
+	char port[16];
+	unsigned flags;
+	int rc = PA_OK, g;
+
+	*out = NULL;
+	if ((s = pa_calloc(1, sizeof(*s))) == NULL)
+		return PA_ENOMEM;
+	s->o = *o;
+	if (pthread_key_create(&s->dbkey, db_free) != 0) {
+		rc = pa_err_set(PA_EINTERNAL, "pthread_key_create failed");
+		goto out;
+	}
+	s->key_ok = 1;
+	hq_www_csp(s->csp, sizeof(s->csp));
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%d", o->port);
+	if ((g = getaddrinfo(o->addr, port, &hints, &ai)) != 0) {
+		rc = pa_err_set(PA_ECONFIG, "--listen %s:%d: %s", o->addr, o->port,
+		    gai_strerror(g));
+		goto out;
+	}
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS |
+	    MHD_USE_ERROR_LOG;
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+	    MHD_OPTION_HTTPS_MEM_KEY, o->key_pem,
+	    MHD_OPTION_HTTPS_MEM_CERT, o->cert_pem,
+	    MHD_OPTION_HTTPS_MEM_TRUST, o->ca_pem,
+	    MHD_OPTION_HTTPS_PRIORITIES,
+	    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+	    MHD_OPTION_END);
+	if (s->d == NULL) {
+		rc = pa_err_set(PA_EIO, "cannot listen on %s:%d (address in use, "
+		    "or the certificate/key/client CA unusable; --verbose says "
+		    "more)", o->addr, o->port);
+		goto out;
+	}
+	di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	*port_out = di ? di->port : o->port;
+	*out = s;
+	s = NULL; /* transferred */
+out:
+	if (ai)
+		freeaddrinfo(ai);
+	hq_server_stop(s);
+	return rc;
+}
+
+void
+hq_server_stop(hq_server *s)
+{
+	if (s == NULL)
+		return;
+	/* Stops accepting, finishes the requests in hand, joins the workers
+	 * (whose store connections close with their threads). */
+	if (s->d)
+		MHD_stop_daemon(s->d);
+	if (s->key_ok)
+		pthread_key_delete(s->dbkey);
+	pa_free(s);
+}
