@@ -6,7 +6,7 @@ import sqlite3
 
 from fx_hq import outbox_rows, use_hq
 
-from conftest import AGENT_ID, add_agent, start_hqd, wait_for
+from hqfx import AGENT_ID, add_agent, start_hqd, wait_for
 
 
 def use_hqd(agent, srv, pki, **kw):

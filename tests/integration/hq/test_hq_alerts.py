@@ -2,9 +2,8 @@
 offline, an import fails, or a gate refuses too long; once per incident."""
 import json
 
-from conftest import (AGENT_ID, add_agent, batch, hq_post, job_event, start_hqd,
-                      wait_for)
-from test_hq_api import heartbeat
+from hqfx import (AGENT_ID, add_agent, batch, heartbeat, hq_post, job_event,
+                  start_hqd, wait_for)
 
 REFUSING = {"backend": "opticserp", "reachable": True, "synced": False, "pending": 3,
             "verdict": "not_synced"}

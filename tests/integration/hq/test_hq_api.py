@@ -2,21 +2,8 @@
 import re
 import time
 
-from conftest import (AGENT_ID, add_operator, batch, hq_post, job_event, log_event,
-                      request)
-
-
-def heartbeat(**kw):
-    doc = {"agent_id": AGENT_ID, "version": "1.2.3", "ts": "2026-11-26T05:00:00.000Z",
-           "uptime_s": 5, "kkt": {"backend": "opticserp", "reachable": True,
-                                   "synced": True, "pending": 0, "verdict": "synced"},
-           "outbox": {"depth": 7, "oldest_ts": "2026-11-26T04:00:00.000Z",
-                      "dead_letters": 2},
-           "jobs": {"running": 0, "progress_percent": 0, "last_done": None,
-                    "last_failed": None},
-           "disk_free_bytes": 123456, "hq_state": "online"}
-    doc.update(kw)
-    return doc
+from hqfx import (AGENT_ID, add_operator, batch, heartbeat, hq_post, job_event,
+                  log_event, request)
 
 
 def test_read_api_needs_an_operator_token(hqd, hq_pki):
@@ -113,7 +100,7 @@ def test_job_log_is_paged_with_row_data(hqd, hq_pki):
 
 
 def test_offline_after_heartbeats_stop(tmp_path, hq_db, hq_pki):
-    from conftest import add_agent, start_hqd
+    from hqfx import add_agent, start_hqd
     add_agent(hq_db)
     tok = add_operator(hq_db)
     srv = start_hqd(tmp_path, hq_db, hq_pki, "--offline-after", "1")
@@ -123,7 +110,7 @@ def test_offline_after_heartbeats_stop(tmp_path, hq_db, hq_pki):
         t0 = time.monotonic()
         a = srv.api("/api/v1/fleet")[1]["agents"][0]
         assert a["online"] is True or time.monotonic() - t0 > 1
-        from conftest import wait_for
+        from hqfx import wait_for
         wait_for(lambda: srv.api("/api/v1/fleet")[1]["agents"][0]["online"] is False,
                  what="offline after 1 s without heartbeat")
     finally:

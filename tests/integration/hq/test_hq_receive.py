@@ -2,7 +2,7 @@
 PostgreSQL: identity, exactly-once, bounds, backpressure, derived views."""
 import threading
 
-from conftest import (AGENT_ID, add_agent, batch, hq_post, job_event, log_event,
+from hqfx import (AGENT_ID, add_agent, batch, hq_post, job_event, log_event,
                       start_hqd, request)
 
 
