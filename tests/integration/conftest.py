@@ -146,3 +146,4 @@ def seed():
 # Peer fixtures live beside their peers' owners.
 from fx_kkt import *  # noqa: E402,F401,F403
 from fx_hq import *  # noqa: E402,F401,F403
+from fx_hqd import hq_db, hq_pki, hqd, pg_server  # noqa: E402,F401

@@ -6,7 +6,7 @@ import sqlite3
 
 from fx_hq import outbox_rows, use_hq
 
-from hqfx import AGENT_ID, add_agent, start_hqd, wait_for
+from fx_hqd import AGENT_ID, add_agent, start_hqd, wait_for
 
 
 def use_hqd(agent, srv, pki, **kw):
@@ -109,21 +109,23 @@ def test_kill_9_of_hq_mid_batch_loses_and_doubles_nothing(agent, hqd, hq_pki, tm
     use_hqd(agent, hqd, hq_pki, batch_max=200)
     seed_valid(agent, total)
     srv, store, seen = hqd, hqd.store, 0
-    for rnd in range(3):
-        p = agent.popen("sync", "--once")
-        # The moment: HQ has stored more than before, the agent is sending.
-        wait_for(lambda: store.count("hq_event") > seen, what="a batch stored")
-        srv.proc.kill()
-        srv.proc.wait()
-        p.communicate(timeout=120)
-        seen = store.count("hq_event")
-        assert seen < total, "the agent finished before the kill: test proves nothing"
-        srv = start_hqd(tmp_path, store, hq_pki, name=f"hqd{rnd}", port=srv.port)
-    r = agent.run("sync", "--once")
-    assert r.rc == 0, r
-    assert outbox_rows(agent) == []
-    assert store.count("hq_event") == total
-    assert [int(x[0]) for x in store.query("SELECT min(seq) FROM hq_event")] == [1]
-    assert [int(x[0]) for x in store.query("SELECT max(seq) FROM hq_event")] == [total]
-    assert store.count("hq_log") == total - total // 100
-    srv.stop(signal.SIGKILL)
+    try:
+        for rnd in range(3):
+            p = agent.popen("sync", "--once")
+            # The moment: HQ has stored more than before, the agent is sending.
+            wait_for(lambda: store.count("hq_event") > seen, what="a batch stored")
+            srv.proc.kill()
+            srv.proc.wait()
+            p.communicate(timeout=120)
+            seen = store.count("hq_event")
+            assert seen < total, "the agent finished before the kill: test proves nothing"
+            srv = start_hqd(tmp_path, store, hq_pki, name=f"hqd{rnd}", port=srv.port)
+        r = agent.run("sync", "--once")
+        assert r.rc == 0, r
+        assert outbox_rows(agent) == []
+        assert store.count("hq_event") == total
+        assert [int(x[0]) for x in store.query("SELECT min(seq) FROM hq_event")] == [1]
+        assert [int(x[0]) for x in store.query("SELECT max(seq) FROM hq_event")] == [total]
+        assert store.count("hq_log") == total - total // 100
+    finally:
+        srv.stop(signal.SIGKILL)

@@ -2,7 +2,7 @@
 offline, an import fails, or a gate refuses too long; once per incident."""
 import json
 
-from hqfx import (AGENT_ID, add_agent, batch, heartbeat, hq_post, job_event,
+from fx_hqd import (AGENT_ID, add_agent, batch, heartbeat, hq_post, job_event,
                   start_hqd, wait_for)
 
 REFUSING = {"backend": "opticserp", "reachable": True, "synced": False, "pending": 3,

@@ -2,7 +2,7 @@
 import re
 import time
 
-from hqfx import (AGENT_ID, add_operator, batch, heartbeat, hq_post, job_event,
+from fx_hqd import (AGENT_ID, add_operator, batch, heartbeat, hq_post, job_event,
                   log_event, request)
 
 
@@ -100,7 +100,7 @@ def test_job_log_is_paged_with_row_data(hqd, hq_pki):
 
 
 def test_offline_after_heartbeats_stop(tmp_path, hq_db, hq_pki):
-    from hqfx import add_agent, start_hqd
+    from fx_hqd import add_agent, start_hqd
     add_agent(hq_db)
     tok = add_operator(hq_db)
     srv = start_hqd(tmp_path, hq_db, hq_pki, "--offline-after", "1")
@@ -110,7 +110,7 @@ def test_offline_after_heartbeats_stop(tmp_path, hq_db, hq_pki):
         t0 = time.monotonic()
         a = srv.api("/api/v1/fleet")[1]["agents"][0]
         assert a["online"] is True or time.monotonic() - t0 > 1
-        from hqfx import wait_for
+        from fx_hqd import wait_for
         wait_for(lambda: srv.api("/api/v1/fleet")[1]["agents"][0]["online"] is False,
                  what="offline after 1 s without heartbeat")
     finally:

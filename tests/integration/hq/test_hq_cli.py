@@ -4,7 +4,7 @@ import os
 import signal
 import subprocess
 
-from hqfx import HQ_BIN, run_hq, start_hqd, Store
+from fx_hqd import HQ_BIN, run_hq, start_hqd, Store
 
 
 def test_help_and_version_on_every_command():

@@ -2,7 +2,7 @@
 PostgreSQL: identity, exactly-once, bounds, backpressure, derived views."""
 import threading
 
-from hqfx import (AGENT_ID, add_agent, batch, hq_post, job_event, log_event,
+from fx_hqd import (AGENT_ID, add_agent, batch, hq_post, job_event, log_event,
                       start_hqd, request)
 
 
@@ -179,8 +179,7 @@ def test_store_busy_answers_429_with_retry_after(tmp_path, hq_db, hq_pki):
             import subprocess
             holder = subprocess.Popen(
                 ["/usr/lib/postgresql/15/bin/psql", "-X", "-q", "-A", "-t", "-d",
-                 hq_db.spec],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                 hq_db.spec], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             holder.stdin.write("BEGIN; LOCK TABLE hq_event IN ACCESS EXCLUSIVE MODE;"
                                " SELECT 'locked';\n")
             holder.stdin.flush()
@@ -188,14 +187,17 @@ def test_store_busy_answers_429_with_retry_after(tmp_path, hq_db, hq_pki):
         st, doc, hd = hq_post(srv, hq_pki, AGENT_ID, "events", batch([job_event(1)]))
         assert st == 429, doc
         assert hd.get("Retry-After") == "1"
+        if hq_db.kind == "sqlite":
+            holder.execute("ROLLBACK")
+        else:
+            holder.stdin.write("ROLLBACK;\n")
+            holder.stdin.flush()
+        st, doc, _ = hq_post(srv, hq_pki, AGENT_ID, "events", batch([job_event(1)]))
+        assert (st, doc) == (200, {"ack": 1})
     finally:
         if hq_db.kind == "sqlite" and holder:
-            holder.execute("ROLLBACK")
             holder.close()
         elif holder:
-            holder.stdin.write("ROLLBACK;\n")
             holder.stdin.close()
             holder.wait(timeout=30)
-    st, doc, _ = hq_post(srv, hq_pki, AGENT_ID, "events", batch([job_event(1)]))
-    assert (st, doc) == (200, {"ack": 1})
-    srv.stop()
+        srv.stop()

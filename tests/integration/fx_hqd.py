@@ -26,7 +26,7 @@ import pytest
 
 import certs as _certs
 
-TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HQ_BIN = os.environ.get("POSAGENT_HQ_BIN",
                         os.path.join(TOP, "build", "host-san", "posagent-hq"))
 PG_BIN = "/usr/lib/postgresql/15/bin"
