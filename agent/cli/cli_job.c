@@ -19,15 +19,20 @@
 
 static const char import_help[] =
 "usage: posagent import FILE --profile NAME [--dry-run] [--preview N]\n"
+"                             [--override-gate REASON]\n"
 "Create a job for FILE and run it: KKT gate, then the import.\n"
 "  --dry-run    run the whole import, same counts and logs, then roll the\n"
 "               catalog back\n"
 "  --preview N  print the first N mapped rows; nothing is imported and no\n"
-"               job is created\n";
+"               job is created\n"
+"  --override-gate REASON  run even though the KKT gate refuses (adapter\n"
+"               broken, OFD down for days); only with [kkt] allow_override\n"
+"               = true; your user name, REASON and the adapter's answer\n"
+"               are logged and sent to HQ with the job\n";
 
 static const char job_help[] =
 "usage: posagent job create FILE --profile NAME\n"
-"       posagent job run JOB [--dry-run]\n"
+"       posagent job run JOB [--dry-run] [--override-gate REASON]\n"
 "       posagent job cancel JOB | reset JOB | show JOB | delete JOB\n"
 "       posagent job list [--state S] [--errors] [--since today|week]\n"
 "                         [--group-by profile|state|date] [--limit N]\n"
@@ -80,6 +85,7 @@ on_progress(void *vctx, const struct job *j)
 /* Parse "--profile NAME", "--dry-run", "--preview N" and one FILE/JOB. */
 struct jargs {
 	const char *pos, *profile;
+	const char *override;   /* --override-gate REASON */
 	int dry_run;
 	long preview;
 };
@@ -95,6 +101,9 @@ parse_jargs(int argc, char **argv, int from, struct jargs *ja, int allow)
 			ja->profile = argv[++i];
 		} else if ((allow & 2) && strcmp(argv[i], "--dry-run") == 0) {
 			ja->dry_run = 1;
+		} else if ((allow & 2) && strcmp(argv[i], "--override-gate") == 0 &&
+		    i + 1 < argc) {
+			ja->override = argv[++i];
 		} else if ((allow & 4) && strcmp(argv[i], "--preview") == 0) {
 			if ((rc = cli_long_arg("--preview", i + 1 < argc ? argv[i + 1] :
 			    NULL, 1, 100000, &ja->preview)) != PA_OK)
@@ -113,6 +122,45 @@ parse_jargs(int argc, char **argv, int from, struct jargs *ja, int allow)
 	if ((allow & 1) && ja->profile == NULL)
 		return pa_err_set(PA_EUSAGE, "%s: --profile NAME is required "
 		    "(posagent profile list shows them)", argv[from - 1]);
+	return PA_OK;
+}
+
+#define OVERRIDE_REASON_MAX 300 /* bytes: one line in a log and at HQ */
+
+/* --override-gate is a person's recorded decision (DESIGN §6): allowed only
+ * by the terminal's config, and only with a reason worth keeping. */
+static int
+check_override(const struct cli_ctx *ctx, const char *reason)
+{
+	json_t *utf8;
+	size_t i, n;
+
+	if (reason == NULL)
+		return PA_OK;
+	if (!ctx->cfg->kkt_allow_override)
+		return pa_err_set(PA_EUSAGE, "--override-gate is not allowed on "
+		    "this terminal: [kkt] allow_override is not true in %s",
+		    ctx->cfg->path[0] ? ctx->cfg->path : "the configuration");
+	for (n = strlen(reason); n > 0 && (reason[n - 1] == ' ' ||
+	    reason[n - 1] == '\t'); n--)
+		;
+	for (i = 0; i < n && (reason[i] == ' ' || reason[i] == '\t'); i++)
+		;
+	if (i == n)
+		return pa_err_set(PA_EUSAGE, "--override-gate needs a reason: say "
+		    "why the import cannot wait for the KKT (it is logged and "
+		    "sent to HQ)");
+	if (strlen(reason) > OVERRIDE_REASON_MAX)
+		return pa_err_set(PA_EUSAGE, "--override-gate: the reason is "
+		    "longer than %d bytes", OVERRIDE_REASON_MAX);
+	for (i = 0; reason[i]; i++)
+		if ((unsigned char)reason[i] < 0x20 || reason[i] == 0x7f)
+			return pa_err_set(PA_EUSAGE, "--override-gate: the reason "
+			    "must be one line of text");
+	if ((utf8 = json_string(reason)) == NULL)
+		return pa_err_set(PA_EUSAGE, "--override-gate: the reason is not "
+		    "valid UTF-8");
+	json_decref(utf8);
 	return PA_OK;
 }
 
@@ -139,7 +187,7 @@ out:
 }
 
 static int
-run_job(struct cli_ctx *ctx, adb *a, struct job *j, int dry_run)
+run_job(struct cli_ctx *ctx, adb *a, struct job *j, const struct jargs *ja)
 {
 	struct runner_opts ro;
 	int rc, bar = !ctx->json && isatty(STDERR_FILENO);
@@ -147,7 +195,8 @@ run_job(struct cli_ctx *ctx, adb *a, struct job *j, int dry_run)
 	memset(&ro, 0, sizeof(ro));
 	ro.data_dir = ctx->cfg->data_dir;
 	ro.kkt = &ctx->cfg->kkt;
-	ro.dry_run = dry_run;
+	ro.dry_run = ja->dry_run;
+	ro.override_reason = ja->override;
 	ro.on_progress = bar ? on_progress : NULL;
 	rc = runner_run(a, j, &ro);
 	if (bar)
@@ -237,7 +286,8 @@ cmd_import(struct cli_ctx *ctx, int argc, char **argv)
 
 	if (cli_wants_help(argc, argv))
 		return cli_usage(import_help);
-	if ((rc = parse_jargs(argc, argv, 1, &ja, 7)) != PA_OK)
+	if ((rc = parse_jargs(argc, argv, 1, &ja, 7)) != PA_OK ||
+	    (rc = check_override(ctx, ja.override)) != PA_OK)
 		return rc;
 	if ((rc = cli_store(ctx, &a, 1)) != PA_OK)
 		return rc;
@@ -247,7 +297,7 @@ cmd_import(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if ((rc = create_job(ctx, a, &ja, &j)) != PA_OK)
 		goto out;
-	rc = run_job(ctx, a, j, ja.dry_run);
+	rc = run_job(ctx, a, j, &ja);
 out:
 	job_free(j);
 	adb_close(a);
@@ -450,10 +500,11 @@ cmd_job(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	if ((rc = parse_jargs(argc, argv, 2, &ja, strcmp(sub, "run") ? 0 : 2))
-	    != PA_OK || (rc = job_get(a, ja.pos, &j)) != PA_OK)
+	    != PA_OK || (rc = check_override(ctx, ja.override)) != PA_OK ||
+	    (rc = job_get(a, ja.pos, &j)) != PA_OK)
 		goto out;
 	if (strcmp(sub, "run") == 0) {
-		rc = run_job(ctx, a, j, ja.dry_run);
+		rc = run_job(ctx, a, j, &ja);
 	} else if (strcmp(sub, "cancel") == 0) {
 		rc = cancel_job(ctx, a, j);
 	} else if (strcmp(sub, "reset") == 0) {

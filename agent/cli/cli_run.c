@@ -24,6 +24,12 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	o.cfg = ctx->cfg;
 	if (argc == 2 && strcmp(argv[1], "--once") == 0)
 		o.once = 1;
+	else if (argc >= 2 && strcmp(argv[1], "--override-gate") == 0)
+		/* An override is a person's decision at the terminal, recorded
+		 * with their name (DESIGN §6): never the daemon's. */
+		return pa_err_set(PA_EUSAGE, "run: the daemon never overrides the "
+		    "KKT gate; a person at the terminal runs the waiting job with "
+		    "posagent job run JOB --override-gate REASON");
 	else if (argc != 1)
 		return pa_err_set(PA_EUSAGE, "run: unexpected '%s' (see posagent run "
 		    "--help)", argv[1]);

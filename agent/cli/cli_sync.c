@@ -260,6 +260,13 @@ print_status(struct cli_ctx *ctx, json_t *doc)
 	if (json_is_object(kkt))
 		printf("%-11s %s: %s\n", "kkt", str(kkt, "backend"),
 		    str(kkt, "reason"));
+	if (json_is_object(d = json_object_get(kkt, "refusing")))
+		printf("%-11s refusing imports since %s (%lld s, %lld refusal%s)\n",
+		    "kkt gate", str(d, "since"),
+		    (long long)json_integer_value(json_object_get(d, "refusing_s")),
+		    (long long)json_integer_value(json_object_get(d, "refusals")),
+		    json_integer_value(json_object_get(d, "refusals")) == 1 ? "" :
+		    "s");
 	printf("%-11s %.1f GiB\n", "disk free", gib);
 	printf("%-11s %lld s%s\n", "uptime",
 	    (long long)json_integer_value(json_object_get(doc, "uptime_s")),

@@ -11,7 +11,7 @@
 #include "hal/hal.h"
 #include "hal/pa_err.h"
 
-enum ctype { C_STR, C_LONG, C_KKT_BACKEND };
+enum ctype { C_STR, C_LONG, C_BOOL, C_KKT_BACKEND };
 
 /* The one table: parsing, validation, the sample file and --help all read it. */
 struct centry {
@@ -45,6 +45,10 @@ static const struct centry table[] = {
 	    "KKT adapter base URL (ATOL web server default port 16732)"),
 	L("kkt", "timeout_ms", kkt.timeout_ms, "2000", 100, 60000,
 	    "whole gate check budget, connect included"),
+	{ "kkt", "allow_override", C_BOOL, offsetof(struct pa_config,
+	  kkt_allow_override), sizeof(int), "false", 0, 1, 0,
+	  "true lets a person run a refused import with job run/import "
+	  "--override-gate REASON (logged, sent to HQ); never the daemon" },
 	S("hq", "url", hq.url, "", 0,
 	    "HQ base URL, https://NAME:PORT (address HQ by name: mbedTLS 2.28 "
 	    "does not match IP-address certificates); empty disables sync"),
@@ -92,6 +96,17 @@ set_value(struct pa_config *cfg, const struct centry *e, const char *v,
 			    "number in %ld..%ld", where, e->section, e->key, v, e->min,
 			    e->max);
 		*(long *)(void *)p = l;
+		return PA_OK;
+	case C_BOOL:
+		if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 ||
+		    strcmp(v, "1") == 0)
+			*(int *)(void *)p = 1;
+		else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 ||
+		    strcmp(v, "0") == 0)
+			*(int *)(void *)p = 0;
+		else
+			return pa_err_set(PA_ECONFIG, "%s: [%s] %s = '%s': use true "
+			    "or false", where, e->section, e->key, v);
 		return PA_OK;
 	case C_KKT_BACKEND:
 		if (*v == '\0') {

@@ -18,6 +18,8 @@ struct pa_config {
 	char data_dir[PATH_MAX];
 	char inbox[PATH_MAX];       /* "" = <data_dir>/inbox */
 	struct kkt_config kkt;
+	int kkt_allow_override;     /* [kkt] allow_override: the CLI's, kkt/
+	                               never overrides itself */
 	struct hq_config hq;
 	char path[PATH_MAX];        /* file it was read from ("" = defaults only) */
 };

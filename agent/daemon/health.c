@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "agent/import/jobq.h"
+#include "agent/store/gstat.h"
+#include "hal/hal.h"
 #include "hal/pa_err.h"
 
 static json_t *
@@ -10,7 +12,7 @@ kkt_json(void *arg)
 {
 	struct health_ctx *hc = arg;
 	struct kkt_status st;
-	json_t *o;
+	json_t *o, *r = NULL;
 	int rc;
 
 	memset(&st, 0, sizeof(st));
@@ -22,6 +24,11 @@ kkt_json(void *arg)
 	    st.backend == KKT_BACKEND_NONE ? "not_gated" : rc == PA_OK ? "synced" :
 	    rc == PA_EKKT_UNSYNCED ? "not_synced" : rc == PA_EKKT_UNREACHABLE ?
 	    "unreachable" : "config_error"));
+	/* How long imports have been refused (since, refusals), so HQ sees a
+	 * store stuck behind its KKT; null while the gate lets them through. */
+	if (gstat_json(hc->db, hal_sys.now_ms(), &r) != PA_OK)
+		r = json_null();
+	json_object_set_new(o, "refusing", r);
 	return o;
 }
 

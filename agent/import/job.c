@@ -83,6 +83,7 @@ job_free(struct job *j)
 	pa_free(j->file_name);
 	pa_free(j->error_message);
 	pa_free(j->notes);
+	pa_free(j->gate_override);
 	pa_free(j);
 }
 
@@ -111,6 +112,7 @@ job__from_row(sqlite3_stmt *st, struct job *j)
 	pa_free(j->file_name);
 	pa_free(j->error_message);
 	pa_free(j->notes);
+	pa_free(j->gate_override);
 	j->id = sqlite3_column_int64(st, 0);
 	col_copy(st, 1, j->name, sizeof(j->name));
 	col_copy(st, 2, j->uuid, sizeof(j->uuid));
@@ -136,6 +138,7 @@ job__from_row(sqlite3_stmt *st, struct job *j)
 	j->cancel_requested = sqlite3_column_int(st, 21);
 	j->file_name_enc = names_enc_parse((const char *)sqlite3_column_text(st,
 	    22));
+	j->gate_override = col_dup(st, 23);
 	if (j->profile == NULL || j->file_name == NULL)
 		return PA_ENOMEM;
 	return PA_OK;
@@ -150,7 +153,7 @@ str_or_null(const char *s)
 json_t *
 job_to_json(const struct job *j)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o, "
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o, "
 	    "s:o, s:f, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:o, s:o, s:s}",
 	    "name", j->name, "uuid", j->uuid, "profile", j->profile,
 	    "file_name", j->file_name,
@@ -168,7 +171,16 @@ job_to_json(const struct job *j)
 	    "skipped_count", (int)j->skipped, "error_count", (int)j->errors,
 	    "progress_percent", j->progress,
 	    "error_message", str_or_null(j->error_message),
-	    "notes", str_or_null(j->notes), "kind", "import");
+	    "notes", str_or_null(j->notes), "kind", "import"), *ov;
+
+	/* gate_override only where it applies (DESIGN §9); text we wrote. */
+	if (o != NULL && j->gate_override != NULL &&
+	    ((ov = json_loads(j->gate_override, 0, NULL)) == NULL ||
+	    json_object_set_new(o, "gate_override", ov) != 0)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static int
@@ -520,8 +532,8 @@ job_reset(adb *a, struct job *j)
 	if ((rc = exec_bound(a, "UPDATE job SET start_date = NULL, end_date = NULL, "
 	    "duration = 0, total_rows = 0, processed_rows = 0, created_count = 0, "
 	    "updated_count = 0, skipped_count = 0, error_count = 0, "
-	    "progress_percent = 0, error_message = NULL WHERE id = ?1", j->id,
-	    "reset job")) != PA_OK)
+	    "progress_percent = 0, error_message = NULL, gate_override = NULL "
+	    "WHERE id = ?1", j->id, "reset job")) != PA_OK)
 		goto out;
 	if ((rc = job_reload(a, j)) != PA_OK)
 		goto out;
@@ -531,6 +543,35 @@ job_reset(adb *a, struct job *j)
 out:
 	if (rc != PA_OK)
 		adb_rollback(a);
+	return rc;
+}
+
+int
+job_set_gate_override(adb *a, struct job *j, const json_t *ov)
+{
+	sqlite3_stmt *st = NULL;
+	char text[8192], *dup = NULL;
+	size_t n = json_dumpb(ov, text, sizeof(text) - 1, JSON_COMPACT);
+	int rc;
+
+	/* The adapter's answer inside is bounded (kkt_status): n fits. */
+	if (n == 0 || n >= sizeof(text) - 1 || (dup = pa_strndup(text, n)) == NULL)
+		return pa_err_set(PA_ENOMEM, "cannot record the gate override");
+	if ((rc = sqlx_prepare(adb_sqlite(a), "UPDATE job SET gate_override = "
+	    "?1 WHERE id = ?2", &st)) == PA_OK &&
+	    (rc = sqlx_bind_text(st, 1, dup, n, 0)) == PA_OK) {
+		sqlite3_bind_int64(st, 2, j->id);
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_DONE ? PA_OK : sqlx_err(adb_sqlite(a), rc,
+		    "record the gate override");
+	}
+	sqlite3_finalize(st);
+	if (rc == PA_OK) {
+		pa_free(j->gate_override);
+		j->gate_override = dup;
+		dup = NULL;     /* transferred */
+	}
+	pa_free(dup);
 	return rc;
 }
 

@@ -38,6 +38,8 @@ struct job {
 	char *error_message;           /* NULL = none */
 	char *notes;
 	int cancel_requested;
+	char *gate_override;           /* JSON {"by","reason","kkt"}: a person
+	                                  ran it past a refusing KKT gate; NULL */
 };
 
 const char *job_state_name(enum job_state s);
@@ -79,6 +81,11 @@ int job_mark_dry_run(adb *a, struct job *j);
  * rolls back) and *running = 1; any other state is PA_ESTATE. j is
  * reloaded. */
 int job_cancel(adb *a, struct job *j, int *running);
+/* Record that a person runs draft j past a refusing KKT gate: ov is
+ * {"by","reason","kkt"} (borrowed). Shown as gate_override on the job
+ * object and in its next event to HQ; cleared by job_reset. Runs in the
+ * caller's transaction. */
+int job_set_gate_override(adb *a, struct job *j, const json_t *ov);
 /* Has a cancel been requested for j? (1 also when j was deleted.) */
 int job_cancel_requested(adb *a, const struct job *j, int *flag);
 

@@ -12,7 +12,9 @@
 #include "agent/import/pipeline.h"
 #include "agent/import/profile.h"
 #include "agent/store/catalog.h"
+#include "agent/store/gstat.h"
 #include "hal/hal.h"
+#include "hal/hal_user.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
 
@@ -129,20 +131,57 @@ sink_tick(void *ctx, const struct pipe_stats *st)
 	return cancel ? pa_err_set(PA_ECANCELLED, "cancelled by request") : PA_OK;
 }
 
+/* A person runs the job past the refusing gate: the warning line and the
+ * job's gate_override say who (name and uid), why, and what the adapter
+ * said at that moment, or that it could not be asked (DESIGN §6). */
+static int
+gate_override(struct run *r, int verdict, const struct kkt_status *ks)
+{
+	char who[128], by[160], msg[1024];
+	json_t *ov = NULL;
+	long uid;
+	int rc;
+
+	hal_whoami(who, sizeof(who), &uid);
+	snprintf(by, sizeof(by), "%s (uid %ld)", who, uid);
+	ov = json_pack("{s:s, s:s, s:o}", "by", by, "reason",
+	    r->o->override_reason, "kkt", kkt_status_json(ks));
+	if (ov == NULL)
+		return pa_err_set(PA_ENOMEM, "out of memory recording the gate "
+		    "override");
+	snprintf(msg, sizeof(msg), "KKT gate overridden by %s, reason: \"%s\"; "
+	    "%s: %s", by, r->o->override_reason,
+	    verdict == PA_EKKT_UNREACHABLE ? "the KKT adapter could not be "
+	    "asked" : "the KKT adapter said", ks->reason);
+	if ((rc = job_log(r->a, r->j, JOB_WARNING, 0, msg, NULL)) == PA_OK)
+		rc = job_set_gate_override(r->a, r->j, ov);
+	json_decref(ov);
+	return rc;
+}
+
 /* Log the gate's verdict (inside the start transaction). A refusal leaves
  * the job draft with one warning line. */
 static int
 gate_log(struct run *r, int verdict, const struct kkt_status *ks)
 {
-	char msg[512];
+	char msg[512], ts[32];
 	int rc;
 
 	if (verdict == PA_OK && ks->backend == KKT_BACKEND_NONE)
 		return job_log(r->a, r->j, JOB_WARNING, 0, "KKT gate off: [kkt] "
 		    "backend = none, prices change without checking the fiscal "
 		    "buffer", NULL);
+	if (verdict == PA_OK && r->o->override_reason != NULL &&
+	    (rc = job_log(r->a, r->j, JOB_INFO, 0, "--override-gate not used: "
+	    "the KKT gate let the import through", NULL)) != PA_OK)
+		return rc;
 	if (verdict == PA_OK)
-		return PA_OK;
+		return gstat_passed(r->a);
+	hal_now_iso(ts);
+	if ((rc = gstat_refused(r->a, ts, ks->reason)) != PA_OK)
+		return rc;
+	if (r->o->override_reason != NULL)
+		return gate_override(r, verdict, ks);
 	snprintf(msg, sizeof(msg), "import refused: %s", ks->reason);
 	if ((rc = job_log(r->a, r->j, JOB_WARNING, 0, msg, NULL)) != PA_OK)
 		return rc;

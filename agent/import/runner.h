@@ -14,6 +14,11 @@ struct runner_opts {
 	const char *data_dir;
 	const struct kkt_config *kkt;
 	int dry_run;
+	/* Non-NULL: a person at the terminal runs the job past a refusing
+	 * gate (DESIGN §6 audited override) for this reason — logged with
+	 * the user and the adapter's answer, kept on the job. Only the CLI
+	 * sets it, after checking [kkt] allow_override; never the daemon. */
+	const char *override_reason;
 	/* Optional: called with the live job about every quarter second. */
 	void (*on_progress)(void *ctx, const struct job *j);
 	void *ctx;
@@ -32,7 +37,9 @@ int runner_spool(const char *data_dir, const char *path, char sha[65],
 void runner_unspool(adb *a, const char *data_dir, const char *sha);
 
 /* Run draft job j. Refused by the gate: j stays draft with one warning log
- * line and PA_EKKT_UNSYNCED / PA_EKKT_UNREACHABLE is returned. Otherwise j
+ * line and PA_EKKT_UNSYNCED / PA_EKKT_UNREACHABLE is returned, unless
+ * o->override_reason is set: then the warning names the override and the
+ * import runs. Every refusal is counted (gstat) until the gate passes. Otherwise j
  * ends done (PA_OK), failed (PA_EDATA, PA_EFORMAT, ... with the message) or
  * cancelled (PA_ECANCELLED); j is reloaded to its final state. */
 int runner_run(adb *a, struct job *j, const struct runner_opts *o);

@@ -63,6 +63,18 @@ static const char *const migrations[] = {
 	 * this says how it was made (agent/core/names.h, issue #9). */
 	"ALTER TABLE job ADD COLUMN file_name_encoding TEXT NOT NULL "
 	"DEFAULT 'utf-8';",
+	/* 2 -> 3: an import run past a refusing KKT gate by a person
+	 * (--override-gate) keeps who, why and what the adapter said, as JSON
+	 * {"by","reason","kkt"}; and while the gate keeps refusing imports,
+	 * since when and how often (one row, gone when the gate passes), for
+	 * the heartbeat (issue #10). */
+	"ALTER TABLE job ADD COLUMN gate_override TEXT;"
+	"CREATE TABLE gate_refusal("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  since TEXT NOT NULL,"
+	"  refusals INTEGER NOT NULL,"
+	"  last_ts TEXT NOT NULL,"
+	"  last_reason TEXT NOT NULL);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
