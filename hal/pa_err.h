@@ -39,7 +39,8 @@
 	X(INTERNAL,   -23, "internal error")                                   \
 	X(PROTO,      -24, "protocol error")                                   \
 	X(TIMEOUT,    -25, "timed out")                                        \
-	X(ACCESS,     -26, "permission denied")
+	X(ACCESS,     -26, "permission denied")                                \
+	X(KKT_AUTH,   -27, "KKT adapter wants credentials")
 
 enum pa_err {
 #define PA__ERR_ENUM(name, val, msg) PA_E##name = (val),

@@ -85,6 +85,11 @@ check_config(const struct kkt_config *cfg, const struct kkt__backend *ops,
 		kkt__reason(st, "%s", why);
 		return PA_ECONFIG;
 	}
+	if ((cfg->user[0] == '\0') != (cfg->password_file[0] == '\0')) {
+		kkt__reason(st, "[kkt] user and password_file go together (HTTP "
+		    "Basic authentication needs both)");
+		return PA_ECONFIG;
+	}
 	if (cfg->timeout_ms < 1 || cfg->timeout_ms > KKT_TIMEOUT_MAX_MS) {
 		kkt__reason(st, "[kkt] timeout_ms = %ld is out of range 1..%ld",
 		    cfg->timeout_ms, KKT_TIMEOUT_MAX_MS);
@@ -122,7 +127,7 @@ out:
 	if (rc == PA_OK && !st->synced)
 		rc = PA_EKKT_UNREACHABLE;       /* cannot happen */
 	if (rc != PA_OK && rc != PA_EKKT_UNSYNCED && rc != PA_ECONFIG &&
-	    rc != PA_EINVAL && rc != PA_ENOMEM)
+	    rc != PA_EKKT_AUTH && rc != PA_EINVAL && rc != PA_ENOMEM)
 		rc = PA_EKKT_UNREACHABLE;
 	if (rc != PA_OK)
 		st->synced = 0;

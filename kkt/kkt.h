@@ -6,6 +6,8 @@
 #ifndef KKT_H
 #define KKT_H
 
+#include <limits.h>
+
 #include <jansson.h>
 
 enum kkt_backend { KKT_BACKEND_UNSET = 0, KKT_BACKEND_OPTICSERP, KKT_BACKEND_ATOL,
@@ -15,6 +17,11 @@ struct kkt_config {
 	enum kkt_backend backend;   /* UNSET is a configuration error */
 	char url[512];              /* e.g. http://127.0.0.1:8089 */
 	long timeout_ms;            /* whole check, connect included; default 2000 */
+	/* HTTP Basic authentication (an ATOL web server that asks for it):
+	 * both set or both empty. The password is read from password_file
+	 * (mode 600) at every check, never kept. */
+	char user[128];
+	char password_file[PATH_MAX];
 };
 
 /* What the adapter said. Filled by kkt_check() even when it refuses. */
@@ -45,9 +52,12 @@ int kkt_backend_parse(const char *s, enum kkt_backend *out);
 /* Check the gate. Returns PA_OK when imports may proceed (synced, or backend
  * none), PA_EKKT_UNSYNCED when the buffer holds unsent receipts,
  * PA_EKKT_UNREACHABLE when no trustworthy answer came (unreachable, timeout,
- * HTTP error, malformed JSON, ATOL task failed or never ready), PA_ECONFIG
- * for a bad config (url not http(s)://, timeout_ms outside 1..60000),
- * PA_ENOMEM. st->reason always explains the verdict (one line, valid UTF-8)
+ * HTTP error, malformed JSON, ATOL task failed or never ready),
+ * PA_EKKT_AUTH when the adapter answered 401 or 403 (it wants credentials,
+ * or refused ours: a person must fix [kkt] user / password_file),
+ * PA_ECONFIG for a bad config (url not http(s)://, timeout_ms outside
+ * 1..60000, user without password_file or the file unreadable or not
+ * private), PA_ENOMEM. st->reason always explains the verdict (one line, valid UTF-8)
  * and is also the thread's pa_err message when the result is not PA_OK.
  * Blocks at most cfg->timeout_ms, name lookup included (libcurl resolves
  * in a thread). Safe from any thread; the first call initialises libcurl

@@ -252,6 +252,8 @@ atol_check(const struct kkt_config *cfg, struct kkt_status *st)
 		rc = transport_reason(rc, cfg, st);
 		goto out;
 	}
+	if ((rc = kkt__http_auth(cfg, status, st)) != PA_OK)
+		goto out;
 	if (status != 201 && status != 200) {
 		kkt__reason(st, "KKT adapter at %s answered HTTP %ld to POST %s%s; "
 		    "imports stay refused until it accepts the query", cfg->url,
@@ -269,6 +271,8 @@ atol_check(const struct kkt_config *cfg, struct kkt_status *st)
 			rc = transport_reason(rc, cfg, st);
 			goto out;
 		}
+		if ((rc = kkt__http_auth(cfg, status, st)) != PA_OK)
+			goto out;
 		if (status != 200) {
 			kkt__reason(st, "KKT adapter at %s answered HTTP %ld to "
 			    "GET %s/%s; imports stay refused until it reports the "

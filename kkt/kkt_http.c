@@ -23,7 +23,12 @@
  *    built without a CA bundle and [kkt] has no ca_file, so an https adapter
  *    with a private certificate fails closed; adapters listen on plain http
  *    on loopback in practice.
- *  - CURLOPT_NOSIGNAL: the daemon is multi-threaded and owns its signals. */
+ *  - CURLOPT_NOSIGNAL: the daemon is multi-threaded and owns its signals.
+ *  - [kkt] user / password_file: HTTP Basic authentication on every request
+ *    (ATOL web servers are often protected so; the clients of it in public
+ *    code send them with each /api/v2/requests call). The password is read
+ *    at each check from its mode-600 file, handed to libcurl (which copies
+ *    it) and wiped from our stack; it never appears in a message. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,9 +36,12 @@
 
 #include <curl/curl.h>
 
+#include "hal/hal_wait.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
 #include "kkt/kkt_int.h"
+
+#define KKT_PASSWORD_MAX 256     /* bytes in [kkt] password_file */
 
 #ifndef PA_VERSION
 #define PA_VERSION "0.0.0"
@@ -90,6 +98,62 @@ kkt__http_close(struct kkt__http *h)
 	pa_free(h);
 }
 
+/* Basic authentication from [kkt] user and password_file. */
+static int
+set_credentials(struct kkt__http *h, const struct kkt_config *cfg)
+{
+	volatile char *wipe;
+	char pw[KKT_PASSWORD_MAX + 1];
+	size_t len = 0, i;
+	CURLcode e;
+	int rc;
+
+	if ((rc = hal_read_secret(cfg->password_file, pw, sizeof(pw), &len)) !=
+	    PA_OK) {
+		rc = pa_err_wrap(rc == PA_ENOMEM ? rc : PA_ECONFIG,
+		    "[kkt] password_file: ");
+		goto out;
+	}
+	while (len > 0 && (pw[len - 1] == '\n' || pw[len - 1] == '\r'))
+		pw[--len] = '\0';
+	for (i = 0; i < len; i++)
+		if ((unsigned char)pw[i] < 0x20 || pw[i] == 0x7f)
+			break;
+	if (len == 0 || i < len) {
+		rc = pa_err_set(PA_ECONFIG, "[kkt] password_file %s: the password "
+		    "must be one line of text", cfg->password_file);
+		goto out;
+	}
+	e = curl_easy_setopt(h->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	if (e == CURLE_OK)
+		e = curl_easy_setopt(h->curl, CURLOPT_USERNAME, cfg->user);
+	if (e == CURLE_OK)
+		e = curl_easy_setopt(h->curl, CURLOPT_PASSWORD, pw);
+	rc = e == CURLE_OK ? PA_OK : e == CURLE_OUT_OF_MEMORY ? PA_ENOMEM :
+	    pa_err_set(PA_EINTERNAL, "libcurl refused the credentials option: "
+	    "%s", curl_easy_strerror(e));
+out:
+	for (wipe = pw, i = 0; i < sizeof(pw); i++)
+		wipe[i] = '\0';
+	return rc;
+}
+
+int
+kkt__http_auth(const struct kkt_config *cfg, long status,
+    struct kkt_status *st)
+{
+	if (status != 401 && status != 403)
+		return PA_OK;
+	if (cfg->user[0] == '\0')
+		kkt__reason(st, "the KKT adapter wants credentials: set [kkt] user "
+		    "and password_file (HTTP %ld from %s)", status, cfg->url);
+	else
+		kkt__reason(st, "the KKT adapter refused the credentials of [kkt] "
+		    "user '%s' (HTTP %ld from %s): check the user and the password "
+		    "in [kkt] password_file", cfg->user, status, cfg->url);
+	return PA_EKKT_AUTH;
+}
+
 int
 kkt__http_open(const struct kkt_config *cfg, struct kkt__http **out)
 {
@@ -113,6 +177,9 @@ kkt__http_open(const struct kkt_config *cfg, struct kkt__http **out)
 		rc = pa_err_set(PA_EINTERNAL, "curl_easy_init failed");
 		goto out;
 	}
+	if (cfg->user[0] != '\0' && (rc = set_credentials(h, cfg)) != PA_OK)
+		goto out;
+	rc = PA_ENOMEM;
 	if ((l = curl_slist_append(NULL, "Accept: application/json")) == NULL)
 		goto out;
 	h->hdr_get = l;
@@ -290,11 +357,11 @@ kkt__url_check(const char *url, char *why, size_t whylen)
 		goto out;
 	}
 	/* A password in posagent.conf (world-readable) would be a secret in
-	 * the open. */
+	 * the open: it belongs in [kkt] password_file. */
 	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
 		rc = PA_ECONFIG;
-		snprintf(why, whylen, "[kkt] url must not carry credentials (a "
-		    "password in posagent.conf is readable by anyone)");
+		snprintf(why, whylen, "[kkt] url must not carry credentials: set "
+		    "[kkt] user and password_file (mode 600) instead");
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||

@@ -34,7 +34,8 @@ struct kkt__backend {
 	const char *example_url;        /* shown when [kkt] url is missing */
 	/* Ask the adapter; cfg is already checked (url parses as http(s),
 	 * timeout in range). Returns PA_OK (synced), PA_EKKT_UNSYNCED,
-	 * PA_EKKT_UNREACHABLE, PA_ENOMEM; fills st and its
+	 * PA_EKKT_UNREACHABLE, PA_EKKT_AUTH, PA_ECONFIG (password_file),
+	 * PA_ENOMEM; fills st and its
 	 * reason whatever the outcome. */
 	int (*check)(const struct kkt_config *cfg, struct kkt_status *st);
 };
@@ -64,8 +65,16 @@ struct kkt__http;
 /* New transport bound to one libcurl easy handle, reused for every request
  * of one check (the ATOL POST and its polls share a connection). cfg's
  * user and password (when user is set) go with every request as HTTP Basic
- * authentication. PA_ENOMEM / PA_EINTERNAL; *out is NULL on failure. */
+ * authentication, the password read from cfg->password_file (mode 600).
+ * PA_ENOMEM / PA_EINTERNAL, PA_ECONFIG when the password file is missing,
+ * not private or not one line; *out is NULL on failure. */
 int kkt__http_open(const struct kkt_config *cfg, struct kkt__http **out);
+
+/* status 401 or 403 (any request): write the reason ("the KKT adapter
+ * wants credentials: set [kkt] user and password_file", or that it refused
+ * the configured ones) and return PA_EKKT_AUTH; otherwise PA_OK. */
+int kkt__http_auth(const struct kkt_config *cfg, long status,
+    struct kkt_status *st);
 void kkt__http_close(struct kkt__http *h);
 
 /* One request: method "GET" or "POST" (json_body then sent as

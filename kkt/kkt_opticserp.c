@@ -166,6 +166,8 @@ opticserp_check(const struct kkt_config *cfg, struct kkt_status *st)
 		rc = rc == PA_ENOMEM ? rc : PA_EKKT_UNREACHABLE;
 		goto out;
 	}
+	if ((rc = kkt__http_auth(cfg, status, st)) != PA_OK)
+		goto out;
 	if (status != 200) {
 		kkt__reason(st, "KKT adapter at %s answered HTTP %ld to GET %s; "
 		    "imports stay refused until it reports its buffer",

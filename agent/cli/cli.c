@@ -45,6 +45,7 @@ cli_exit_code(int rc)
 	case PA_EPROFILE:
 	case PA_EPERM:
 	case PA_EHQ_AUTH:
+	case PA_EKKT_AUTH:         /* credentials: a person fixes the config */
 		return 78;
 	default:
 		return 70;

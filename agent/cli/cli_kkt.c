@@ -20,7 +20,8 @@ static const char usage[] =
 "Ask the local KKT adapter whether its offline receipt buffer has been\n"
 "delivered to the OFD: the check every import passes before it may change\n"
 "prices. Configured in [kkt]: backend (opticserp | atol | none), url,\n"
-"timeout_ms (the whole check, default 2000).\n"
+"timeout_ms (the whole check, default 2000), user and password_file (HTTP\n"
+"Basic authentication, e.g. a protected ATOL web server).\n"
 "\n"
 "Not synced names each blocking reason with its numbers: receipts pending,\n"
 "unresolved DLQ entries (resolve them in the adapter), receipts in a state\n"
@@ -37,7 +38,8 @@ static const char usage[] =
 "\n"
 "Exit status: 0 synced (or backend = none: not gated), 75 receipts not yet\n"
 "at the OFD, 69 adapter unreachable, timed out or answering malformed\n"
-"data, 78 configuration error.\n";
+"data, 78 configuration error (also: the adapter answered 401/403, it\n"
+"wants [kkt] user and password_file, or refused them).\n";
 
 static const char *
 verdict(int rc, const struct kkt_status *st)
@@ -46,7 +48,7 @@ verdict(int rc, const struct kkt_status *st)
 		return st->backend == KKT_BACKEND_NONE ? "not_gated" : "synced";
 	if (rc == PA_EKKT_UNSYNCED)
 		return "not_synced";
-	if (rc == PA_ECONFIG)
+	if (rc == PA_ECONFIG || rc == PA_EKKT_AUTH)
 		return "config_error";
 	return "unreachable";
 }

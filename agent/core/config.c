@@ -45,6 +45,11 @@ static const struct centry table[] = {
 	    "KKT adapter base URL (ATOL web server default port 16732)"),
 	L("kkt", "timeout_ms", kkt.timeout_ms, "2000", 100, 60000,
 	    "whole gate check budget, connect included"),
+	S("kkt", "user", kkt.user, "", 0,
+	    "user for an ATOL web server with HTTP Basic authentication "
+	    "(with password_file)"),
+	S("kkt", "password_file", kkt.password_file, "", 1,
+	    "file holding that user's password, one line, mode 600"),
 	{ "kkt", "allow_override", C_BOOL, offsetof(struct pa_config,
 	  kkt_allow_override), sizeof(int), "false", 0, 1, 0,
 	  "true lets a person run a refused import with job run/import "

@@ -142,7 +142,8 @@ handle(const struct pa_config *cfg, adb *a, const char *path,
 	ro.data_dir = cfg->data_dir;
 	ro.kkt = &cfg->kkt;
 	rc = runner_run(a, j, &ro);
-	if (rc == PA_EKKT_UNSYNCED || rc == PA_EKKT_UNREACHABLE) {
+	if (rc == PA_EKKT_UNSYNCED || rc == PA_EKKT_UNREACHABLE ||
+	    rc == PA_EKKT_AUTH) {
 		say("%s waits: %s%s", shown, pa_err_msg(rc), "");
 		*outcome = INBOX_GATE_REFUSED;
 		rc = PA_OK;

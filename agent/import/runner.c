@@ -151,7 +151,7 @@ gate_override(struct run *r, int verdict, const struct kkt_status *ks)
 		    "override");
 	snprintf(msg, sizeof(msg), "KKT gate overridden by %s, reason: \"%s\"; "
 	    "%s: %s", by, r->o->override_reason,
-	    verdict == PA_EKKT_UNREACHABLE ? "the KKT adapter could not be "
+	    verdict != PA_EKKT_UNSYNCED ? "the KKT adapter could not be "
 	    "asked" : "the KKT adapter said", ks->reason);
 	if ((rc = job_log(r->a, r->j, JOB_WARNING, 0, msg, NULL)) == PA_OK)
 		rc = job_set_gate_override(r->a, r->j, ov);
@@ -270,7 +270,8 @@ runner_run(adb *a, struct job *j, const struct runner_opts *o)
 	gate = kkt_check(o->kkt, &ks);
 	if (o->gate)
 		*o->gate = ks;
-	if (gate != PA_OK && gate != PA_EKKT_UNSYNCED && gate != PA_EKKT_UNREACHABLE) {
+	if (gate != PA_OK && gate != PA_EKKT_UNSYNCED &&
+	    gate != PA_EKKT_UNREACHABLE && gate != PA_EKKT_AUTH) {
 		rc = gate;
 		goto out;
 	}

@@ -37,7 +37,8 @@ int runner_spool(const char *data_dir, const char *path, char sha[65],
 void runner_unspool(adb *a, const char *data_dir, const char *sha);
 
 /* Run draft job j. Refused by the gate: j stays draft with one warning log
- * line and PA_EKKT_UNSYNCED / PA_EKKT_UNREACHABLE is returned, unless
+ * line and PA_EKKT_UNSYNCED / PA_EKKT_UNREACHABLE / PA_EKKT_AUTH is
+ * returned, unless
  * o->override_reason is set: then the warning names the override and the
  * import runs. Every refusal is counted (gstat) until the gate passes. Otherwise j
  * ends done (PA_OK), failed (PA_EDATA, PA_EFORMAT, ... with the message) or

@@ -41,11 +41,16 @@ Modes (one state drives both APIs, so a test runs against either backend):
     raw        body=S status=N this exact answer on the status/result paths
     atol_stuck                 ATOL task stays "inProgress" forever
     atol_error error_code=N error_description=S   ATOL task ends "error"
+HTTP Basic authentication, as a protected ATOL web server wants it:
+auth_user=U auth_password=P make every API request (not /_control)
+answer 401 with WWW-Authenticate unless it carries exactly these
+credentials; auth_fail_status=403 answers 403 instead.
 Extra keys: network_status, first_doc_number, first_doc_datetime,
 ready_after_polls=K (ATOL answers "wait"/"inProgress" K times first),
 post_status=N (ATOL POST answer, default 201), delay_ms (any mode).
 """
 import argparse
+import base64
 import json
 import os
 import re
@@ -67,6 +72,7 @@ DEFAULTS = {
     "post_status": 201,
     "status": 200,
     "body": "",
+    "auth_user": "", "auth_password": "", "auth_fail_status": 401,
 }
 MODES = {"synced", "pending", "failed", "dlq", "syncing", "slow", "http500", "garbage",
          "wrongtypes", "raw", "atol_stuck", "atol_error"}
@@ -154,10 +160,35 @@ class Handler(BaseHTTPRequestHandler):
         with lock:
             hits[key] = hits.get(key, 0) + 1
 
+    def _auth_refused(self, s):
+        """Basic authentication when configured; True = refused (answered)."""
+        if not s["auth_user"]:
+            return False
+        want = "Basic " + base64.b64encode(
+            f'{s["auth_user"]}:{s["auth_password"]}'.encode("utf-8")).decode()
+        if self.headers.get("Authorization") == want:
+            self._hit("auth_ok")
+            return False
+        self._hit("auth_refused")
+        body = json.dumps({"error": {"code": s["auth_fail_status"],
+                                     "description": "authorization required"}}).encode()
+        try:
+            self.send_response(s["auth_fail_status"])
+            self.send_header("WWW-Authenticate", 'Basic realm="ATOL Web Server"')
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        return True
+
     def _api_prelude(self, s):
         """Delay and blanket failures shared by every API path; True = answered."""
         if s["delay_ms"]:
             time.sleep(s["delay_ms"] / 1000.0)
+        if self._auth_refused(s):
+            return True
         if s["mode"] == "http500":
             self._send(500, {"error": "internal error (emulated)"})
             return True
@@ -185,6 +216,8 @@ class Handler(BaseHTTPRequestHandler):
         if m:
             self._hit("atol_get")
             s = snapshot()
+            if self._auth_refused(s):
+                return
             with lock:
                 task = tasks.get(m.group(1))
                 if task is not None:
@@ -237,6 +270,8 @@ class Handler(BaseHTTPRequestHandler):
             s = snapshot()
             if s["delay_ms"]:
                 time.sleep(s["delay_ms"] / 1000.0)
+            if self._auth_refused(s):
+                return
             if s["mode"] == "http500":
                 self._send(500, {"error": "internal error (emulated)"})
                 return

@@ -496,6 +496,13 @@ bad_config_is_a_config_error(void **state)
 	cfg.timeout_ms = KKT_TIMEOUT_MAX_MS + 1;
 	assert_int_equal(kkt_check(&cfg, &st), PA_ECONFIG);
 	assert_int_equal(kkt_check(NULL, &st), PA_EINVAL);
+	cfg.timeout_ms = 2000;
+	snprintf(cfg.user, sizeof(cfg.user), "kassir");
+	assert_int_equal(kkt_check(&cfg, &st), PA_ECONFIG);
+	assert_non_null(strstr(st.reason, "user and password_file go together"));
+	snprintf(cfg.password_file, sizeof(cfg.password_file), "/nonexistent/pw");
+	assert_int_equal(kkt_check(&cfg, &st), PA_ECONFIG);
+	assert_non_null(strstr(st.reason, "[kkt] password_file: "));
 }
 
 /* URLs go through libcurl's own parser (CURLU), as [hq] url does. */
