@@ -54,10 +54,18 @@ static const char *const show_keys[] = {
 	"error_message", "notes", "uuid", NULL
 };
 
+static const char *
+text_of(const json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+
+	return v ? v : "-";
+}
+
 static void
 print_job(struct cli_ctx *ctx, const struct job *j, int rc)
 {
-	json_t *o = job_to_json(j);
+	json_t *o = job_to_json(j), *ov;
 
 	if (o == NULL)
 		return;
@@ -71,6 +79,10 @@ print_job(struct cli_ctx *ctx, const struct job *j, int rc)
 		return;
 	}
 	cli_kv(stdout, ctx->color, o, show_keys);
+	if ((ov = json_object_get(o, "gate_override")) != NULL)
+		printf("%-18s  by %s, reason \"%s\"; KKT: %s\n", "gate_override",
+		    text_of(ov, "by"), text_of(ov, "reason"),
+		    text_of(json_object_get(ov, "kkt"), "reason"));
 	json_decref(o);
 }
 

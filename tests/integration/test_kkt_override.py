@@ -131,6 +131,9 @@ def test_override_runs_the_import_and_records_who_why_and_what_the_adapter_said(
     # job show keeps it
     rc, shown, r = agent.jrun("job", "show", JOB)
     assert rc == 0 and shown["gate_override"] == ov, r
+    r = agent.run("job", "show", JOB)
+    assert r.rc == 0, r
+    assert f'gate_override       by {me()}, reason "{REASON}"; KKT: KKT buffer not synced' in r.out
 
 
 def test_override_when_the_adapter_is_unreachable_says_so(agent, kkt_refusing_url):
