@@ -14,7 +14,8 @@ pkgs=(build-essential pkg-config clang libclang-rt-14-dev
       libsqlite3-dev sqlite3 libjansson-dev libcsv-dev libzip-dev libexpat1-dev
       libinih-dev libcmocka-dev libmbedtls-dev python3-pytest openssl
       dpkg-dev ca-certificates
-      libmicrohttpd-dev libgnutls28-dev libpq-dev postgresql xxd)
+      libmicrohttpd-dev libgnutls28-dev libpq-dev postgresql xxd
+      chromium chromium-driver)  # the HQ dashboard's browser test (headless)
 
 missing=()
 for p in "${pkgs[@]}"; do
