@@ -51,7 +51,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(filter-out tests/fuzz/fuzz_replay.c,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all deps test unit integration demo bench fuzz install clean check-deps FORCE
+.PHONY: all deps test unit integration demo bench bench-hq fuzz install clean check-deps FORCE
 all: $(BUILD)/posagent
 
 deps:
@@ -119,6 +119,20 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@$(PYTHON) bench/bench.py $(abspath build/host/posagent)
+	@$(MAKE) --no-print-directory bench-hq
+
+# posagent-hq under 1,000 simulated stores, on SQLite and PostgreSQL.
+bench-hq: deps
+	@$(MAKE) --no-print-directory build/host/posagent-hq build/host/hq_load
+	@$(PYTHON) bench/bench_hq.py $(abspath build/host/posagent-hq) $(abspath build/host/hq_load)
+
+# The load generator links the system's libcurl (OpenSSL): its TLS handshakes
+# are cheap, so the client is not what limits the figures (bench/hq_load.c).
+$(BUILD)/hq_load: bench/hq_load.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) -std=c11 $(WARN) $(OPTFLAGS) -D_GNU_SOURCE $(shell pkg-config --cflags libcurl) \
+	  -o $@ $< $(shell pkg-config --libs libcurl)
 
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -std=c11 $(CPPFLAGS) $(PKG_CFLAGS) $(CURL_CFLAGS)
 fuzz: deps

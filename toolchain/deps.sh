@@ -15,7 +15,8 @@ pkgs=(build-essential pkg-config clang libclang-rt-14-dev
       libinih-dev libcmocka-dev libmbedtls-dev python3-pytest openssl
       dpkg-dev ca-certificates
       libmicrohttpd-dev libgnutls28-dev libpq-dev postgresql xxd
-      chromium chromium-driver)  # the HQ dashboard's browser test (headless)
+      chromium chromium-driver   # the HQ dashboard's browser test (headless)
+      libcurl4-openssl-dev)      # bench/hq_load only: cheap client TLS handshakes
 
 missing=()
 for p in "${pkgs[@]}"; do
