@@ -114,7 +114,7 @@ integration: $(BUILD)/posagent
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@$(PYTHON) tests/demo.py $(abspath build/host/posagent)
+	@$(PYTHON) tests/demo.py $(abspath build/host/posagent) $(abspath build/host/posagent-hq)
 
 bench: deps
 	@$(MAKE) --no-print-directory all
