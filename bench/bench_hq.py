@@ -4,8 +4,9 @@
 For each store: a fresh database, N stores registered with bearer tokens
 (`posagent-hq agent add ID --token-file F`), `posagent-hq serve` on loopback
 with a throw-away PKI, then bench/hq_load.c (libcurl multi, HTTPS) plays the
-fleet: every store's heartbeat every 30 s, and bursts of job and log events
-in batches of 500 sent as fast as HQ acks them. Prints sustained events/s,
+fleet: first every store's heartbeat every 30 s alone for one cycle, then
+the same plus bursts of job and log events in batches of 500 sent as fast as
+HQ acks them (8 stores at a time). Prints sustained events/s,
 p50/p99 heartbeat latency, and the server's CPU and RSS, beside the targets
 of issue #14 (>= 20,000 events/s, p99 < 50 ms, RSS < 64 MB). Never asserts:
 the figures are the output.
@@ -15,7 +16,7 @@ Debian's postgresql-15, run as the postgres user when we are root) with its
 default durability (fsync on, synchronous_commit on), or --pg URL.
 
 usage: bench_hq.py POSAGENT_HQ HQ_LOAD [--stores 1000] [--duration 60]
-          [--warmup 5] [--batch 500] [--conns 8] [--db sqlite,pg]
+          [--warmup 5] [--hb-only 30] [--batch 500] [--conns 8] [--db sqlite,pg]
           [--pg postgresql://...] [--threads N] [--keep]
 """
 import argparse
@@ -134,21 +135,34 @@ def run_one(args, kind, spec, pki, d):
     proc, port = serve(args.hq, spec, pki, d, args.threads)
     try:
         idle = rss_kib(proc.pid)
-        print(f"   posagent-hq pid {proc.pid} on port {port}, idle RSS {idle / 1024:.1f} MiB; "
-              f"load for {args.warmup} + {args.duration} s", flush=True)
-        p = subprocess.run([args.load, "--url", f"https://localhost:{port}",
-                            "--cacert", pki["ca"], "--tokens", tokens,
-                            "--stores", str(args.stores), "--duration", str(args.duration),
-                            "--warmup", str(args.warmup), "--batch", str(args.batch),
-                            "--conns", str(args.conns), "--pid", str(proc.pid)],
-                           capture_output=True, text=True, timeout=args.duration * 4 + 600)
-        if p.returncode != 0:
-            sys.exit(f"bench_hq: hq_load failed ({p.returncode}): {p.stderr.strip()[-2000:]}")
-        if p.stderr.strip():
-            print("   hq_load: " + p.stderr.strip().replace("\n", "\n   hq_load: "))
-        res = json.loads(p.stdout)
+        print(f"   posagent-hq pid {proc.pid} on port {port}, idle RSS {idle / 1024:.1f} MiB",
+              flush=True)
+        def load(conns, duration, warmup):
+            p = subprocess.run([args.load, "--url", f"https://localhost:{port}",
+                                "--cacert", pki["ca"], "--tokens", tokens,
+                                "--stores", str(args.stores), "--duration", str(duration),
+                                "--warmup", str(warmup), "--batch", str(args.batch),
+                                "--conns", str(conns), "--pid", str(proc.pid)],
+                               capture_output=True, text=True, timeout=duration * 4 + 600)
+            if p.returncode != 0:
+                sys.exit(f"bench_hq: hq_load failed ({p.returncode}): "
+                         f"{p.stderr.strip()[-2000:]}")
+            if p.stderr.strip():
+                print("   hq_load: " + p.stderr.strip().replace("\n", "\n   hq_load: "))
+            return json.loads(p.stdout)
+        # Heartbeats alone for one full cycle (every store once), then the
+        # same with event bursts on top.
+        quiet = {}
+        if args.hb_only:
+            print(f"   heartbeats only for {args.hb_only} s", flush=True)
+            quiet = load(0, args.hb_only, 0)
+        print(f"   heartbeats + event bursts for {args.warmup} + {args.duration} s", flush=True)
+        res = load(args.conns, args.duration, args.warmup)
         res["store"] = kind
         res["idle_rss_kib"] = idle
+        for k in ("hb_p50_ms", "hb_p99_ms", "hb_max_ms", "heartbeats_ok", "server_cpu_percent"):
+            if k in quiet:
+                res["quiet_" + k] = quiet[k]
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -181,6 +195,11 @@ def report(results):
         if target is not None:
             tgt = "   " + ("≥ " if higher else "< ") + str(target)
         print(f"{label:28}{cells}{tgt}")
+    line("heartbeats alone: p50 ms", "quiet_hb_p50_ms", lambda v: f"{v:.1f}")
+    line("heartbeats alone: p99 ms", "quiet_hb_p99_ms", lambda v: f"{v:.1f}", TARGET_P99_MS,
+         False)
+    line("heartbeats alone: server CPU", "quiet_server_cpu_percent", lambda v: f"{v:.0f}%")
+    print("with event bursts:")
     line("events/s (acked)", "events_per_s", lambda v: f"{v:,.0f}", TARGET_EVENTS)
     line("heartbeat p50 ms", "hb_p50_ms", lambda v: f"{v:.1f}")
     line("heartbeat p99 ms", "hb_p99_ms", lambda v: f"{v:.1f}", TARGET_P99_MS, False)
@@ -207,6 +226,8 @@ def main():
     ap.add_argument("--stores", type=int, default=1000)
     ap.add_argument("--duration", type=int, default=60)
     ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--hb-only", type=int, default=30,
+                    help="seconds of heartbeats alone first (0: skip)")
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--conns", type=int, default=8)
     ap.add_argument("--db", default="sqlite,pg")

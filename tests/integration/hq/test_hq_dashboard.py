@@ -389,6 +389,20 @@ def test_dashboard_shows_the_fleet_and_reaches_a_jobs_error_rows(fleet, browser)
            "document.querySelector('#jobs-body tr[data-job=\"' + arguments[0] + '\"]');",
            "the store's jobs", uuid)
     assert "Failed" in b.text(f"#jobs-body tr[data-job='{uuid}']")
+    # The state and date filters go to HQ (?state=, ?since=) and back.
+    choose = ("var e = document.getElementById(arguments[0]); e.value = arguments[1];"
+              "e.dispatchEvent(new Event('change'));")
+    jobs = "return document.querySelectorAll('#jobs-body tr[data-job]').length"
+    b.js(choose, "jobs-state", "done")
+    b.wait(jobs + " == 0 && !document.getElementById('jobs-empty').hidden;",
+           "no done import at this store")
+    b.js(choose, "jobs-state", "failed")
+    b.wait(jobs + " == 1;", "the failed import again")
+    b.js(choose, "jobs-since", "2099-01-01")
+    b.wait(jobs + " == 0;", "no import after 2099")
+    b.click("#jobs-clear")
+    b.wait(jobs + " == 1;", "the filters cleared")
+    assert b.js("return document.getElementById('error').hidden")
 
     # Click the job: its error rows, with what each row contained.
     b.click(f"#jobs-body tr[data-job='{uuid}'] td.c-file")
