@@ -2,8 +2,8 @@
 #   make            release build: build/host/posagent
 #   make deps       install/build dependencies (toolchain/deps.sh)
 #   make test       unit (cmocka) + integration (pytest), ASan + UBSan
-#   make demo       build, start the test peers, run the main job
-#   make bench      import and sync benchmarks
+#   make demo       build, start posagent-hq + the KKT emulator, run the main job
+#   make bench      import, sync and posagent-hq benchmarks (make bench-hq: HQ only)
 #   make fuzz       libFuzzer targets (clang)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
