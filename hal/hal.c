@@ -184,7 +184,8 @@ write_all(int fd, const void *buf, size_t n, const char *what)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			return pa_err_set(PA_EIO, "write %s: %s", what, strerror(errno));
+			return pa_err_set(errno == ENOSPC || errno == EDQUOT ?
+			    PA_ENOSPC : PA_EIO, "write %s: %s", what, strerror(errno));
 		}
 		p += w;
 		n -= (size_t)w;
@@ -239,11 +240,15 @@ hal_spool_file(const char *src, const char *dir, char hex[65], uint64_t *size)
 	if ((rc = hal_pathf(dst, sizeof(dst), "%s/%s", dir, hex)) != PA_OK)
 		goto out;
 	if (stat(dst, &st) == 0 && (uint64_t)st.st_size == total) {
-		rc = PA_OK; /* same content already kept */
+		/* Same content already kept: mark it used now, so retention
+		 * (spool files unused for a day) leaves it to this import. */
+		(void)utimensat(AT_FDCWD, dst, NULL, 0);
+		rc = PA_OK;
 		goto out;
 	}
 	if (hal_sys.fsync(out) != 0) {
-		rc = pa_err_set(PA_EIO, "fsync %s: %s", tmp, strerror(errno));
+		rc = pa_err_set(errno == ENOSPC ? PA_ENOSPC : PA_EIO, "fsync %s: %s",
+		    tmp, strerror(errno));
 		goto out;
 	}
 	close(out);
@@ -264,6 +269,29 @@ out:
 		unlink(tmp);
 	mbedtls_sha256_free(&ctx);
 	return rc;
+}
+
+int
+hal_prealloc_file(const char *path, uint64_t bytes)
+{
+	struct stat st;
+	int fd, e;
+
+	if (stat(path, &st) == 0 && (uint64_t)st.st_size >= bytes)
+		return PA_OK;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640)) < 0)
+		return pa_err_set(PA_EIO, "create %s: %s", path, strerror(errno));
+	/* Real blocks, not a sparse file: freeing it must free space. */
+	e = posix_fallocate(fd, 0, (off_t)bytes);
+	if (e == 0 && hal_sys.fsync(fd) != 0)
+		e = errno;
+	close(fd);
+	if (e != 0) {
+		unlink(path);
+		return pa_err_set(e == ENOSPC ? PA_ENOSPC : PA_EIO, "preallocate %s: "
+		    "%s", path, strerror(e));
+	}
+	return PA_OK;
 }
 
 uint64_t

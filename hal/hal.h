@@ -46,6 +46,9 @@ int hal_mkdirs(const char *path);
  * which step failed. */
 int hal_spool_file(const char *src, const char *dir, char hex[65],
     uint64_t *size);
+/* Create path holding bytes of allocated (not sparse) blocks, unless it
+ * already is that large. PA_ENOSPC when they do not fit (nothing is left). */
+int hal_prealloc_file(const char *path, uint64_t bytes);
 /* Free bytes on the filesystem holding path (0 when unknown). */
 uint64_t hal_disk_free(const char *path);
 /* Is path a regular file readable by group or others? Reads through an

@@ -40,7 +40,8 @@
 	X(PROTO,      -24, "protocol error")                                   \
 	X(TIMEOUT,    -25, "timed out")                                        \
 	X(ACCESS,     -26, "permission denied")                                \
-	X(KKT_AUTH,   -27, "KKT adapter wants credentials")
+	X(KKT_AUTH,   -27, "KKT adapter wants credentials")                    \
+	X(NOSPC,      -28, "disk full")
 
 enum pa_err {
 #define PA__ERR_ENUM(name, val, msg) PA_E##name = (val),

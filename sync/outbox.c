@@ -99,7 +99,7 @@ ob__err(sqlite3 *db, int rc, const char *what)
 		return pa_err_set(PA_ELOCKED, "outbox: %s: database is busy (%s)",
 		    what, msg);
 	case SQLITE_FULL:
-		return pa_err_set(PA_EIO, "outbox: %s: disk full (%s)", what, msg);
+		return pa_err_set(PA_ENOSPC, "outbox: %s: disk full (%s)", what, msg);
 	case SQLITE_IOERR:
 	case SQLITE_CANTOPEN:
 	case SQLITE_READONLY:

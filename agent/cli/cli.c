@@ -41,6 +41,8 @@ cli_exit_code(int rc)
 		return 75;
 	case PA_EACCESS:           /* EX_NOPERM: the OS refused us a file */
 		return 77;
+	case PA_ENOSPC:            /* EX_IOERR: the disk, not the data */
+		return 74;
 	case PA_ECONFIG:
 	case PA_EPROFILE:
 	case PA_EPERM:

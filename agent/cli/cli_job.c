@@ -10,6 +10,7 @@
 #include "agent/import/jobq.h"
 #include "agent/import/pipeline.h"
 #include "agent/import/runner.h"
+#include "agent/import/space.h"
 #include "hal/hal.h"
 #include "hal/hal_wait.h"
 #include "hal/pa_err.h"
@@ -36,7 +37,10 @@ static const char job_help[] =
 "       posagent job cancel JOB | reset JOB | show JOB | delete JOB\n"
 "       posagent job list [--state S] [--errors] [--since today|week]\n"
 "                         [--group-by profile|state|date] [--limit N]\n"
-"       posagent job prune --older-than DAYS\n"
+"       posagent job prune [--older-than DAYS]   (default: [agent]\n"
+"                         retention_days; also the retention_max_mb\n"
+"                         ceiling, unused spool files, and the space freed\n"
+"                         goes back to the filesystem)\n"
 "JOB is a job name (IMP/00042, or 42) or its uuid.\n"
 "States: draft -> running -> done | failed; draft|running -> cancelled;\n"
 "failed|cancelled -> draft (reset).\n";
@@ -454,24 +458,36 @@ list_jobs(struct cli_ctx *ctx, adb *a, int argc, char **argv)
 static int
 prune_jobs(struct cli_ctx *ctx, adb *a, int argc, char **argv)
 {
-	char before[32];
-	long days, n = 0;
+	struct space_prune_report rep;
+	long days = ctx->cfg->retention_days;
 	int rc;
 
-	if (argc != 4 || strcmp(argv[2], "--older-than") != 0)
+	if (argc == 4 && strcmp(argv[2], "--older-than") == 0) {
+		if ((rc = cli_long_arg("--older-than", argv[3], 0, 100000, &days)) !=
+		    PA_OK)
+			return rc;
+	} else if (argc != 2) {
 		return pa_err_set(PA_EUSAGE, "usage: posagent job prune "
-		    "--older-than DAYS");
-	if ((rc = cli_long_arg("--older-than", argv[3], 0, 100000, &days)) != PA_OK)
-		return rc;
-	hal_iso_ms(hal_sys.now_ms() - (int64_t)days * 86400000, before);
-	if ((rc = jobq_prune(a, before, &n)) != PA_OK)
+		    "[--older-than DAYS]");
+	}
+	/* What the daemon does daily (issue #8 §4). */
+	if ((rc = space_prune(a, ctx->cfg->data_dir, days,
+	    ctx->cfg->retention_max_mb, &rep)) != PA_OK)
 		return rc;
 	if (ctx->json)
-		cli_emit_json(json_pack("{s:I, s:s}", "deleted", (json_int_t)n,
-		    "before", before));
+		cli_emit_json(json_pack("{s:I, s:I, s:I, s:I, s:I}", "deleted",
+		    (json_int_t)rep.jobs, "older_than_days", (json_int_t)days,
+		    "spool_files_removed", (json_int_t)rep.spool_files,
+		    "agent_db_bytes_before", (json_int_t)rep.db_bytes_before,
+		    "agent_db_bytes_after", (json_int_t)rep.db_bytes_after));
 	else
-		printf("%ld job%s created before %s deleted (running jobs kept)\n",
-		    n, n == 1 ? "" : "s", before);
+		printf("%ld job%s deleted (older than %ld days, or over the "
+		    "[agent] retention_max_mb ceiling; running jobs kept), %ld "
+		    "unused spool file%s removed; agent.db %.1f -> %.1f MB\n",
+		    rep.jobs, rep.jobs == 1 ? "" : "s", days, rep.spool_files,
+		    rep.spool_files == 1 ? "" : "s",
+		    (double)rep.db_bytes_before / 1048576.0,
+		    (double)rep.db_bytes_after / 1048576.0);
 	return PA_OK;
 }
 

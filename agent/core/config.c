@@ -38,6 +38,11 @@ static const struct centry table[] = {
 	    "agent.db, catalog.db, spool/ and the default inbox live here"),
 	S("agent", "inbox", inbox, "", 0,
 	    "folder watched by `posagent run` (default: DATA_DIR/inbox)"),
+	L("agent", "retention_days", retention_days, "90", 1, 36500,
+	    "jobs older than this (not running), their logs and spool files are "
+	    "pruned daily by `posagent run` and by `job prune`"),
+	L("agent", "retention_max_mb", retention_max_mb, "512", 16, 1048576,
+	    "agent.db ceiling: the oldest finished jobs are pruned beyond it"),
 	{ "kkt", "backend", C_KKT_BACKEND, offsetof(struct pa_config, kkt.backend),
 	  sizeof(enum kkt_backend), "", 0, 0, 0,
 	  "opticserp | atol | none (none must be chosen explicitly)" },

@@ -17,6 +17,8 @@ struct pa_config {
 	char agent_id[128];
 	char data_dir[PATH_MAX];
 	char inbox[PATH_MAX];       /* "" = <data_dir>/inbox */
+	long retention_days;        /* prune jobs older than this */
+	long retention_max_mb;      /* agent.db ceiling for pruning */
 	struct kkt_config kkt;
 	int kkt_allow_override;     /* [kkt] allow_override: the CLI's, kkt/
 	                               never overrides itself */

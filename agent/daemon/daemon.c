@@ -12,6 +12,7 @@
 #include "agent/daemon/health.h"
 #include "agent/daemon/inbox.h"
 #include "agent/import/runner.h"
+#include "agent/import/space.h"
 #include "hal/hal.h"
 #include "hal/hal_watch.h"
 #include "hal/pa_err.h"
@@ -27,6 +28,7 @@
  * stays far below this; a main loop stuck longer is hung, and systemd's
  * watchdog then restarts the daemon. */
 #define STALL_MS         (5 * 60 * 1000)
+#define PRUNE_MS         (24LL * 3600 * 1000)  /* retention: once a day */
 
 /* What the status thread shows: the main loop's phase, HQ's state. */
 struct status {
@@ -315,6 +317,27 @@ rerun_interrupted(struct daemon *d, json_t *names)
 	}
 }
 
+/* Retention (issue #8 §4): what `posagent job prune` does. */
+static void
+prune(struct daemon *d)
+{
+	struct space_prune_report rep;
+	int rc;
+
+	status_set(&d->status, "pruning old jobs");
+	if ((rc = space_prune(d->a, d->cfg.data_dir, d->cfg.retention_days,
+	    d->cfg.retention_max_mb, &rep)) != PA_OK) {
+		dlog("retention: %s", pa_err_msg(rc));
+		return;
+	}
+	if (rep.jobs || rep.spool_files || rep.db_bytes_after < rep.db_bytes_before)
+		dlog("retention: %ld job%s and %ld spool file%s removed; agent.db "
+		    "%.1f -> %.1f MB", rep.jobs, rep.jobs == 1 ? "" : "s",
+		    rep.spool_files, rep.spool_files == 1 ? "" : "s",
+		    (double)rep.db_bytes_before / 1048576.0,
+		    (double)rep.db_bytes_after / 1048576.0);
+}
+
 static void
 gate_phase(struct daemon *d)
 {
@@ -331,7 +354,7 @@ serve(struct daemon *d, const struct daemon_opts *o, const char *inbox,
 {
 	enum inbox_outcome outcome = INBOX_IDLE;
 	struct runner_opts ro;
-	int64_t gate_next = 0;
+	int64_t gate_next = 0, prune_next = 0;
 	long gate_backoff = GATE_BACKOFF_MIN, wait_ms;
 	int rc;
 
@@ -348,17 +371,25 @@ serve(struct daemon *d, const struct daemon_opts *o, const char *inbox,
 		 * killed while the daemon runs is settled here, within a turn. */
 		if ((rc = runner_recover(d->a, d->cfg.data_dir, NULL)) != PA_OK)
 			dlog("%s", pa_err_msg(rc));
+		if (!o->once && now >= prune_next) {
+			prune(d);
+			prune_next = now + PRUNE_MS;
+		}
 		outcome = INBOX_IDLE;
 		if (now >= gate_next) {
 			memset(&d->gate, 0, sizeof(d->gate));
 			if ((rc = inbox_scan(&d->cfg, d->a, inbox, &ro, &outcome)) !=
 			    PA_OK)
 				dlog("%s", pa_err_msg(rc));
-			if (outcome == INBOX_GATE_REFUSED) {
+			if (outcome == INBOX_GATE_REFUSED ||
+			    outcome == INBOX_NO_SPACE) {
 				gate_next = now + gate_backoff;
 				gate_backoff = gate_backoff * 2 > GATE_BACKOFF_MAX ?
 				    GATE_BACKOFF_MAX : gate_backoff * 2;
-				gate_phase(d);
+				if (outcome == INBOX_GATE_REFUSED)
+					gate_phase(d);
+				else
+					status_set(&d->status, "waiting for disk space");
 			} else {
 				gate_backoff = GATE_BACKOFF_MIN;
 				status_set(&d->status, "idle");

@@ -122,7 +122,12 @@ handle(const struct pa_config *cfg, adb *a, const char *path,
 	int rc, found = 0;
 
 	*outcome = INBOX_WORKED;
-	if ((rc = runner_spool(cfg->data_dir, path, sha, &size)) != PA_OK)
+	if ((rc = runner_spool(cfg->data_dir, path, sha, &size)) == PA_ENOSPC) {
+		say("%s waits for disk space: %s%s", shown, pa_err_msg(rc), "");
+		*outcome = INBOX_NO_SPACE;
+		return PA_OK;
+	}
+	if (rc != PA_OK)
 		return rc;
 	if ((rc = jobq_sha_done(a, sha, p->name, &found)) != PA_OK)
 		return rc;
@@ -146,6 +151,15 @@ handle(const struct pa_config *cfg, adb *a, const char *path,
 	    rc == PA_EKKT_AUTH) {
 		say("%s waits: %s%s", shown, pa_err_msg(rc), "");
 		*outcome = INBOX_GATE_REFUSED;
+		rc = PA_OK;
+		goto out;
+	}
+	if (rc == PA_ENOSPC) {
+		/* Not the file's fault: it stays in the inbox and is tried again
+		 * (a new job) when there is space. */
+		say("%s: job %s: the file waits for disk space: %s", shown,
+		    j->name, pa_err_msg(rc));
+		*outcome = INBOX_NO_SPACE;
 		rc = PA_OK;
 		goto out;
 	}

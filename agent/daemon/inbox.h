@@ -13,7 +13,8 @@
 enum inbox_outcome {
 	INBOX_IDLE,          /* nothing to do */
 	INBOX_WORKED,        /* at least one file handled */
-	INBOX_GATE_REFUSED   /* a file waits for the KKT gate: back off */
+	INBOX_GATE_REFUSED,  /* a file waits for the KKT gate: back off */
+	INBOX_NO_SPACE       /* a file waits for disk space: back off */
 };
 
 /* Create the inbox and the archive/failed/rejected folders. */

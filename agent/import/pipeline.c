@@ -9,6 +9,8 @@
 #include "hal/pa_mem.h"
 
 #define TICK_ROWS 256             /* rows between sink ticks */
+/* All of the first this many data rows in error: wrong file or profile. */
+#define PIPE_FAIL_FAST_ROWS 2000
 #define NO_COLUMN ((size_t)-1)
 #define EST_ROW_BYTES 100         /* a price-list row, for the bulk heuristic */
 
@@ -419,6 +421,15 @@ pipe_run(const struct pipe_opts *o, const struct pipe_sink *sink,
 		} else if (rc != PA_OK) {
 			goto out;
 		} else if ((rc = upsert_row(o, sink, &m, row, vals, st)) != PA_OK) {
+			goto out;
+		}
+		/* Fail fast (issue #8): a wrong file or profile makes every row
+		 * an error; whatever max_error_percent says, stop at once. */
+		if (st->total == PIPE_FAIL_FAST_ROWS && st->errors == st->total) {
+			rc = pa_err_set(PA_EDATA, "%s: the first %d data rows are all "
+			    "errors: wrong file or wrong profile? The catalog was not "
+			    "changed. See: posagent log %s --level error",
+			    o->file_label, PIPE_FAIL_FAST_ROWS, o->job_name);
 			goto out;
 		}
 		if (++since_tick >= TICK_ROWS) {

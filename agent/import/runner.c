@@ -11,6 +11,7 @@
 #include "agent/import/jobq.h"
 #include "agent/import/pipeline.h"
 #include "agent/import/profile.h"
+#include "agent/import/space.h"
 #include "agent/store/catalog.h"
 #include "agent/store/gstat.h"
 #include "hal/hal.h"
@@ -19,6 +20,16 @@
 #include "hal/pa_mem.h"
 
 #define TICK_MS 250   /* progress/cancel check period: "within a second" */
+/* Row messages logged in full per job (issue #8: one file with a systematic
+ * error once wrote 291k log rows and as many HQ events). Beyond it, only
+ * counts per kind of message; the job's counters stay exact. */
+#define LOG_ROWS_MAX  1000
+#define LOG_KINDS_MAX 32
+
+struct kind {
+	char text[160];
+	long n;
+};
 
 struct run {
 	adb *a;
@@ -26,6 +37,9 @@ struct run {
 	const struct runner_opts *o;
 	int in_tx;
 	int64_t last_ms;
+	long logged, unlogged;          /* row messages written / only counted */
+	int nkinds;
+	struct kind kinds[LOG_KINDS_MAX + 1];   /* the last one: "other" */
 };
 
 int
@@ -43,6 +57,10 @@ runner_spool(const char *data_dir, const char *path, char sha[65],
 		return pa_err_set(PA_ENOTFOUND, "%s is not a regular file", path);
 	if ((rc = hal_pathf(dir, sizeof(dir), "%s/spool", data_dir)) != PA_OK ||
 	    (rc = hal_mkdirs(dir)) != PA_OK)
+		return rc;
+	/* The disk guard: refuse before copying what cannot be imported. */
+	if ((rc = space_check(data_dir, space_import_need((uint64_t)st.st_size,
+	    path, 0), path)) != PA_OK)
 		return rc;
 	return hal_spool_file(path, dir, sha, size);
 }
@@ -80,6 +98,56 @@ batch_commit(struct run *r)
 	return adb_commit(r->a);
 }
 
+/* A message's kind: without its "row N, " prefix and with quoted values
+ * elided, so "row 7, column C ("Price"): '12 000 руб.' is not ..." and the
+ * same error on row 9 count as one kind. */
+static void
+kind_of(const char *msg, char *out, size_t n)
+{
+	const char *p = msg;
+	size_t o = 0;
+	int quoted = 0;
+
+	if (strncmp(p, "row ", 4) == 0 && (p = strstr(p, ", ")) != NULL)
+		p += 2;
+	else
+		p = msg;
+	for (; *p && o + 4 < n; p++) {
+		if (*p == '\'') {
+			if (!quoted)
+				o += (size_t)snprintf(out + o, n - o, "'…'");
+			quoted = !quoted;
+		} else if (!quoted) {
+			out[o++] = *p;
+		}
+	}
+	out[o] = '\0';
+}
+
+static void
+count_kind(struct run *r, const char *msg)
+{
+	char k[sizeof(r->kinds[0].text)];
+	int i;
+
+	kind_of(msg, k, sizeof(k));
+	for (i = 0; i < r->nkinds; i++)
+		if (strcmp(r->kinds[i].text, k) == 0)
+			break;
+	if (i == r->nkinds) {
+		if (r->nkinds == LOG_KINDS_MAX) {
+			i = LOG_KINDS_MAX;
+			snprintf(r->kinds[i].text, sizeof(r->kinds[i].text),
+			    "other kinds");
+		} else {
+			snprintf(r->kinds[i].text, sizeof(r->kinds[i].text), "%s", k);
+			r->nkinds++;
+		}
+	}
+	r->kinds[i].n++;
+	r->unlogged++;
+}
+
 static int
 sink_log(void *ctx, enum job_level lvl, long row, const char *msg,
     const json_t *row_data)
@@ -87,11 +155,43 @@ sink_log(void *ctx, enum job_level lvl, long row, const char *msg,
 	struct run *r = ctx;
 	int rc;
 
+	if (row > 0) {
+		if (r->logged >= LOG_ROWS_MAX) {
+			count_kind(r, msg);
+			return PA_OK;
+		}
+		r->logged++;
+	}
 	/* Logs of a running import are batched into the transaction that the
 	 * next tick commits: one fsync per tick, not per error row. */
 	if ((rc = batch_begin(r)) != PA_OK)
 		return rc;
 	return job_log(r->a, r->j, lvl, row, msg, row_data);
+}
+
+/* The capped rows, per kind, as whole-file lines (they reach HQ too). */
+static int
+log_unlogged(struct run *r)
+{
+	char msg[400];
+	int i, rc;
+
+	if (r->unlogged == 0)
+		return PA_OK;
+	snprintf(msg, sizeof(msg), "%ld more row messages were counted but not "
+	    "logged (only the first %d are kept in full); by kind below",
+	    r->unlogged, LOG_ROWS_MAX);
+	if ((rc = job_log(r->a, r->j, JOB_WARNING, 0, msg, NULL)) != PA_OK)
+		return rc;
+	for (i = 0; i <= LOG_KINDS_MAX; i++) {
+		if (r->kinds[i].n == 0)
+			continue;
+		snprintf(msg, sizeof(msg), "not logged: %ld × %s", r->kinds[i].n,
+		    r->kinds[i].text);
+		if ((rc = job_log(r->a, r->j, JOB_WARNING, 0, msg, NULL)) != PA_OK)
+			return rc;
+	}
+	return PA_OK;
 }
 
 static void
@@ -197,6 +297,8 @@ settle(struct run *r, int rc, const struct pipe_stats *st)
 	copy_stats(r->j, st);
 	if ((rc2 = batch_begin(r)) != PA_OK)
 		return rc2;
+	if ((rc2 = log_unlogged(r)) != PA_OK)
+		return rc2;
 	if (rc == PA_OK) {
 		if (r->o->dry_run && (rc2 = job_mark_dry_run(r->a, r->j)) != PA_OK)
 			return rc2;
@@ -214,7 +316,10 @@ settle(struct run *r, int rc, const struct pipe_stats *st)
 		    "cancelled by request")) != PA_OK)
 			return rc2;
 	} else {
-		snprintf(msg, sizeof(msg), "%s", pa_err_msg(rc));
+		/* "disk full" leads, whatever step hit it (issue #9). */
+		snprintf(msg, sizeof(msg), "%s%s", rc == PA_ENOSPC &&
+		    strncmp(pa_err_msg(rc), "disk full", 9) != 0 ? "disk full: " :
+		    "", pa_err_msg(rc));
 		if ((rc2 = job_log(r->a, r->j, JOB_ERROR, 0, msg, NULL)) != PA_OK ||
 		    (rc2 = job_transition(r->a, r->j, JOB_FAILED, msg)) != PA_OK)
 			return rc2;
@@ -223,10 +328,42 @@ settle(struct run *r, int rc, const struct pipe_stats *st)
 	return batch_commit(r);
 }
 
+/* The disk filled up under the job's bookkeeping (issue #9): roll it back,
+ * free the reserve, and settle there and then on what the catalog holds —
+ * done if its import record is there, else failed "disk full" — so the
+ * command never reports other than the catalog. *prc gets the outcome. */
+static int
+settle_disk_full(struct run *r, cat *c, int prc, const struct pipe_stats *st,
+    int *outcome)
+{
+	long counts[5];
+	int found = 0, rc;
+
+	adb_rollback(r->a);
+	r->in_tx = 0;
+	space_reserve_release(r->o->data_dir);
+	if ((rc = cat_import_record(c, r->j->uuid, &found, counts)) != PA_OK)
+		return rc;
+	if (found || prc == PA_OK)
+		prc = PA_OK;   /* committed (or a dry run, which commits nothing) */
+	else if (prc != PA_ENOSPC && prc != PA_ECANCELLED)
+		prc = pa_err_set(PA_ENOSPC, "disk full while recording the "
+		    "outcome (%s); the catalog was not changed", pa_err_msg(prc));
+	*outcome = prc;
+	if ((rc = settle(r, prc, st)) == PA_OK)
+		return PA_OK;
+	adb_rollback(r->a);
+	r->in_tx = 0;
+	return pa_err_set(PA_ENOSPC, "disk full: job %s could not be recorded; "
+	    "the catalog %s; the next posagent command settles the job "
+	    "accordingly once there is space", r->j->name, found ?
+	    "holds this import (it is done)" : "was not changed");
+}
+
 int
 runner_run(adb *a, struct job *j, const struct runner_opts *o)
 {
-	struct run r = { a, j, o, 0, 0 };
+	struct run r;
 	struct pipe_sink sink = { &r, sink_log, sink_tick, NULL };
 	struct pipe_opts po;
 	struct pipe_stats st;
@@ -237,6 +374,10 @@ runner_run(adb *a, struct job *j, const struct runner_opts *o)
 	cat *c = NULL;
 
 	memset(&st, 0, sizeof(st));
+	memset(&r, 0, sizeof(r));
+	r.a = a;
+	r.j = j;
+	r.o = o;
 	if ((rc = job_reload(a, j)) != PA_OK)
 		return rc;
 	if (j->state != JOB_DRAFT)
@@ -253,6 +394,14 @@ runner_run(adb *a, struct job *j, const struct runner_opts *o)
 		rc = pa_err_set(PA_ENOTFOUND, "job %s: its file %s is gone from "
 		    "the spool (%s); create a new job from the file", j->name,
 		    j->file_name, spool);
+		goto out;
+	}
+	/* The disk guard, and the reserve that keeps the outcome writable if
+	 * the disk fills up all the same (another process may write too). */
+	space_reserve_make(o->data_dir);
+	if ((rc = space_check(o->data_dir, space_import_need((uint64_t)
+	    j->file_size, j->file_name, 1), j->file_name)) != PA_OK) {
+		rc = pa_err_wrap(rc, "job %s stays draft: ", j->name);
 		goto out;
 	}
 	if ((rc = hal_pathf(lock, sizeof(lock), "%s/run", o->data_dir)) != PA_OK ||
@@ -304,7 +453,10 @@ runner_run(adb *a, struct job *j, const struct runner_opts *o)
 	r.last_ms = hal_sys.mono_ms();
 	prc = pipe_run(&po, &sink, &st);
 	/* settle() commits the rows' log lines with the outcome, whatever it is. */
-	if ((rc = settle(&r, prc, &st)) == PA_OK)
+	rc = settle(&r, prc, &st);
+	if (rc == PA_ENOSPC)
+		rc = settle_disk_full(&r, c, prc, &st, &prc);
+	if (rc == PA_OK)
 		rc = prc;
 	if (rc == PA_OK && o->on_progress)
 		o->on_progress(o->ctx, j);

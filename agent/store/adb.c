@@ -127,7 +127,8 @@ adb_open(const char *data_dir, adb **out)
 	if ((a = pa_calloc(1, sizeof(*a))) == NULL)
 		return PA_ENOMEM;
 	/* FULL: a committed job event must survive power loss (DESIGN §3). */
-	if ((rc = sqlx_open(path, SQLX_SYNC_FULL, &a->db)) != PA_OK)
+	if ((rc = sqlx_open(path, SQLX_SYNC_FULL | SQLX_INCR_VACUUM, &a->db)) !=
+	    PA_OK)
 		goto out;
 	if ((rc = sqlx_exec(a->db, "PRAGMA foreign_keys=ON", "agent.db")) != PA_OK)
 		goto out;

@@ -18,8 +18,8 @@ sqlx_err(sqlite3 *db, int rc, const char *what)
 		return pa_err_set(PA_ELOCKED, "%s: database is busy (%s); another "
 		    "posagent process holds it, retry shortly", what, msg);
 	case SQLITE_FULL:
-		return pa_err_set(PA_EIO, "%s: disk full (%s): free space in the "
-		    "data directory", what, msg);
+		return pa_err_set(PA_ENOSPC, "%s: disk full (%s): free space in "
+		    "the data directory", what, msg);
 	case SQLITE_IOERR:
 	case SQLITE_CANTOPEN:
 	case SQLITE_READONLY:
@@ -37,7 +37,7 @@ sqlx_err(sqlite3 *db, int rc, const char *what)
 }
 
 int
-sqlx_open(const char *path, enum sqlx_sync sync, sqlite3 **out)
+sqlx_open(const char *path, int sync, sqlite3 **out)
 {
 	sqlite3 *db = NULL;
 	int rc;
@@ -52,10 +52,20 @@ sqlx_open(const char *path, enum sqlx_sync sync, sqlite3 **out)
 	sqlite3_extended_result_codes(db, 1);
 	/* Imports hold the catalog for a while; other commands wait for it. */
 	sqlite3_busy_timeout(db, 30000);
+	/* A no-op on an existing database; on a new one it must come before
+	 * WAL mode writes the header. */
+	if ((sync & SQLX_INCR_VACUUM) && (rc = sqlx_exec(db, "PRAGMA "
+	    "auto_vacuum=INCREMENTAL", path)) != PA_OK)
+		goto out;
 	if ((rc = sqlx_exec(db, "PRAGMA journal_mode=WAL", path)) != PA_OK)
 		goto out;
-	if ((rc = sqlx_exec(db, sync == SQLX_SYNC_FULL ? "PRAGMA synchronous=FULL" :
+	if ((rc = sqlx_exec(db, (sync & SQLX_SYNC_FULL) ? "PRAGMA synchronous=FULL" :
 	    "PRAGMA synchronous=NORMAL", path)) != PA_OK)
+		goto out;
+	/* A big import grows the WAL; past a checkpoint it shrinks back to
+	 * this instead of keeping its high-water mark on disk. */
+	if ((rc = sqlx_exec(db, "PRAGMA journal_size_limit=16777216", path)) !=
+	    PA_OK)
 		goto out;
 	*out = db;
 	db = NULL; /* transferred */

@@ -7,11 +7,14 @@
 
 #include <sqlite3.h>
 
-enum sqlx_sync { SQLX_SYNC_NORMAL, SQLX_SYNC_FULL };
+enum sqlx_sync { SQLX_SYNC_NORMAL = 0, SQLX_SYNC_FULL = 1,
+	/* flag: a new database frees pages to the filesystem on
+	 * PRAGMA incremental_vacuum (must be set before WAL) */
+	SQLX_INCR_VACUUM = 2 };
 
 /* Open/create path in WAL mode with the given synchronous level and a busy
  * timeout. *db is closed with sqlx_close(). */
-int sqlx_open(const char *path, enum sqlx_sync sync, sqlite3 **db);
+int sqlx_open(const char *path, int sync, sqlite3 **db);
 void sqlx_close(sqlite3 *db);
 int sqlx_exec(sqlite3 *db, const char *sql, const char *what);
 int sqlx_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st);
