@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -498,5 +500,49 @@ hal_open_regular(const char *path, uint64_t max_bytes, int *fd_out)
 		return rc;
 	}
 	*fd_out = fd;
+	return PA_OK;
+}
+
+static void
+user_name(uid_t uid, char *buf, size_t n)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw && pw->pw_name)
+		snprintf(buf, n, "%s", pw->pw_name);
+	else
+		snprintf(buf, n, "uid %lu", (unsigned long)uid);
+}
+
+int
+hal_act_as_owner(const char *dir)
+{
+	char owner[64], me[64];
+	struct passwd *pw;
+	struct stat st;
+
+	if (stat(dir, &st) != 0)
+		return errno == ENOENT ? PA_OK : pa_err_set(errno == EACCES ?
+		    PA_EACCESS : PA_EIO, "data directory %s: %s", dir,
+		    strerror(errno));
+	user_name(st.st_uid, owner, sizeof(owner));
+	if (geteuid() == 0 && st.st_uid != 0) {
+		/* Root acting on the service user's directory: become that user
+		 * first, so nothing it creates is root's (issue #8: a root
+		 * import once left run/ and spool/ files the daemon could not
+		 * open). Supplementary groups follow the user's entry. */
+		pw = getpwuid(st.st_uid);
+		if ((pw ? initgroups(pw->pw_name, st.st_gid) :
+		    setgroups(1, &st.st_gid)) != 0 || setgid(st.st_gid) != 0 ||
+		    setuid(st.st_uid) != 0)
+			return pa_err_set(PA_EACCESS, "cannot act as %s, the owner of "
+			    "%s: %s; run as %s", owner, dir, strerror(errno), owner);
+	}
+	if (access(dir, R_OK | W_OK | X_OK) != 0) {
+		user_name(geteuid(), me, sizeof(me));
+		return pa_err_set(PA_EACCESS, "%s cannot use the data directory %s "
+		    "(owned by %s): run as %s%s", me, dir, owner, owner,
+		    st.st_uid == 0 ? "" : " or root");
+	}
 	return PA_OK;
 }

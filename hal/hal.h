@@ -77,6 +77,13 @@ void hal_unlock_file(int fd);
  * safe against hal_lock_file in other processes). */
 void hal_lock_drop(const char *path, int fd);
 
+/* Before touching the data directory dir: as root on a directory owned by
+ * another user, become that user (groups, gid, uid), so root never leaves
+ * files the service cannot open; then PA_EACCESS ("run as OWNER or root")
+ * unless the directory is readable, writable and searchable. PA_OK when it
+ * does not exist yet (it is created as whoever runs). */
+int hal_act_as_owner(const char *dir);
+
 /* Install SIGTERM/SIGINT handlers that set a flag read by hal_stop_requested. */
 void hal_signals_install(void);
 int hal_stop_requested(void);

@@ -7,6 +7,7 @@
 #include "agent/cli/cli_int.h"
 #include "agent/core/names.h"
 #include "agent/import/runner.h"
+#include "hal/hal.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
 
@@ -245,6 +246,11 @@ cli_main(int argc, char **argv)
 		if (data_dir)
 			snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", data_dir);
 		if ((rc = config_validate(&cfg)) != PA_OK)
+			goto out;
+		/* Every command but `kkt` works in the data directory: act as its
+		 * owner (root drops to it) or say who can (issue #8 §3). */
+		if (strcmp(args[0], "kkt") != 0 &&
+		    (rc = hal_act_as_owner(cfg.data_dir)) != PA_OK)
 			goto out;
 	}
 	rc = commands[c].fn(&ctx, nargs, args);
