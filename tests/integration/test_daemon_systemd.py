@@ -84,7 +84,7 @@ def test_watchdog_pings_through_a_large_import(agent, tmp_path):
     inbox = agent.data / "inbox"
     inbox.mkdir(parents=True)
     n = Notify(tmp_path / "notify.sock")
-    d = Daemon(agent, {"NOTIFY_SOCKET": n.path, "WATCHDOG_USEC": "1000000"})
+    d = Daemon(agent, {"NOTIFY_SOCKET": n.path, "WATCHDOG_USEC": "2000000"})
     try:
         big_csv(tmp_path / "big.csv.part", 200000)
         t0 = time.monotonic()
@@ -99,10 +99,11 @@ def test_watchdog_pings_through_a_large_import(agent, tmp_path):
     pings = [t for t, m in n.msgs if m == "WATCHDOG=1" and t0 <= t <= t1]
     gaps = [b - a for a, b in zip(pings, pings[1:])]
     print(f"watchdog: import {t1 - t0:.1f} s, {len(pings)} pings, longest "
-          f"gap {max(gaps):.3f} s (WATCHDOG_USEC 1 s)")
-    # Pings every 250 ms; systemd kills at 1 s. Only an upper bound
-    # systemd itself applies is asserted.
-    assert max(gaps) < 1.0, max(gaps)
+          f"gap {max(gaps):.3f} s (WATCHDOG_USEC 2 s)")
+    # Pings every 500 ms; systemd kills at 2 s. Only the bound systemd
+    # itself applies is asserted (a loaded machine may delay a ping; the
+    # main loop alone pinged once per import, seconds apart).
+    assert max(gaps) < 2.0, max(gaps)
     statuses = n.seen(lambda m: m.startswith("STATUS="))
     assert any(s.startswith("STATUS=importing big.csv at ") for s in statuses), statuses
     assert "STATUS=idle" in statuses
