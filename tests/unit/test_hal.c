@@ -6,9 +6,11 @@
 #include <stdint.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -187,6 +189,36 @@ test_secret_file_readable_by_others_is_refused(void **state)
 	assert_int_equal(hal_check_secret_file(path), PA_OK);
 }
 
+/* Issue #8: a holder unlinks its lock file just before unlocking. Whoever
+ * opened the old file and locks it must not believe it holds the lock
+ * while another process locks the new file at the path. */
+static void
+test_lock_is_the_file_at_the_path(void **state)
+{
+	char path[128];
+	int a = -1, b = -1, stale;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/job.lock", dir);
+	assert_int_equal(hal_lock_file(path, &a), PA_OK);
+	assert_int_equal(hal_lock_file(path, &b), PA_ELOCKED);
+	stale = open(path, O_RDWR);           /* a waiter opened this inode */
+	assert_true(stale >= 0);
+	hal_lock_drop(path, a);               /* unlinked while held */
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(hal_lock_file(path, &b), PA_OK);   /* a fresh file */
+	/* The stale inode can be flocked, but it is not the path's file. */
+	assert_int_equal(flock(stale, LOCK_EX | LOCK_NB), 0);
+	{
+		struct stat x, y;
+		assert_int_equal(fstat(stale, &x), 0);
+		assert_int_equal(stat(path, &y), 0);
+		assert_true(x.st_ino != y.st_ino);
+	}
+	close(stale);
+	hal_lock_drop(path, b);
+}
+
 int
 main(void)
 {
@@ -197,6 +229,7 @@ main(void)
 		cmocka_unit_test(test_iso_round_trip_keeps_milliseconds),
 		cmocka_unit_test(test_pathf_refuses_truncation),
 		cmocka_unit_test(test_secret_file_readable_by_others_is_refused),
+		cmocka_unit_test(test_lock_is_the_file_at_the_path),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
