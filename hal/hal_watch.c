@@ -95,7 +95,9 @@ hal_notify(const char *state)
 		sa.sun_path[0] = '\0'; /* abstract socket namespace */
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		return;
-	(void)sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+	/* Never block: a notify socket nobody reads (a stuck or absent
+	 * manager) must not stall the watchdog thread or the shutdown. */
+	(void)sendto(fd, state, strlen(state), MSG_NOSIGNAL | MSG_DONTWAIT,
 	    (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un,
 	    sun_path) + len));
 	close(fd);

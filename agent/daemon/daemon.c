@@ -90,12 +90,19 @@ status_set(struct status *s, const char *fmt, ...)
 {
 	va_list ap;
 
+	char phase[sizeof(s->phase)];
+
 	pthread_mutex_lock(&s->mu);
 	s->alive_ms = hal_sys.mono_ms();
 	if (fmt) {
 		va_start(ap, fmt);
-		vsnprintf(s->phase, sizeof(s->phase), fmt, ap);
+		vsnprintf(phase, sizeof(phase), fmt, ap);
 		va_end(ap);
+		/* A new phase is shown at once, not at the next ping. */
+		if (strcmp(phase, s->phase) != 0) {
+			memcpy(s->phase, phase, sizeof(phase));
+			pthread_cond_signal(&s->cv);
+		}
 	}
 	pthread_mutex_unlock(&s->mu);
 }
