@@ -127,33 +127,41 @@ def test_daemon_watches_inbox_and_stops_on_sigterm(agent):
 
 def test_daemon_sends_ready_to_systemd(agent, tmp_path):
     import socket
+    import threading
     agent.add_profile(file_pattern="*.csv")
     inbox(agent)
     sock_path = str(tmp_path / "notify.sock")
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.bind(sock_path)
-    s.settimeout(60)
+    s.settimeout(0.2)
+    msgs, done = [], threading.Event()
+
+    def reader():
+        # Read all the time, as systemd does: an unread notify socket fills
+        # up (net.unix.max_dgram_qlen) and the daemon then drops datagrams
+        # rather than block.
+        while not done.is_set():
+            try:
+                msgs.append(s.recv(256).decode())
+            except socket.timeout:
+                pass
+    t = threading.Thread(target=reader)
+    t.start()
     p = agent.popen("run", env={"NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": "2000000"})
     try:
-        msgs = set()
-        while not {"READY=1", "WATCHDOG=1"} <= msgs:
-            msgs.add(s.recv(256).decode())
+        wait_for(lambda: {"READY=1", "WATCHDOG=1"} <= set(msgs), what="READY and WATCHDOG")
         p.send_signal(signal.SIGTERM)
         p.communicate(timeout=60)
         assert p.returncode == 0
-        # The process has exited: every datagram it sent is queued. A
-        # WATCHDOG=1 or STATUS= line may come before STOPPING=1.
-        s.setblocking(False)
-        after = []
-        while True:
-            try:
-                after.append(s.recv(256).decode())
-            except BlockingIOError:
-                break
-        assert "STOPPING=1" in after, after
+        wait_for(lambda: "STOPPING=1" in msgs, what="STOPPING=1")
+        # A WATCHDOG=1 or STATUS= line may come before STOPPING=1; nothing
+        # but those comes after READY=1.
+        after = msgs[msgs.index("READY=1") + 1:]
         assert all(m in ("STOPPING=1", "WATCHDOG=1") or m.startswith("STATUS=")
                    for m in after), after
     finally:
+        done.set()
+        t.join()
         s.close()
         if p.poll() is None:
             p.kill()
