@@ -135,7 +135,7 @@ static const char main_help[] =
 "\n"
 "exit codes: 0 ok, 64 usage or wrong job state, 65 job failed on its data,\n"
 "66 not found, 69 KKT adapter or HQ unavailable, 70 internal,\n"
-"75 refused: KKT buffer not synced, 77 permission denied,\n"
+"74 disk full, 75 refused: KKT buffer not synced, 77 permission denied,\n"
 "78 configuration error\n";
 
 static const struct {
