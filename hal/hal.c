@@ -113,6 +113,40 @@ hal_local_midnight_ms(int days_back)
 }
 
 void
+hal_local_time(int64_t t_ms, char buf[32])
+{
+	time_t t = (time_t)(t_ms / 1000);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	if (strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		buf[0] = '\0'; /* cannot happen: 19 characters */
+}
+
+int
+hal_local_date_parse(const char *ymd, int64_t *t_ms)
+{
+	struct tm tm;
+	int y, m, d, n = 0;
+
+	/* Strict YYYY-MM-DD: sscanf alone would take "2026-1-5x". */
+	if (strlen(ymd) != 10 || sscanf(ymd, "%4d-%2d-%2d%n", &y, &m, &d, &n)
+	    != 3 || n != 10 || ymd[4] != '-' || ymd[7] != '-' || m < 1 ||
+	    m > 12 || d < 1 || d > 31 || y < 1970)
+		return PA_EINVAL;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	tm.tm_isdst = -1;
+	*t_ms = (int64_t)mktime(&tm) * 1000;
+	/* mktime normalises 2026-02-31 to March: refuse what moved. */
+	if (tm.tm_mday != d || tm.tm_mon != m - 1)
+		return PA_EINVAL;
+	return PA_OK;
+}
+
+void
 hal_local_date(int64_t t_ms, char buf[11])
 {
 	time_t s = (time_t)(t_ms / 1000);
@@ -294,6 +328,52 @@ hal_prealloc_file(const char *path, uint64_t bytes)
 		    "%s", path, strerror(e));
 	}
 	return PA_OK;
+}
+
+int
+hal_write_file(const char *path, const void *data, size_t n, mode_t mode)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX], *slash;
+	int fd = -1, rc;
+
+	/* Same durable-write protocol as the spool; the temp name starts with
+	 * '.' so a textfile collector (*.prom) never reads a half file. */
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if ((rc = hal_pathf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, slash ?
+	    strrchr(path, '/') + 1 : path)) != PA_OK)
+		return rc;
+	/* fchmod: the mode is meant, the service's umask must not narrow it. */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) < 0 ||
+	    fchmod(fd, mode) != 0) {
+		rc = pa_err_set(PA_EIO, "create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if ((rc = write_all(fd, data, n, tmp)) != PA_OK)
+		goto out;
+	if (hal_sys.fsync(fd) != 0) {
+		rc = pa_err_set(PA_EIO, "fsync %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	if (hal_sys.rename(tmp, path) != 0) {
+		rc = pa_err_set(PA_EIO, "rename %s to %s: %s", tmp, path,
+		    strerror(errno));
+		goto out;
+	}
+	tmp[0] = '\0'; /* renamed: nothing to clean up */
+	rc = fsync_dir(dir);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp[0])
+		unlink(tmp);
+	return rc;
 }
 
 uint64_t

@@ -29,6 +29,10 @@ int hal_iso_parse(const char *s, int64_t *t_ms);
 
 /* Local midnight `days_back` days ago, in ms since epoch. */
 int64_t hal_local_midnight_ms(int days_back);
+/* "2026-11-26 08:00:00" in local time, for people (JSON stays UTC). */
+void hal_local_time(int64_t t_ms, char buf[32]);
+/* Local midnight starting the date "YYYY-MM-DD"; PA_EINVAL if malformed. */
+int hal_local_date_parse(const char *ymd, int64_t *t_ms);
 /* Local calendar date "YYYY-MM-DD" of t_ms. */
 void hal_local_date(int64_t t_ms, char buf[11]);
 
@@ -49,6 +53,10 @@ int hal_spool_file(const char *src, const char *dir, char hex[65],
 /* Create path holding bytes of allocated (not sparse) blocks, unless it
  * already is that large. PA_ENOSPC when they do not fit (nothing is left). */
 int hal_prealloc_file(const char *path, uint64_t bytes);
+/* Replace path with data durably and atomically (readers see the old file
+ * or the new one): temp file beside it, fsync, rename, fsync the
+ * directory. The message says which step failed. */
+int hal_write_file(const char *path, const void *data, size_t n, mode_t mode);
 /* Free bytes on the filesystem holding path (0 when unknown). */
 uint64_t hal_disk_free(const char *path);
 /* Is path a regular file readable by group or others? Reads through an

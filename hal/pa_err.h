@@ -59,7 +59,8 @@ const char *pa_errname(int code);
  * callers can write `return pa_err_set(PA_EIO, "read %s: %s", p, strerror(e));`.
  * The message replaces any earlier one. */
 int pa_err_set(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int pa_err_vset(int code, const char *fmt, va_list ap);
+int pa_err_vset(int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Prefix the current message with more context ("profile x.json: " + old). */
 int pa_err_wrap(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The last message set on this thread, or pa_strerror(code) if none. */

@@ -8,6 +8,7 @@
 #include "hal/hal.h"
 #include "hal/hal_wait.h"
 #include "hal/pa_err.h"
+#include "hal/pa_log.h"
 #include "hal/pa_mem.h"
 #include "sync/hqc.h"
 #include "sync/retry.h"
@@ -168,8 +169,8 @@ syncer_report(const syncer *s)
 
 /* One line for the operator's log (stderr/journal), when a caller wants
  * them. Used for changes only: state flips, a new error, dead letters. */
-static void __attribute__((format(printf, 2, 3)))
-slog(syncer *s, const char *fmt, ...)
+static void __attribute__((format(printf, 3, 4)))
+slog(syncer *s, int prio, const char *fmt, ...)
 {
 	char line[768];
 	va_list ap;
@@ -179,7 +180,7 @@ slog(syncer *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	s->o.log(s->o.log_arg, line);
+	s->o.log(s->o.log_arg, prio, line);
 }
 
 static void
@@ -191,7 +192,7 @@ note_error(syncer *s, int rc)
 	 * log a kind of failure once until something else happens. */
 	if (s->logged_rc != rc) {
 		s->logged_rc = rc;
-		slog(s, "HQ sync: %s", pa_err_msg(rc));
+		slog(s, PA_LOG_WARNING, "HQ sync: %s", pa_err_msg(rc));
 	}
 	hal_now_iso(now);
 	snprintf(s->st.last_error, sizeof(s->st.last_error), "%s",
@@ -207,7 +208,8 @@ hyst(syncer *s, int ok)
 	if (!rt_hyst_record(&s->hy, ok))
 		return;
 	hal_now_iso(s->st.since);
-	slog(s, "HQ %s is %s", s->o.hq->url, s->hy.online ? "online" : "offline");
+	slog(s, s->hy.online ? PA_LOG_NOTICE : PA_LOG_WARNING, "HQ %s is %s",
+	    s->o.hq->url, s->hy.online ? "online" : "offline");
 }
 
 static void
@@ -423,8 +425,8 @@ isolate(syncer *s, const struct outbox_event *ev, const struct hqc_resp *r0)
 		return rc;
 	s->rep.dead_lettered++;
 	s->rep.last_dead_seq = ev->seq;
-	slog(s, "HQ sync: dead-lettered %s event seq %lld (%s)", ev->type,
-	    ev->seq, reason);
+	slog(s, PA_LOG_ERR, "HQ sync: dead-lettered %s event seq %lld (%s)",
+	    ev->type, ev->seq, reason);
 	return PA_OK;
 }
 

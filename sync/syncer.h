@@ -46,8 +46,10 @@ struct syncer_opts {
 	struct syncer_hooks hooks;
 	uint64_t seed;                  /* jitter RNG; 0 = hal_seed64() */
 	/* Optional: one line per change worth an operator's log (online/
-	 * offline, a new error — not each retry —, a dead letter). */
-	void (*log)(void *arg, const char *line);
+	 * offline, a new error — not each retry —, a dead letter), with its
+	 * pa_log priority (PA_LOG_WARNING for HQ offline, PA_LOG_ERR for a
+	 * dead letter). */
+	void (*log)(void *arg, int prio, const char *line);
 	void *log_arg;
 };
 

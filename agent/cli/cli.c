@@ -9,6 +9,7 @@
 #include "agent/import/runner.h"
 #include "hal/hal.h"
 #include "hal/pa_err.h"
+#include "hal/pa_log.h"
 #include "hal/pa_mem.h"
 
 /* The one place PA codes become exit statuses (sysexits, DESIGN §9). */
@@ -107,36 +108,44 @@ cli_usage(const char *text)
 }
 
 static const char main_help[] =
-"usage: posagent [-c FILE] [-d DATA_DIR] [--json] COMMAND [ARGS]\n"
+"usage: posagent [-c FILE] [-d DATA_DIR] [-q|-v] [--json] COMMAND [ARGS]\n"
 "\n"
 "Imports supplier price lists into the POS catalog mirror, gated on the\n"
 "KKT fiscal buffer, and reports to headquarters.\n"
 "\n"
 "commands:\n"
 "  init                                create the data directory and databases\n"
-"  profile add FILE.json | list | show NAME | remove NAME\n"
+"  config check [--online]             validate the configuration (and reach\n"
+"                                      the KKT adapter and HQ)\n"
+"  profile add [--replace] FILE.json | list | show NAME | remove NAME\n"
 "  import FILE --profile NAME [--dry-run] [--preview N]\n"
-"  job create FILE --profile NAME | run JOB | cancel JOB | reset JOB | show JOB\n"
-"  job list [--state S] [--errors] [--since today|week] [--group-by G]\n"
-"  job delete JOB | prune --older-than DAYS\n"
+"  job create FILE --profile NAME | run JOB [--dry-run] | cancel JOB\n"
+"      | reset JOB | show JOB | delete JOB | prune --older-than DAYS\n"
+"  job list [--state S] [--errors] [--since today|week|YYYY-MM-DD]\n"
+"      [--group-by profile|state|date] [--limit N]\n"
 "  log JOB [--level L] [--page N] [--page-size N]\n"
 "  kkt status                          ask the KKT adapter about its buffer\n"
 "  sync [--once]                       send the outbox to HQ\n"
-"  status                              the heartbeat document\n"
-"  run                                 the daemon: inbox, imports, sync\n"
+"  status                              the heartbeat document; exits 1 when\n"
+"                                      the agent needs attention\n"
+"  run [--once]                        the daemon: inbox, imports, sync\n"
 "\n"
 "options:\n"
 "  -c FILE      configuration (default " CONFIG_DEFAULT_PATH ")\n"
 "  -d DIR       data directory (overrides [agent] data_dir)\n"
-"  --json       machine-readable output on stdout\n"
+"  -q, --quiet  only warnings and errors\n"
+"  -v, --verbose\n"
+"               debug lines too\n"
+"  --json       machine-readable output on stdout (times in UTC; human\n"
+"               output shows local time)\n"
 "  --version    print the version\n"
 "  --help       this text; COMMAND --help for a command; --help config for\n"
 "               a commented sample configuration\n"
 "\n"
-"exit codes: 0 ok, 64 usage or wrong job state, 65 job failed on its data,\n"
-"66 not found, 69 KKT adapter or HQ unavailable, 70 internal,\n"
-"74 disk full, 75 refused: KKT buffer not synced, 77 permission denied,\n"
-"78 configuration error\n";
+"exit codes: 0 ok, 1 status: needs attention, 64 usage or wrong job state,\n"
+"65 job failed on its data, 66 not found, 69 KKT adapter or HQ unavailable,\n"
+"70 internal, 74 disk full, 75 refused: KKT buffer not synced, 77 permission\n"
+"denied, 78 configuration error (see man posagent)\n";
 
 static const struct {
 	const char *name;
@@ -144,6 +153,7 @@ static const struct {
 	int needs_config;
 } commands[] = {
 	{ "init", cmd_init, 1 },
+	{ "config", cmd_config, 0 },  /* loads the file itself, to report */
 	{ "profile", cmd_profile, 1 },
 	{ "import", cmd_import, 1 },
 	{ "job", cmd_job, 1 },
@@ -187,7 +197,7 @@ cli_main(int argc, char **argv)
 {
 	static struct pa_config cfg;
 	struct cli_ctx ctx;
-	const char *conf = NULL, *data_dir = NULL;
+	const char *conf = NULL, *data_dir = NULL, *term;
 	char **args = NULL;
 	int nargs = 0, i, rc = PA_OK;
 	size_t c;
@@ -203,6 +213,16 @@ cli_main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
 			ctx.json = 1;
+		} else if (nargs == 0 && (strcmp(argv[i], "-q") == 0 ||
+		    strcmp(argv[i], "--quiet") == 0)) {
+			ctx.quiet = 1;
+			ctx.verbose = 0;
+			pa_log_set_level(PA_LOG_WARNING);
+		} else if (nargs == 0 && (strcmp(argv[i], "-v") == 0 ||
+		    strcmp(argv[i], "--verbose") == 0)) {
+			ctx.verbose = 1;
+			ctx.quiet = 0;
+			pa_log_set_level(PA_LOG_DEBUG);
 		} else if (nargs == 0 && strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
 			conf = argv[++i];
 		} else if (nargs == 0 && strcmp(argv[i], "-d") == 0 && i + 1 < argc) {
@@ -230,7 +250,10 @@ cli_main(int argc, char **argv)
 		rc = pa_err_set(PA_EUSAGE, "no command given");
 		goto out;
 	}
-	ctx.color = !ctx.json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	/* no-color.org, and terminfo's "dumb" has no colour capability. */
+	term = getenv("TERM");
+	ctx.color = !ctx.json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") ==
+	    NULL && term != NULL && strcmp(term, "dumb") != 0;
 	for (c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
 		if (strcmp(args[0], commands[c].name) == 0)
 			break;
@@ -239,7 +262,9 @@ cli_main(int argc, char **argv)
 		    "--help)", args[0]);
 		goto out;
 	}
-	if (!cli_wants_help(nargs, args)) {
+	ctx.conf_path = conf;
+	ctx.data_dir = data_dir;
+	if (commands[c].needs_config && !cli_wants_help(nargs, args)) {
 		if ((rc = config_load(&cfg, conf ? conf : CONFIG_DEFAULT_PATH,
 		    conf != NULL)) != PA_OK)
 			goto out;
@@ -259,5 +284,6 @@ out:
 		report(&ctx, rc);
 	free(args);
 	fflush(stdout);
-	return cli_exit_code(rc);
+	return rc == PA_OK && ctx.exit_status ? ctx.exit_status :
+	    cli_exit_code(rc);
 }

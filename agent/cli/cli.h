@@ -13,7 +13,12 @@
 struct cli_ctx {
 	struct pa_config *cfg;
 	int json;               /* --json: machine-readable stdout */
-	int color;              /* stdout is a TTY and NO_COLOR unset */
+	int color;              /* stdout is a TTY, NO_COLOR unset, TERM not dumb */
+	int quiet;              /* -q: errors and warnings only, no chatter */
+	int verbose;            /* -v: debug log lines too */
+	const char *conf_path;  /* -c FILE, or NULL for the default */
+	const char *data_dir;   /* -d DIR, or NULL */
+	int exit_status;        /* non-zero: exit with it on success (status) */
 	int json_done;          /* a command already printed its JSON document
 	                           (it then carries the error itself) */
 };
@@ -29,6 +34,7 @@ void cli_emit_json(json_t *j);
 
 /* Commands (one file each under agent/cli/). */
 int cmd_init(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_config(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_profile(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_import(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_job(struct cli_ctx *ctx, int argc, char **argv);

@@ -35,7 +35,8 @@ static const char job_help[] =
 "usage: posagent job create FILE --profile NAME\n"
 "       posagent job run JOB [--dry-run] [--override-gate REASON]\n"
 "       posagent job cancel JOB | reset JOB | show JOB | delete JOB\n"
-"       posagent job list [--state S] [--errors] [--since today|week]\n"
+"       posagent job list [--state S] [--errors]\n"
+"                         [--since today|week|YYYY-MM-DD]\n"
 "                         [--group-by profile|state|date] [--limit N]\n"
 "       posagent job prune [--older-than DAYS]   (default: [agent]\n"
 "                         retention_days; also the retention_max_mb\n"
@@ -383,10 +384,13 @@ list_jobs(struct cli_ctx *ctx, adb *a, int argc, char **argv)
 				return rc;
 			f.state = (int)s;
 		} else if (strcmp(argv[k - 1], "--since") == 0) {
-			if (strcmp(v, "today") != 0 && strcmp(v, "week") != 0)
-				return pa_err_set(PA_EUSAGE, "job list --since: use today "
-				    "or week");
-			hal_iso_ms(hal_local_midnight_ms(v[0] == 't' ? 0 : 6), since);
+			int64_t t;
+			if (strcmp(v, "today") == 0 || strcmp(v, "week") == 0)
+				t = hal_local_midnight_ms(v[0] == 't' ? 0 : 6);
+			else if (hal_local_date_parse(v, &t) != PA_OK)
+				return pa_err_set(PA_EUSAGE, "job list --since: use today, "
+				    "week or a date YYYY-MM-DD");
+			hal_iso_ms(t, since);
 			f.since = since;
 		} else if (strcmp(argv[k - 1], "--group-by") == 0) {
 			if (strcmp(v, "profile") && strcmp(v, "state") && strcmp(v, "date"))

@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "agent/core/names.h"
+#include "hal/hal.h"
+#include "hal/pa_err.h"
 #include "hal/pa_mem.h"
 
 #define GREEN  "\033[32m"
@@ -45,9 +47,21 @@ cli_width(const char *s)
 	return w;
 }
 
-/* Cell text of a JSON value into buf. Strings come from file names,
- * profiles and messages: a control character is shown escaped, never
- * sent to the terminal (a newline would forge a row, issue #9). */
+const char *
+cli_human_time(const char *s, char buf[32])
+{
+	int64_t ms;
+
+	if (s == NULL || hal_iso_parse(s, &ms) != PA_OK)
+		return s;
+	hal_local_time(ms, buf);
+	return buf;
+}
+
+/* Cell text of a JSON value into buf, timestamps in local time. Strings
+ * come from file names, profiles and messages: a control character is
+ * shown escaped, never sent to the terminal (a newline would forge a row,
+ * issue #9). */
 static const char *
 cell(json_t *v, char *buf, size_t n)
 {
@@ -56,6 +70,7 @@ cell(json_t *v, char *buf, size_t n)
 	if (json_is_string(v))
 		return names_needs_escape(json_string_value(v)) ?
 		    names_human(json_string_value(v), buf, n) :
+		    n >= 32 ? cli_human_time(json_string_value(v), buf) :
 		    json_string_value(v);
 	if (json_is_integer(v))
 		snprintf(buf, n, "%lld", (long long)json_integer_value(v));

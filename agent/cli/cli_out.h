@@ -22,6 +22,9 @@ void cli_table(FILE *f, int color, const struct cli_col *cols, size_t ncols,
 /* Colour escape for a job state ("" when color is off). */
 const char *cli_state_color(const char *state, int color);
 const char *cli_reset(int color);
+/* A UTC timestamp as stored ("…T…Z") in local time for people; any
+ * other text unchanged. Returns buf or s. */
+const char *cli_human_time(const char *s, char buf[32]);
 /* Display width of UTF-8 text (code points; good enough for Cyrillic). */
 size_t cli_width(const char *s);
 /* "key: value" lines of a JSON object, in the order of keys (NULL-ended). */

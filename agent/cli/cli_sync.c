@@ -10,6 +10,7 @@
 #include "agent/daemon/health.h"
 #include "hal/hal.h"
 #include "hal/pa_err.h"
+#include "hal/pa_log.h"
 #include "sync/hqc.h"
 #include "sync/syncer.h"
 
@@ -39,7 +40,12 @@ static const char status_help[] =
 "Print the heartbeat document this terminal sends to HQ — agent, version,\n"
 "KKT gate, outbox depth, jobs, free disk, hq_state (online|offline) — plus\n"
 "the sync history (last success, last error, recent dead letters). It does\n"
-"not contact HQ; the KKT adapter is asked as for every heartbeat.\n";
+"not contact HQ; the KKT adapter is asked as for every heartbeat.\n"
+"\n"
+"Exit status 1 when the agent needs attention; the reasons are listed\n"
+"(\"attention\": [{reason, message, since}] in --json): kkt_gate_refusing,\n"
+"hq_offline, outbox_backlog, inbox_stuck, disk_low; limits in [status]\n"
+"(see man posagent).\n";
 
 /* One syncer bound to an open agent.db, with the daemon's hooks. */
 struct sync_session {
@@ -58,10 +64,10 @@ session_close(struct sync_session *ss)
 }
 
 static void
-log_stderr(void *arg, const char *line)
+log_stderr(void *arg, int prio, const char *line)
 {
 	(void)arg;
-	fprintf(stderr, "posagent: %s\n", line);
+	pa_log(prio, "%s", line);
 }
 
 static int
@@ -203,12 +209,17 @@ out:
 	return rc;
 }
 
+/* A member's text for people; timestamps in local time. Each call has its
+ * own slot so several can be passed to one printf. */
 static const char *
 str(json_t *o, const char *k)
 {
+	static char slots[4][32];
+	static int next;
 	const char *v = json_string_value(json_object_get(o, k));
 
-	return v ? v : "-";
+	next = (next + 1) % 4;
+	return v ? cli_human_time(v, slots[next]) : "-";
 }
 
 static void
@@ -272,6 +283,12 @@ print_status(struct cli_ctx *ctx, json_t *doc)
 	    (long long)json_integer_value(json_object_get(doc, "uptime_s")),
 	    json_is_string(json_object_get(sy, "loop_started")) ? "" :
 	    " (no sync loop running)");
+	json_array_foreach(json_object_get(doc, "attention"), i, d)
+		printf("%s%-11s%s %s: %s\n", ctx->color ? "\033[31m" : "",
+		    "ATTENTION", ctx->color ? "\033[0m" : "", str(d, "reason"),
+		    str(d, "message"));
+	if (json_array_size(json_object_get(doc, "attention")) == 0)
+		printf("%-11s ok: nothing needs attention\n", "attention");
 }
 
 int
@@ -292,8 +309,11 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if ((rc = session_open(ctx, 0, &ss)) != PA_OK)
 		return rc;
-	if ((rc = syncer_status_json(ss.s, &doc)) != PA_OK)
+	if ((rc = health_status(ctx->cfg, ss.a, &doc)) != PA_OK)
 		goto out;
+	/* Monitoring reads the exit status: 1 = a person is needed. */
+	if (json_array_size(json_object_get(doc, "attention")) > 0)
+		ctx->exit_status = 1;
 	if (ctx->json) {
 		cli_emit_json(doc);
 		doc = NULL; /* transferred */

@@ -32,8 +32,9 @@ struct centry {
 	  sizeof(long), def, min, max, 0, help }
 
 static const struct centry table[] = {
-	S("agent", "id", agent_id, "store-0001", 0,
-	    "this terminal's identity at HQ (unique per store terminal)"),
+	S("agent", "id", agent_id, "", 0,
+	    "REQUIRED: this terminal's identity at HQ, unique per store "
+	    "terminal (letters, digits, '-', '_', '.')"),
 	S("agent", "data_dir", data_dir, "/var/lib/posagent", 0,
 	    "agent.db, catalog.db, spool/ and the default inbox live here"),
 	S("agent", "inbox", inbox, "", 0,
@@ -43,6 +44,9 @@ static const struct centry table[] = {
 	    "pruned daily by `posagent run` and by `job prune`"),
 	L("agent", "retention_max_mb", retention_max_mb, "512", 16, 1048576,
 	    "agent.db ceiling: the oldest finished jobs are pruned beyond it"),
+	S("agent", "metrics_file", metrics_file, "", 0,
+	    "Prometheus textfile written on each heartbeat (for node-exporter's "
+	    "textfile collector); empty: none"),
 	{ "kkt", "backend", C_KKT_BACKEND, offsetof(struct pa_config, kkt.backend),
 	  sizeof(enum kkt_backend), "", 0, 0, 0,
 	  "opticserp | atol | none (none must be chosen explicitly)" },
@@ -73,6 +77,19 @@ static const struct centry table[] = {
 	    "one HQ request, connect included"),
 	L("hq", "outbox_max_events", hq.outbox_max_events, "1000000", 1000,
 	    100000000, "outbox cap: oldest log events dropped beyond it"),
+	/* `posagent status` exits 1 beyond these (docs/operations.md). */
+	L("status", "gate_refusing_max_s", status.gate_refusing_max_s, "3600", 1,
+	    31536000, "attention when the KKT gate refuses longer than this"),
+	L("status", "hq_offline_max_s", status.hq_offline_max_s, "3600", 1,
+	    31536000, "attention when HQ is offline longer than this"),
+	L("status", "outbox_max_depth", status.outbox_max_depth, "100000", 1,
+	    100000000, "attention when more events than this wait for HQ"),
+	L("status", "outbox_max_age_s", status.outbox_max_age_s, "86400", 1,
+	    31536000, "attention when the oldest outbox event is older"),
+	L("status", "inbox_stuck_max_s", status.inbox_stuck_max_s, "3600", 1,
+	    31536000, "attention when a file waits in the inbox longer"),
+	L("status", "disk_free_min_mb", status.disk_free_min_mb, "512", 0,
+	    10000000, "attention when less disk than this (MiB) is free"),
 };
 #define NENTRIES (sizeof(table) / sizeof(table[0]))
 
@@ -174,19 +191,19 @@ config_load(struct pa_config *cfg, const char *path, int required)
 	for (i = 0; i < NENTRIES; i++)
 		if ((rc = set_value(cfg, &table[i], table[i].def, "default")) != PA_OK)
 			goto out;
+	(void)required;
 	if (path == NULL)
 		goto out;
 	/* A regular file of bounded size only: a directory read as an empty
 	 * config fell back to the defaults, a FIFO or /dev/zero hung. */
 	if ((rc = hal_open_regular(path, CONFIG_MAX_BYTES, &fd)) != PA_OK) {
-		if (rc == PA_ENOTFOUND && !required) {
-			rc = PA_OK;
-			goto out;
-		}
+		/* No silent defaults: an invented [agent] id would collide at
+		 * HQ, so a missing file is an error even without -c. */
 		if (rc == PA_ENOTFOUND)
 			rc = pa_err_set(PA_ECONFIG, "cannot read config %s: no such "
-			    "file (create it from the sample: posagent --help "
-			    "config)", path);
+			    "file (create it: posagent --help config > FILE, set "
+			    "[agent] id, then pass -c FILE or install it as "
+			    CONFIG_DEFAULT_PATH ")", path);
 		else
 			rc = pa_err_wrap(rc == PA_EACCESS ? rc : PA_ECONFIG,
 			    "cannot read config: ");
@@ -225,7 +242,8 @@ config_validate(const struct pa_config *cfg)
 	int rc;
 
 	if (cfg->agent_id[0] == '\0')
-		return pa_err_set(PA_ECONFIG, "%s: [agent] id is empty", where);
+		return pa_err_set(PA_ECONFIG, "%s: [agent] id is not set: give this "
+		    "terminal its unique id at HQ (e.g. id = store-0042-pos1)", where);
 	for (i = 0; cfg->agent_id[i]; i++) {
 		char c = cfg->agent_id[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||

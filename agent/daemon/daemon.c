@@ -16,6 +16,7 @@
 #include "hal/hal.h"
 #include "hal/hal_watch.h"
 #include "hal/pa_err.h"
+#include "hal/pa_log.h"
 #include "hal/pa_mem.h"
 #include "sync/syncer.h"
 
@@ -60,20 +61,6 @@ struct daemon {
 	adb *a;
 };
 
-static void
-dlog(const char *fmt, ...)
-{
-	char ts[32];
-	va_list ap;
-
-	hal_now_iso(ts);
-	fprintf(stderr, "%s posagent: ", ts);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 /* CLOCK_REALTIME deadline ms from now (what the pthread timed calls take). */
 static void
 deadline_in(struct timespec *ts, long ms)
@@ -85,7 +72,7 @@ deadline_in(struct timespec *ts, long ms)
 	ts->tv_nsec %= 1000000000L;
 }
 
-static void
+static void __attribute__((format(printf, 2, 3)))
 status_set(struct status *s, const char *fmt, ...)
 {
 	va_list ap;
@@ -164,11 +151,13 @@ status_stop(struct status *s)
 	s->started = 0;
 }
 
+/* The syncer's changes (HQ offline, dead letters) go to the journal with
+ * the syncer's priority. */
 static void
-sync_log(void *arg, const char *line)
+sync_log(void *arg, int prio, const char *line)
 {
 	(void)arg;
-	dlog("%s", line);
+	pa_log(prio, "%s", line);
 }
 
 /* The sync loop owns its own agent.db connection: SQLite connections are
@@ -200,7 +189,7 @@ sync_main(void *arg)
 	rc = syncer_run(s);
 out:
 	if (rc != PA_OK)
-		dlog("HQ sync stopped: %s", pa_err_msg(rc));
+		pa_log(PA_LOG_ERR, "HQ sync stopped: %s", pa_err_msg(rc));
 	pthread_mutex_lock(&t->status->mu);
 	t->status->sync = NULL;
 	pthread_mutex_unlock(&t->status->mu);
@@ -264,7 +253,7 @@ reload(struct daemon *d)
 	int rc;
 
 	if ((n = pa_calloc(1, sizeof(*n))) == NULL) {
-		dlog("SIGHUP: out of memory: configuration not reloaded");
+		pa_log(PA_LOG_ERR, "SIGHUP: out of memory: configuration not reloaded");
 		return;
 	}
 	if ((rc = config_load(n, path, d->cfg.path[0] != '\0')) == PA_OK) {
@@ -273,16 +262,16 @@ reload(struct daemon *d)
 		rc = config_validate(n);
 	}
 	if (rc != PA_OK) {
-		dlog("SIGHUP: new configuration refused, the old one is kept: %s",
-		    pa_err_msg(rc));
+		pa_log(PA_LOG_ERR, "SIGHUP: new configuration refused, the old one "
+		    "is kept: %s", pa_err_msg(rc));
 		goto out;
 	}
 	/* The sync thread reads cfg: swap it while the thread is stopped. */
 	(void)sync_stop(d);
 	d->cfg = *n;
 	if ((rc = sync_start(d)) != PA_OK)
-		dlog("SIGHUP: %s", pa_err_msg(rc));
-	dlog("SIGHUP: configuration reloaded from %s (kkt %s, hq %s); profiles "
+		pa_log(PA_LOG_ERR, "SIGHUP: %s", pa_err_msg(rc));
+	pa_log(PA_LOG_NOTICE, "SIGHUP: configuration reloaded from %s (kkt %s, hq %s); profiles "
 	    "are read from agent.db for each file", path,
 	    kkt_backend_name(d->cfg.kkt.backend),
 	    d->cfg.hq.url[0] ? d->cfg.hq.url : "off");
@@ -316,7 +305,7 @@ rerun_interrupted(struct daemon *d, json_t *names)
 	json_array_foreach(names, i, v) {
 		if (job_get(d->a, json_string_value(v), &j) != PA_OK)
 			continue;
-		dlog("re-running interrupted job %s", j->name);
+		pa_log(PA_LOG_NOTICE, "re-running interrupted job %s", j->name);
 		if (job_reset(d->a, j) == PA_OK)
 			(void)runner_run(d->a, j, &ro);
 		job_free(j);
@@ -334,11 +323,11 @@ prune(struct daemon *d)
 	status_set(&d->status, "pruning old jobs");
 	if ((rc = space_prune(d->a, d->cfg.data_dir, d->cfg.retention_days,
 	    d->cfg.retention_max_mb, &rep)) != PA_OK) {
-		dlog("retention: %s", pa_err_msg(rc));
+		pa_log(PA_LOG_ERR, "retention: %s", pa_err_msg(rc));
 		return;
 	}
 	if (rep.jobs || rep.spool_files || rep.db_bytes_after < rep.db_bytes_before)
-		dlog("retention: %ld job%s and %ld spool file%s removed; agent.db "
+		pa_log(PA_LOG_INFO, "retention: %ld job%s and %ld spool file%s removed; agent.db "
 		    "%.1f -> %.1f MB", rep.jobs, rep.jobs == 1 ? "" : "s",
 		    rep.spool_files, rep.spool_files == 1 ? "" : "s",
 		    (double)rep.db_bytes_before / 1048576.0,
@@ -361,7 +350,7 @@ serve(struct daemon *d, const struct daemon_opts *o, const char *inbox,
 {
 	enum inbox_outcome outcome = INBOX_IDLE;
 	struct runner_opts ro;
-	int64_t gate_next = 0, prune_next = 0;
+	int64_t gate_next = 0, prune_next = 0, publish_next = 0;
 	long gate_backoff = GATE_BACKOFF_MIN, wait_ms;
 	int rc;
 
@@ -377,7 +366,7 @@ serve(struct daemon *d, const struct daemon_opts *o, const char *inbox,
 		/* Read-only commands never settle (issue #8): a CLI import
 		 * killed while the daemon runs is settled here, within a turn. */
 		if ((rc = runner_recover(d->a, d->cfg.data_dir, NULL)) != PA_OK)
-			dlog("%s", pa_err_msg(rc));
+			pa_log(PA_LOG_ERR, "%s", pa_err_msg(rc));
 		if (!o->once && now >= prune_next) {
 			prune(d);
 			prune_next = now + PRUNE_MS;
@@ -387,7 +376,7 @@ serve(struct daemon *d, const struct daemon_opts *o, const char *inbox,
 			memset(&d->gate, 0, sizeof(d->gate));
 			if ((rc = inbox_scan(&d->cfg, d->a, inbox, &ro, &outcome)) !=
 			    PA_OK)
-				dlog("%s", pa_err_msg(rc));
+				pa_log(PA_LOG_ERR, "%s", pa_err_msg(rc));
 			if (outcome == INBOX_GATE_REFUSED ||
 			    outcome == INBOX_NO_SPACE) {
 				gate_next = now + gate_backoff;
@@ -402,12 +391,20 @@ serve(struct daemon *d, const struct daemon_opts *o, const char *inbox,
 				status_set(&d->status, "idle");
 			}
 		}
+		/* The metrics file follows the heartbeat period, HQ or not. */
+		if (now >= publish_next || (o->once && outcome != INBOX_WORKED)) {
+			if ((rc = health_publish(&d->cfg, d->a)) != PA_OK)
+				pa_log(PA_LOG_WARNING, "metrics file: %s", pa_err_msg(rc));
+			publish_next = now + d->cfg.hq.heartbeat_s * 1000;
+		}
 		if (o->once && outcome != INBOX_WORKED)
 			break;
 		/* One file per turn: after one, look for the next at once. */
 		wait_ms = outcome == INBOX_WORKED ? 0 : RESCAN_MS;
 		if (gate_next > now && gate_next - now < wait_ms)
 			wait_ms = (long)(gate_next - now);
+		if (publish_next - now < wait_ms)
+			wait_ms = (long)(publish_next > now ? publish_next - now : 0);
 		/* A new file may pass the gate now: try it at once. */
 		if (hal_watch_wait(w, wait_ms) && gate_next > hal_sys.mono_ms())
 			gate_next = 0;
@@ -468,14 +465,15 @@ daemon_run(const struct daemon_opts *o)
 		goto out;
 	if (!o->once && (rc = sync_start(d)) != PA_OK)
 		goto out;
-	dlog("serving %s (inbox %s, %s)", d->cfg.data_dir, inbox,
-	    hal_watch_inotify(w) ? "inotify" : "polling");
+	pa_log(PA_LOG_NOTICE, "started: posagent %s serving %s (inbox %s, %s%s)",
+	    PA_VERSION, d->cfg.data_dir, inbox, hal_watch_inotify(w) ?
+	    "inotify" : "polling", d->st.started ? ", HQ sync on" : "");
 	hal_notify("READY=1");
 	rc = serve(d, o, inbox, w);
 	status_stop(&d->status);
 	if ((sig = hal_stop_signal()) != 0)
-		dlog("stopping on %s", sig == SIGTERM ? "SIGTERM" : sig == SIGINT ?
-		    "SIGINT" : "a signal");
+		pa_log(PA_LOG_NOTICE, "stopping on %s", sig == SIGTERM ? "SIGTERM" :
+		    sig == SIGINT ? "SIGINT" : "a signal");
 	hal_notify("STOPPING=1");
 out:
 	if (d) {
@@ -492,5 +490,8 @@ out:
 	hal_watch_close(w);
 	json_decref(interrupted);
 	hal_unlock_file(lockfd);
+	if (lockfd >= 0)
+		pa_log(rc == PA_OK ? PA_LOG_NOTICE : PA_LOG_ERR, "stopped%s%s",
+		    rc == PA_OK ? "" : ": ", rc == PA_OK ? "" : pa_err_msg(rc));
 	return rc;
 }

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "agent/daemon/attn.h"
+#include "agent/daemon/metrics.h"
 #include "agent/import/jobq.h"
 #include "agent/store/gstat.h"
 #include "hal/hal.h"
@@ -59,4 +61,50 @@ health_syncer_opts(const struct pa_config *cfg, struct health_ctx *hc,
 	o->version = PA_VERSION;
 	o->data_dir = cfg->data_dir;
 	o->hooks = health_hooks(hc);
+}
+
+int
+health_status(const struct pa_config *cfg, adb *db, json_t **doc_out)
+{
+	struct health_ctx hc = { db, &cfg->kkt };
+	struct syncer_opts so;
+	json_t *doc = NULL, *why;
+	syncer *s = NULL;
+	int rc;
+
+	*doc_out = NULL;
+	health_syncer_opts(cfg, &hc, &so);
+	if ((rc = syncer_open(&so, adb_outbox(db), &s)) != PA_OK ||
+	    (rc = syncer_status_json(s, &doc)) != PA_OK)
+		goto out;
+	if ((why = attn_reasons(cfg, doc, hal_sys.now_ms())) == NULL ||
+	    json_object_set_new(doc, "attention", why) != 0) {
+		rc = PA_ENOMEM;
+		goto out;
+	}
+	*doc_out = doc;
+	doc = NULL; /* transferred */
+out:
+	json_decref(doc);
+	syncer_close(s);
+	return rc;
+}
+
+int
+health_publish(const struct pa_config *cfg, adb *db)
+{
+	json_t *doc = NULL, *counts = NULL;
+	int rc;
+
+	if (cfg->metrics_file[0] == '\0')
+		return PA_OK;
+	if ((rc = health_status(cfg, db, &doc)) != PA_OK ||
+	    (rc = jobq_counts(db, &counts)) != PA_OK)
+		goto out;
+	rc = met_write(cfg->metrics_file, doc, counts,
+	    json_object_get(doc, "attention"), hal_sys.now_ms());
+out:
+	json_decref(counts);
+	json_decref(doc);
+	return rc;
 }

@@ -20,4 +20,12 @@ struct syncer_hooks health_hooks(struct health_ctx *ctx);
 void health_syncer_opts(const struct pa_config *cfg, struct health_ctx *hc,
     struct syncer_opts *o);
 
+/* The status document (syncer_status_json: KKT asked) on db, with its
+ * "attention" array (attn_reasons). New reference in *doc_out. */
+int health_status(const struct pa_config *cfg, adb *db, json_t **doc_out);
+
+/* The daemon's heartbeat-time publication: [agent] metrics_file, when set,
+ * rewritten atomically. */
+int health_publish(const struct pa_config *cfg, adb *db);
+
 #endif

@@ -14,21 +14,13 @@
 #include "agent/import/runner.h"
 #include "hal/hal.h"
 #include "hal/pa_err.h"
+#include "hal/pa_log.h"
 #include "hal/pa_mem.h"
 
-/* One log line. Every argument is escaped: a file name's newline must not
- * forge a line, its raw bytes must not reach the journal (issue #9). */
-static void
-say(const char *fmt, const char *a, const char *b, const char *c)
-{
-	char ts[32], ea[1024], eb[1024], ec[1024];
-
-	hal_now_iso(ts);
-	fprintf(stderr, "%s posagent: ", ts);
-	fprintf(stderr, fmt, names_human(a, ea, sizeof(ea)),
-	    names_human(b, eb, sizeof(eb)), names_human(c, ec, sizeof(ec)));
-	fputc('\n', stderr);
-}
+/* Log lines: every argument from outside is escaped, so a file name's
+ * newline cannot forge a line nor its raw bytes reach the journal (issue
+ * #9); `shown` is already the human form of the name. */
+#define H(s, buf) names_human((s), (buf), sizeof(buf))
 
 int
 inbox_prepare(const struct pa_config *cfg, char *inbox, size_t len)
@@ -73,7 +65,7 @@ static int
 move_to(const struct pa_config *cfg, const char *path, const char *name,
     const char *shown, const char *where)
 {
-	char dst[PATH_MAX];
+	char dst[PATH_MAX], e1[1024];
 	struct stat st;
 	int i, rc;
 
@@ -87,7 +79,7 @@ move_to(const struct pa_config *cfg, const char *path, const char *name,
 	if (rename(path, dst) != 0)
 		return pa_err_set(PA_EIO, "move %s to %s: %s", path, dst,
 		    strerror(errno));
-	say("%s -> %s/%s", shown, where, "");
+	pa_log(PA_LOG_INFO, "%s -> %s/", H(shown, e1), where);
 	return PA_OK;
 }
 
@@ -117,13 +109,14 @@ handle(const struct pa_config *cfg, adb *a, const char *path,
 {
 	struct runner_opts ro;
 	struct job *j = NULL;
-	char sha[65];
+	char sha[65], e1[1024], e2[1024];
 	uint64_t size = 0;
 	int rc, found = 0;
 
 	*outcome = INBOX_WORKED;
 	if ((rc = runner_spool(cfg->data_dir, path, sha, &size)) == PA_ENOSPC) {
-		say("%s waits for disk space: %s%s", shown, pa_err_msg(rc), "");
+		pa_log(PA_LOG_WARNING, "%s waits for disk space: %s", H(shown, e1),
+		    H(pa_err_msg(rc), e2));
 		*outcome = INBOX_NO_SPACE;
 		return PA_OK;
 	}
@@ -132,8 +125,8 @@ handle(const struct pa_config *cfg, adb *a, const char *path,
 	if ((rc = jobq_sha_done(a, sha, p->name, &found)) != PA_OK)
 		return rc;
 	if (found) {
-		say("%s was already imported with profile \"%s\": not importing "
-		    "it again%s", shown, p->name, "");
+		pa_log(PA_LOG_NOTICE, "%s was already imported with profile "
+		    "\"%s\": not importing it again", H(shown, e1), H(p->name, e2));
 		return move_to(cfg, path, name, shown, "archive");
 	}
 	if ((rc = jobq_find_draft(a, sha, p->name, &j)) != PA_OK)
@@ -149,7 +142,8 @@ handle(const struct pa_config *cfg, adb *a, const char *path,
 	rc = runner_run(a, j, &ro);
 	if (rc == PA_EKKT_UNSYNCED || rc == PA_EKKT_UNREACHABLE ||
 	    rc == PA_EKKT_AUTH) {
-		say("%s waits: %s%s", shown, pa_err_msg(rc), "");
+		pa_log(PA_LOG_WARNING, "%s waits: %s", H(shown, e1),
+		    H(pa_err_msg(rc), e2));
 		*outcome = INBOX_GATE_REFUSED;
 		rc = PA_OK;
 		goto out;
@@ -157,19 +151,22 @@ handle(const struct pa_config *cfg, adb *a, const char *path,
 	if (rc == PA_ENOSPC) {
 		/* Not the file's fault: it stays in the inbox and is tried again
 		 * (a new job) when there is space. */
-		say("%s: job %s: the file waits for disk space: %s", shown,
-		    j->name, pa_err_msg(rc));
+		pa_log(PA_LOG_WARNING, "%s: job %s: the file waits for disk "
+		    "space: %s", H(shown, e1), j->name, H(pa_err_msg(rc), e2));
 		*outcome = INBOX_NO_SPACE;
 		rc = PA_OK;
 		goto out;
 	}
-	say("%s: job %s %s", shown, j->name, job_state_name(j->state));
+	/* A failed import needs a person: it must show in -p warning. */
+	pa_log(j->state == JOB_DONE ? PA_LOG_INFO : j->state == JOB_FAILED ?
+	    PA_LOG_ERR : PA_LOG_WARNING, "%s: job %s %s", H(shown, e1), j->name,
+	    job_state_name(j->state));
 	if (j->state == JOB_DONE)
 		rc = move_to(cfg, path, name, shown, "archive");
 	else if (j->state == JOB_FAILED || j->state == JOB_CANCELLED)
 		rc = move_to(cfg, path, name, shown, "failed");
 	else if (rc != PA_OK)
-		say("%s: %s%s", shown, pa_err_msg(rc), "");
+		pa_log(PA_LOG_ERR, "%s: %s", H(shown, e1), H(pa_err_msg(rc), e2));
 out:
 	job_free(j);
 	return rc;
@@ -182,7 +179,7 @@ inbox_scan(const struct pa_config *cfg, adb *a, const char *inbox,
 	struct profile **profs = NULL;
 	struct dirent *de;
 	struct stat st;
-	char path[PATH_MAX], *shown = NULL;
+	char path[PATH_MAX], *shown = NULL, e1[1024], e2[1024];
 	enum names_enc enc;
 	size_t nprofs = 0, i;
 	DIR *d = NULL;
@@ -206,9 +203,9 @@ inbox_scan(const struct pa_config *cfg, adb *a, const char *inbox,
 		if ((rc = names_render(de->d_name, &shown, &enc)) != PA_OK)
 			goto out;
 		if ((p = match(profs, nprofs, de->d_name, shown)) == NULL) {
-			say("%s matches no profile's file_pattern: rejected (add a "
-			    "profile with a matching file_pattern)%s%s", shown,
-			    "", "");
+			pa_log(PA_LOG_WARNING, "%s matches no profile's file_pattern: "
+			    "rejected (add a profile with a matching file_pattern)",
+			    H(shown, e1));
 			if ((rc = move_to(cfg, path, de->d_name, shown, "rejected")) !=
 			    PA_OK)
 				goto out;
@@ -218,7 +215,8 @@ inbox_scan(const struct pa_config *cfg, adb *a, const char *inbox,
 		if ((rc = handle(cfg, a, path, de->d_name, shown, p, ro, outcome)) !=
 		    PA_OK) {
 			/* One bad file must not stop the others. */
-			say("%s: %s%s", shown, pa_err_msg(rc), "");
+			pa_log(PA_LOG_ERR, "%s: %s", H(shown, e1),
+			    H(pa_err_msg(rc), e2));
 			*outcome = INBOX_IDLE;
 			rc = PA_OK;
 			continue;

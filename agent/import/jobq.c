@@ -317,3 +317,44 @@ out:
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int
+jobq_counts(adb *a, json_t **out)
+{
+	static const char *const states[] = { "draft", "running", "done",
+	    "failed", "cancelled" };
+	sqlite3_stmt *st = NULL;
+	json_t *by = NULL;
+	json_int_t rows = 0;
+	size_t i;
+	int rc, s;
+
+	*out = NULL;
+	if ((by = json_object()) == NULL)
+		return PA_ENOMEM;
+	/* Every state appears, zero included: a metric that vanishes reads as
+	 * "no data" to monitoring, not as 0. */
+	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		json_object_set_new(by, states[i], json_integer(0));
+	/* Dry runs changed nothing: their rows are not imported rows. */
+	if ((rc = sqlx_prepare(adb_sqlite(a), "SELECT state, count(*), "
+	    "coalesce(sum(CASE WHEN state = 'done' AND dry_run = 0 THEN "
+	    "created_count + updated_count END), 0) FROM job GROUP BY state",
+	    &st)) != PA_OK)
+		goto out;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		json_object_set_new(by, (const char *)sqlite3_column_text(st, 0),
+		    json_integer(sqlite3_column_int64(st, 1)));
+		rows += sqlite3_column_int64(st, 2);
+	}
+	if (s != SQLITE_DONE) {
+		rc = adb_err(adb_sqlite(a), s, "count jobs");
+		goto out;
+	}
+	*out = json_pack("{s:O,s:I}", "by_state", by, "rows_imported", rows);
+	rc = *out ? PA_OK : PA_ENOMEM;
+out:
+	sqlite3_finalize(st);
+	json_decref(by);
+	return rc;
+}

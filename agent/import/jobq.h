@@ -31,6 +31,10 @@ int jobq_prune(adb *a, const char *before, long *deleted);
 
 /* {running, progress_percent, last_done, last_failed} for the heartbeat. */
 int jobq_health(adb *a, json_t **out);
+/* {"by_state": {draft, running, done, failed, cancelled: count},
+ *  "rows_imported": created + updated rows of done, non-dry-run jobs}
+ * for the metrics file. New reference in *out. */
+int jobq_counts(adb *a, json_t **out);
 
 /* Has a file with this sha256 already been imported (done) with profile? */
 int jobq_sha_done(adb *a, const char *sha256, const char *profile, int *found);

@@ -1,6 +1,7 @@
 #include "agent/import/profile.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,12 +49,15 @@ prof_free(struct profile *p)
 	pa_free(p);
 }
 
-static int
-bad(const char *field, const char *fmt, const char *arg)
+static int __attribute__((format(printf, 2, 3)))
+bad(const char *field, const char *fmt, ...)
 {
 	char rule[512];
+	va_list ap;
 
-	snprintf(rule, sizeof(rule), fmt, arg);
+	va_start(ap, fmt);
+	vsnprintf(rule, sizeof(rule), fmt, ap);
+	va_end(ap);
 	return pa_err_set(PA_EPROFILE, "profile field '%s': %s", field, rule);
 }
 

@@ -147,6 +147,11 @@ def use_hq(agent, peer, certs, init=True, **keys):
     return agent
 
 
+# Seeded events look recent (an hour old), as a producer's would: an old
+# outbox is itself a reason for `posagent status` to exit 1 (outbox_backlog).
+SEED_BASE_TS = int(time.time()) - 3600
+
+
 def seed_events(agent, n, kind=lambda i: "log" if i % 10 else "job", start_ts=0):
     """Insert n events into the agent's outbox as a producer would (one
     transaction); returns their seqs. The triggers keep the depth count."""
@@ -156,7 +161,7 @@ def seed_events(agent, n, kind=lambda i: "log" if i % 10 else "job", start_ts=0)
         with db:
             for i in range(n):
                 t = start_ts + i
-                ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1790000000 + t)) + \
+                ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(SEED_BASE_TS + t)) + \
                     f".{i % 1000:03d}Z"
                 data = {"i": i, "job": f"IMP/{i // 100:05d}", "message": f"row {i} «ok»"}
                 cur = db.execute("INSERT INTO outbox(type, ts, data) VALUES (?,?,?)",

@@ -15,6 +15,7 @@ def test_sample_config_loads(tmp_path):
     out = subprocess.run([BIN, "--help", "config"], capture_output=True, text=True).stdout
     conf = tmp_path / "c.conf"
     conf.write_text(out.replace("data_dir = /var/lib/posagent", f"data_dir = {tmp_path}/var")
+                    .replace("#id = \n", "id = store-test-001\n")
                     .replace("#backend = opticserp", "backend = none"))
     r = subprocess.run([BIN, "-c", str(conf), "init"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
