@@ -5,7 +5,10 @@
 #   make demo       build, start posagent-hq + the KKT emulator, run the main job
 #   make bench      import, sync and posagent-hq benchmarks (make bench-hq: HQ only)
 #   make fuzz       libFuzzer targets (clang)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (binary stripped, unit, man,
+#                   sysusers.d, tmpfiles.d, completion); make uninstall
+#   make man        build/man/posagent.1, posagent.conf.5 (scdoc)
+#   make deb        build/deb/posagent_VERSION_ARCH.deb (dpkg-buildpackage), linted
 #   make clean
 
 TARGET   ?= host
@@ -37,7 +40,7 @@ CURL_CFLAGS := -I$(DEPS)/include -DCURL_STATICLIB
 CURL_LIBS   := $(DEPS)/lib/libcurl.a -lmbedtls -lmbedx509 -lmbedcrypto
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-            -Wformat=2 -Wno-format-nonliteral -Wvla
+            -Wformat=2 -Wvla
 CPPFLAGS += -I. -D_GNU_SOURCE -DPA_VERSION='"$(VERSION)"'
 ALL_CFLAGS := -std=c11 $(WARN) $(OPTFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $(CURL_CFLAGS) $(CFLAGS)
 LIBS     := $(CURL_LIBS) $(PKG_LIBS) -lcsv -lpthread -lm
@@ -51,7 +54,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(filter-out tests/fuzz/fuzz_replay.c,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all deps test unit integration demo bench bench-hq fuzz install clean check-deps FORCE
+.PHONY: all deps test unit integration demo bench bench-hq fuzz install uninstall \
+        man deb clean check-deps FORCE
 all: $(BUILD)/posagent
 
 deps:
@@ -141,12 +145,67 @@ fuzz: deps
 	  echo "== $$n"; clang $(FUZZ_FLAGS) -o build/fuzz/$$n $$f \
 	    $(filter-out agent/main.c,$(LIB_SRC)) $(LIBS); done
 
-install: all
-	install -D -m 0755 $(BUILD)/posagent $(DESTDIR)$(PREFIX)/bin/posagent
-	install -D -m 0644 packaging/posagent.service $(DESTDIR)$(PREFIX)/lib/systemd/system/posagent.service
+# --- install, man pages, the Debian package ---------------------------------
+BINDIR   := $(PREFIX)/bin
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+LIBDIR_D ?= $(PREFIX)/lib
+MANDIR   ?= $(PREFIX)/share/man
+STRIP    ?= strip
+MAN      := build/man/posagent.1 build/man/posagent.conf.5
+
+man: $(MAN)
+build/man/%: docs/man/%.scd
+	@mkdir -p $(dir $@)
+	scdoc < $< > $@
+
+# The unit names the binary where this install put it (PREFIX).
+build/posagent.service: packaging/posagent.service.in FORCE
+	@mkdir -p build
+	@sed 's|@BINDIR@|$(BINDIR)|g' $< | cmp -s - $@ || \
+	  sed 's|@BINDIR@|$(BINDIR)|g' $< > $@
+
+# STRIP= keeps the symbols (debian/rules leaves stripping to dh_strip,
+# which keeps them in the -dbgsym package).
+install: all man build/posagent.service
+	install -D -m 0755 $(BUILD)/posagent $(DESTDIR)$(BINDIR)/posagent
+	$(if $(STRIP),$(STRIP) $(DESTDIR)$(BINDIR)/posagent)
+	install -D -m 0644 build/posagent.service $(DESTDIR)$(UNITDIR)/posagent.service
+	install -D -m 0644 packaging/posagent.sysusers $(DESTDIR)$(LIBDIR_D)/sysusers.d/posagent.conf
+	install -D -m 0644 packaging/posagent.tmpfiles $(DESTDIR)$(LIBDIR_D)/tmpfiles.d/posagent.conf
+	install -D -m 0644 packaging/posagent.bash-completion \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/posagent
+	install -D -m 0644 build/man/posagent.1 $(DESTDIR)$(MANDIR)/man1/posagent.1
+	install -D -m 0644 build/man/posagent.conf.5 $(DESTDIR)$(MANDIR)/man5/posagent.conf.5
 	install -D -m 0644 packaging/posagent.conf.sample $(DESTDIR)$(PREFIX)/share/posagent/posagent.conf.sample
 
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/posagent $(DESTDIR)$(UNITDIR)/posagent.service \
+	  $(DESTDIR)$(LIBDIR_D)/sysusers.d/posagent.conf \
+	  $(DESTDIR)$(LIBDIR_D)/tmpfiles.d/posagent.conf \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/posagent \
+	  $(DESTDIR)$(MANDIR)/man1/posagent.1 $(DESTDIR)$(MANDIR)/man5/posagent.conf.5 \
+	  $(DESTDIR)$(PREFIX)/share/posagent/posagent.conf.sample
+	-rmdir $(DESTDIR)$(PREFIX)/share/posagent 2>/dev/null
+
+# dpkg-buildpackage writes its results next to the source tree, so it runs
+# on a copy in build/deb/src (without build/ and .git; libcurl from
+# build/deps is linked in): the .deb, .changes and .buildinfo land in
+# build/deb/. lintian must report no error (overrides carry their reasons).
+DEB_ARCH ?= $(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null)
+DEB_FILE := build/deb/posagent_$(VERSION)_$(DEB_ARCH).deb
+deb: check-deps
+	@v=$$(dpkg-parsechangelog -l debian/changelog -S Version); \
+	  test "$$v" = "$(VERSION)" || { echo "debian/changelog is $$v but VERSION is $(VERSION)" >&2; exit 1; }
+	rm -rf build/deb && mkdir -p build/deb/src/build
+	tar --exclude=./build --exclude=./.git -cf - . | tar -C build/deb/src -xf -
+	ln -s $(abspath $(DEPS)) build/deb/src/build/deps
+	cd build/deb/src && dpkg-buildpackage -b -us -uc -a$(DEB_ARCH) >../build.log 2>&1 || \
+	  { tail -40 ../build.log; exit 1; }
+	rm -rf build/deb/src
+	lintian --fail-on error --info $(DEB_FILE) | tee build/deb/lintian.txt
+	@echo "built $(DEB_FILE)"
+
 clean:
-	rm -rf build/host build/host-san build/fuzz
+	rm -rf build/host build/host-san build/fuzz build/man build/deb build/posagent.service
 
 include hq/hq.mk

@@ -16,7 +16,8 @@ pkgs=(build-essential pkg-config clang libclang-rt-14-dev
       dpkg-dev ca-certificates
       libmicrohttpd-dev libgnutls28-dev libpq-dev postgresql xxd
       chromium chromium-driver   # the HQ dashboard's browser test (headless)
-      libcurl4-openssl-dev)      # bench/hq_load only: cheap client TLS handshakes
+      libcurl4-openssl-dev       # bench/hq_load only: cheap client TLS handshakes
+      debhelper fakeroot lintian scdoc man-db systemd adduser)  # make deb
 
 missing=()
 for p in "${pkgs[@]}"; do
