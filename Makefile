@@ -54,8 +54,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(filter-out tests/fuzz/fuzz_replay.c,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all deps test unit integration demo bench bench-hq fuzz install uninstall \
-        man deb clean check-deps FORCE
+.PHONY: all agent deps test unit integration demo bench bench-hq fuzz install \
+        install-agent uninstall man deb clean check-deps FORCE
 all: $(BUILD)/posagent
 
 deps:
@@ -164,9 +164,14 @@ build/posagent.service: packaging/posagent.service.in FORCE
 	@sed 's|@BINDIR@|$(BINDIR)|g' $< | cmp -s - $@ || \
 	  sed 's|@BINDIR@|$(BINDIR)|g' $< > $@
 
+# The terminal's agent alone (what the .deb ships); `install` adds what
+# other parts hook onto it (hq/hq.mk: posagent-hq).
+agent: $(BUILD)/posagent
+
 # STRIP= keeps the symbols (debian/rules leaves stripping to dh_strip,
 # which keeps them in the -dbgsym package).
-install: all man build/posagent.service
+install: install-agent
+install-agent: agent man build/posagent.service
 	install -D -m 0755 $(BUILD)/posagent $(DESTDIR)$(BINDIR)/posagent
 	$(if $(STRIP),$(STRIP) $(DESTDIR)$(BINDIR)/posagent)
 	install -D -m 0644 build/posagent.service $(DESTDIR)$(UNITDIR)/posagent.service
@@ -179,7 +184,8 @@ install: all man build/posagent.service
 	install -D -m 0644 packaging/posagent.conf.sample $(DESTDIR)$(PREFIX)/share/posagent/posagent.conf.sample
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/posagent $(DESTDIR)$(UNITDIR)/posagent.service \
+	rm -f $(DESTDIR)$(BINDIR)/posagent $(DESTDIR)$(BINDIR)/posagent-hq \
+	  $(DESTDIR)$(UNITDIR)/posagent.service \
 	  $(DESTDIR)$(LIBDIR_D)/sysusers.d/posagent.conf \
 	  $(DESTDIR)$(LIBDIR_D)/tmpfiles.d/posagent.conf \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/posagent \
