@@ -6,6 +6,7 @@ only with [kkt] allow_override = true (else exit 64 naming the setting),
 never from the daemon, never with an empty reason; recorded with the user,
 the reason and what the adapter said, on the job, in its log and in the
 job event sent to HQ."""
+import datetime
 import json
 import os
 import pwd
@@ -215,7 +216,10 @@ def test_status_shows_since_when_and_how_often_the_gate_refused(agent, kkt_peer)
     assert ref["refusing_s"] >= 0
     assert ref["last_reason"].startswith("KKT buffer not synced: 2 receipts pending")
     r = agent.run("status")
-    assert f"refusing imports since {ref['since']}" in r.out, r
+    # Human output shows local time (issue #13); JSON stays UTC.
+    since = datetime.datetime.strptime(ref["since"][:19], "%Y-%m-%dT%H:%M:%S")
+    local = since.replace(tzinfo=datetime.timezone.utc).astimezone()
+    assert f"refusing imports since {local:%Y-%m-%d %H:%M:%S}" in r.out, r
     assert "2 refusals" in r.out
     kkt_peer.set("synced")
     assert agent.run("job", "run", JOB).rc == 0
