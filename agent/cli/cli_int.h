@@ -20,4 +20,9 @@ int cli_usage(const char *text);
 int cli_long_arg(const char *opt, const char *val, long min, long max,
     long *out);
 
+/* The person running this command, for audit lines: "name (uid N)". */
+void cli_who(char *buf, size_t n);
+/* posagent job revert JOB [--dry-run] (cli_revert.c); argv[1] is "revert". */
+int cli_job_revert(struct cli_ctx *ctx, adb *a, int argc, char **argv);
+
 #endif

@@ -9,6 +9,7 @@
 #include "agent/core/names.h"
 #include "agent/import/jobq.h"
 #include "agent/import/pipeline.h"
+#include "agent/import/revert.h"
 #include "agent/import/runner.h"
 #include "agent/import/space.h"
 #include "hal/hal.h"
@@ -21,6 +22,7 @@
 static const char import_help[] =
 "usage: posagent import FILE --profile NAME [--dry-run] [--preview N]\n"
 "                             [--override-gate REASON]\n"
+"                       [--accept-price-changes]\n"
 "Create a job for FILE and run it: KKT gate, then the import.\n"
 "  --dry-run    run the whole import, same counts and logs, then roll the\n"
 "               catalog back\n"
@@ -29,12 +31,16 @@ static const char import_help[] =
 "  --override-gate REASON  run even though the KKT gate refuses (adapter\n"
 "               broken, OFD down for days); only with [kkt] allow_override\n"
 "               = true; your user name, REASON and the adapter's answer\n"
-"               are logged and sent to HQ with the job\n";
+"               are logged and sent to HQ with the job\n"
+"  --accept-price-changes  import even if the price guard finds too many\n"
+"               prices moving too far (logged with your user name)\n";
 
 static const char job_help[] =
 "usage: posagent job create FILE --profile NAME\n"
 "       posagent job run JOB [--dry-run] [--override-gate REASON]\n"
+"                            [--accept-price-changes]\n"
 "       posagent job cancel JOB | reset JOB | show JOB | delete JOB\n"
+"       posagent job revert JOB [--dry-run]\n"
 "       posagent job list [--state S] [--errors]\n"
 "                         [--since today|week|YYYY-MM-DD]\n"
 "                         [--group-by profile|state|date] [--limit N]\n"
@@ -44,7 +50,11 @@ static const char job_help[] =
 "                         goes back to the filesystem)\n"
 "JOB is a job name (IMP/00042, or 42) or its uuid.\n"
 "States: draft -> running -> done | failed; draft|running -> cancelled;\n"
-"failed|cancelled -> draft (reset).\n";
+"failed|cancelled -> draft (reset); done -> reverted (revert: the catalog\n"
+"rows return to their values before that import; refused, naming the rows,\n"
+"when a later import changed them since).\n"
+"--accept-price-changes: run even if the price guard would stop the import\n"
+"(logged with your user name; for this run only).\n";
 
 static const char log_help[] =
 "usage: posagent log JOB [--level info|warning|error] [--page N] "
@@ -55,8 +65,8 @@ static const char *const show_keys[] = {
 	"name", "state", "profile", "file_name", "file_name_encoding",
 	"file_sha256", "create_date",
 	"start_date", "end_date", "duration", "total_rows", "created_count",
-	"updated_count", "skipped_count", "error_count", "progress_percent",
-	"error_message", "notes", "uuid", NULL
+	"updated_count", "unchanged_count", "skipped_count", "error_count",
+	"progress_percent", "price_guard", "error_message", "notes", "uuid", NULL
 };
 
 static const char *
@@ -65,6 +75,29 @@ text_of(const json_t *o, const char *k)
 	const char *v = json_string_value(json_object_get(o, k));
 
 	return v ? v : "-";
+}
+
+/* For people: the price guard's verdict as one line, not an object. */
+static void
+guard_summary(json_t *o)
+{
+	json_t *g = json_object_get(o, "price_guard");
+	const char *cause;
+	char line[160];
+
+	if (!json_is_object(g))
+		return;
+	cause = json_string_value(json_object_get(g, "likely_cause"));
+	snprintf(line, sizeof(line), "%s: %lld of %lld matched products move "
+	    "a price > %g %% (%g %% of them; limit %g %%)%s%s",
+	    json_string_value(json_object_get(g, "verdict")),
+	    (long long)json_integer_value(json_object_get(g, "changed")),
+	    (long long)json_integer_value(json_object_get(g, "matched")),
+	    json_number_value(json_object_get(g, "max_price_change_percent")),
+	    json_number_value(json_object_get(g, "share_percent")),
+	    json_number_value(json_object_get(g, "max_changed_share_percent")),
+	    cause ? ", likely cause: " : "", cause ? cause : "");
+	json_object_set_new(o, "price_guard", json_string(line));
 }
 
 static void
@@ -83,6 +116,7 @@ print_job(struct cli_ctx *ctx, const struct job *j, int rc)
 		cli_emit_json(o);
 		return;
 	}
+	guard_summary(o);
 	cli_kv(stdout, ctx->color, o, show_keys);
 	if ((ov = json_object_get(o, "gate_override")) != NULL)
 		printf("%-18s  by %s, reason \"%s\"; KKT: %s\n", "gate_override",
@@ -103,7 +137,7 @@ on_progress(void *vctx, const struct job *j)
 struct jargs {
 	const char *pos, *profile;
 	const char *override;   /* --override-gate REASON */
-	int dry_run;
+	int dry_run, accept;
 	long preview;
 };
 
@@ -121,6 +155,9 @@ parse_jargs(int argc, char **argv, int from, struct jargs *ja, int allow)
 		} else if ((allow & 2) && strcmp(argv[i], "--override-gate") == 0 &&
 		    i + 1 < argc) {
 			ja->override = argv[++i];
+		} else if ((allow & 8) && strcmp(argv[i],
+		    "--accept-price-changes") == 0) {
+			ja->accept = 1;
 		} else if ((allow & 4) && strcmp(argv[i], "--preview") == 0) {
 			if ((rc = cli_long_arg("--preview", i + 1 < argc ? argv[i + 1] :
 			    NULL, 1, 100000, &ja->preview)) != PA_OK)
@@ -207,6 +244,7 @@ static int
 run_job(struct cli_ctx *ctx, adb *a, struct job *j, const struct jargs *ja)
 {
 	struct runner_opts ro;
+	char who[128];
 	int rc, bar = !ctx->json && isatty(STDERR_FILENO);
 
 	memset(&ro, 0, sizeof(ro));
@@ -214,6 +252,10 @@ run_job(struct cli_ctx *ctx, adb *a, struct job *j, const struct jargs *ja)
 	ro.kkt = &ctx->cfg->kkt;
 	ro.dry_run = ja->dry_run;
 	ro.override_reason = ja->override;
+	/* Only a person at this command line can accept (never the daemon). */
+	cli_who(who, sizeof(who));
+	ro.accept_price_changes = ja->accept;
+	ro.accepted_by = who;
 	ro.on_progress = bar ? on_progress : NULL;
 	rc = runner_run(a, j, &ro);
 	if (bar)
@@ -303,7 +345,7 @@ cmd_import(struct cli_ctx *ctx, int argc, char **argv)
 
 	if (cli_wants_help(argc, argv))
 		return cli_usage(import_help);
-	if ((rc = parse_jargs(argc, argv, 1, &ja, 7)) != PA_OK ||
+	if ((rc = parse_jargs(argc, argv, 1, &ja, 15)) != PA_OK ||
 	    (rc = check_override(ctx, ja.override)) != PA_OK)
 		return rc;
 	if ((rc = cli_store(ctx, &a, 1)) != PA_OK)
@@ -358,7 +400,8 @@ list_jobs(struct cli_ctx *ctx, adb *a, int argc, char **argv)
 		{ "name", "JOB", 0, 0 }, { "state", "STATE", 0, 0 },
 		{ "profile", "PROFILE", 0, 24 }, { "file_name", "FILE", 0, 32 },
 		{ "total_rows", "ROWS", 1, 0 }, { "created_count", "NEW", 1, 0 },
-		{ "updated_count", "UPD", 1, 0 }, { "error_count", "ERR", 1, 0 },
+		{ "updated_count", "UPD", 1, 0 }, { "unchanged_count", "SAME", 1, 0 },
+		{ "error_count", "ERR", 1, 0 },
 		{ "progress_percent", "%", 1, 0 }, { "create_date", "CREATED", 0, 0 },
 	};
 	struct jobq_filter f = { -1, 0, NULL, 0 };
@@ -415,7 +458,7 @@ list_jobs(struct cli_ctx *ctx, adb *a, int argc, char **argv)
 		if (json_array_size(jobs) == 0)
 			printf("no jobs match\n");
 		else
-			cli_table(stdout, ctx->color, cols, 10, jobs);
+			cli_table(stdout, ctx->color, cols, 11, jobs);
 		json_decref(jobs);
 		return PA_OK;
 	}
@@ -453,7 +496,7 @@ list_jobs(struct cli_ctx *ctx, adb *a, int argc, char **argv)
 		printf("%s%s: %s%s (%lld)\n", i ? "\n" : "", group,
 		    json_string_value(json_object_get(g, "group")), "",
 		    (long long)json_integer_value(json_object_get(g, "count")));
-		cli_table(stdout, ctx->color, cols, 10, json_object_get(g, "jobs"));
+		cli_table(stdout, ctx->color, cols, 11, json_object_get(g, "jobs"));
 	}
 	json_decref(groups);
 	return PA_OK;
@@ -478,6 +521,9 @@ prune_jobs(struct cli_ctx *ctx, adb *a, int argc, char **argv)
 	if ((rc = space_prune(a, ctx->cfg->data_dir, days,
 	    ctx->cfg->retention_max_mb, &rep)) != PA_OK)
 		return rc;
+	/* Their before-images go with them (best effort: an import running
+	 * now defers it to its own end). */
+	(void)rev_sweep_dir(a, ctx->cfg->data_dir);
 	if (ctx->json)
 		cli_emit_json(json_pack("{s:I, s:I, s:I, s:I, s:I}", "deleted",
 		    (json_int_t)rep.jobs, "older_than_days", (json_int_t)days,
@@ -518,6 +564,10 @@ cmd_job(struct cli_ctx *ctx, int argc, char **argv)
 		rc = prune_jobs(ctx, a, argc, argv);
 		goto out;
 	}
+	if (strcmp(sub, "revert") == 0) {
+		rc = cli_job_revert(ctx, a, argc, argv);
+		goto out;
+	}
 	if (strcmp(sub, "create") == 0) {
 		if ((rc = parse_jargs(argc, argv, 2, &ja, 1)) != PA_OK ||
 		    (rc = create_job(ctx, a, &ja, &j)) != PA_OK)
@@ -531,7 +581,7 @@ cmd_job(struct cli_ctx *ctx, int argc, char **argv)
 		    "--help)", sub);
 		goto out;
 	}
-	if ((rc = parse_jargs(argc, argv, 2, &ja, strcmp(sub, "run") ? 0 : 2))
+	if ((rc = parse_jargs(argc, argv, 2, &ja, strcmp(sub, "run") ? 0 : 10))
 	    != PA_OK || (rc = check_override(ctx, ja.override)) != PA_OK ||
 	    (rc = job_get(a, ja.pos, &j)) != PA_OK)
 		goto out;
@@ -545,6 +595,7 @@ cmd_job(struct cli_ctx *ctx, int argc, char **argv)
 	} else if (strcmp(sub, "show") == 0) {
 		print_job(ctx, j, PA_OK);
 	} else if ((rc = job_delete(a, j)) == PA_OK) {
+		(void)rev_sweep_dir(a, ctx->cfg->data_dir);
 		if (ctx->json)
 			cli_emit_json(json_pack("{s:s}", "deleted", j->name));
 		else

@@ -25,7 +25,7 @@ cli_state_color(const char *state, int color)
 		return RED;
 	if (strcmp(state, "running") == 0 || strcmp(state, "warning") == 0)
 		return YELLOW;
-	if (strcmp(state, "cancelled") == 0)
+	if (strcmp(state, "cancelled") == 0 || strcmp(state, "reverted") == 0)
 		return GREY;
 	return "";
 }

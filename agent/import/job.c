@@ -11,7 +11,7 @@
 #include "hal/pa_mem.h"
 
 static const char *const state_names[JOB_NSTATES] = {
-	"draft", "running", "done", "failed", "cancelled"
+	"draft", "running", "done", "failed", "cancelled", "reverted"
 };
 static const char *const level_names[] = { "info", "warning", "error" };
 
@@ -33,7 +33,7 @@ job_state_parse(const char *s, enum job_state *out)
 			return PA_OK;
 		}
 	return pa_err_set(PA_EUSAGE, "unknown job state '%s': use draft, running, "
-	    "done, failed or cancelled", s);
+	    "done, failed, cancelled or reverted", s);
 }
 
 const char *
@@ -69,6 +69,8 @@ job_transition_ok(enum job_state from, enum job_state to)
 		return from == JOB_DRAFT || from == JOB_RUNNING;
 	case JOB_DRAFT:
 		return from == JOB_FAILED || from == JOB_CANCELLED;
+	case JOB_REVERTED:
+		return from == JOB_DONE;
 	default:
 		return 0;
 	}
@@ -84,6 +86,7 @@ job_free(struct job *j)
 	pa_free(j->error_message);
 	pa_free(j->notes);
 	pa_free(j->gate_override);
+	json_decref(j->price_guard);
 	pa_free(j);
 }
 
@@ -139,6 +142,10 @@ job__from_row(sqlite3_stmt *st, struct job *j)
 	j->file_name_enc = names_enc_parse((const char *)sqlite3_column_text(st,
 	    22));
 	j->gate_override = col_dup(st, 23);
+	j->unchanged = (long)sqlite3_column_int64(st, 24);
+	json_decref(j->price_guard);
+	j->price_guard = sqlite3_column_type(st, 25) == SQLITE_TEXT ?
+	    json_loads((const char *)sqlite3_column_text(st, 25), 0, NULL) : NULL;
 	if (j->profile == NULL || j->file_name == NULL)
 		return PA_ENOMEM;
 	return PA_OK;
@@ -180,6 +187,11 @@ job_to_json(const struct job *j)
 		json_decref(o);
 		return NULL;
 	}
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "unchanged_count", json_integer(j->unchanged));
+	json_object_set_new(o, "price_guard", j->price_guard ?
+	    json_incref(j->price_guard) : json_null());
 	return o;
 }
 
@@ -357,14 +369,16 @@ save(adb *a, const struct job *j, int clear_cancel)
 {
 	sqlite3 *db = adb_sqlite(a);
 	sqlite3_stmt *st = NULL;
+	char *pg = NULL;
 	int rc;
 
 	if ((rc = sqlx_prepare(db, "UPDATE job SET state = ?1, start_date = ?2, "
 	    "end_date = ?3, duration = ?4, total_rows = ?5, processed_rows = ?6, "
 	    "created_count = ?7, updated_count = ?8, skipped_count = ?9, "
 	    "error_count = ?10, progress_percent = ?11, error_message = ?12, "
-	    "cancel_requested = CASE WHEN ?13 THEN 0 ELSE cancel_requested END "
-	    "WHERE id = ?14", &st)) != PA_OK)
+	    "cancel_requested = CASE WHEN ?13 THEN 0 ELSE cancel_requested END, "
+	    "unchanged_count = ?15, price_guard = ?16 WHERE id = ?14", &st))
+	    != PA_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, job_state_name(j->state), -1, SQLITE_STATIC);
 	sqlx_bind_text(st, 2, j->start_date, strlen(j->start_date), 1);
@@ -381,9 +395,18 @@ save(adb *a, const struct job *j, int clear_cancel)
 		sqlite3_bind_text(st, 12, j->error_message, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 13, clear_cancel);
 	sqlite3_bind_int64(st, 14, j->id);
+	sqlite3_bind_int64(st, 15, j->unchanged);
+	if (j->price_guard && (pg = json_dumps(j->price_guard, JSON_COMPACT |
+	    JSON_PRESERVE_ORDER)) == NULL) {
+		sqlite3_finalize(st);
+		return PA_ENOMEM;
+	}
+	if (pg)
+		sqlite3_bind_text(st, 16, pg, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	rc = rc == SQLITE_DONE ? PA_OK : sqlx_err(db, rc, "save job");
 	sqlite3_finalize(st);
+	free(pg); /* jansson's allocation */
 	return rc;
 }
 
@@ -532,6 +555,7 @@ job_reset(adb *a, struct job *j)
 	if ((rc = exec_bound(a, "UPDATE job SET start_date = NULL, end_date = NULL, "
 	    "duration = 0, total_rows = 0, processed_rows = 0, created_count = 0, "
 	    "updated_count = 0, skipped_count = 0, error_count = 0, "
+	    "unchanged_count = 0, price_guard = NULL, "
 	    "progress_percent = 0, error_message = NULL, gate_override = NULL "
 	    "WHERE id = ?1", j->id, "reset job")) != PA_OK)
 		goto out;

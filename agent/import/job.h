@@ -5,6 +5,7 @@
  *   draft → running → done | failed          run
  *   draft | running → cancelled              cancel
  *   failed | cancelled → draft               reset
+ *   done → reverted                          revert (agent/import/revert.h)
  */
 #ifndef JOB_H
 #define JOB_H
@@ -16,7 +17,7 @@
 #include "agent/store/adb.h"
 
 enum job_state { JOB_DRAFT, JOB_RUNNING, JOB_DONE, JOB_FAILED, JOB_CANCELLED,
-	JOB_NSTATES };
+	JOB_REVERTED, JOB_NSTATES };
 enum job_level { JOB_INFO, JOB_WARNING, JOB_ERROR };
 
 /* A snapshot of one job row. All strings owned by the struct. */
@@ -33,13 +34,14 @@ struct job {
 	char create_date[32], start_date[32], end_date[32];   /* "" = unset */
 	double duration;               /* seconds */
 	long total_rows, processed_rows;
-	long created, updated, skipped, errors;
+	long created, updated, unchanged, skipped, errors;
 	double progress;               /* percent */
 	char *error_message;           /* NULL = none */
 	char *notes;
 	int cancel_requested;
 	char *gate_override;           /* JSON {"by","reason","kkt"}: a person
 	                                  ran it past a refusing KKT gate; NULL */
+	json_t *price_guard;           /* the price guard's verdict, NULL = none */
 };
 
 const char *job_state_name(enum job_state s);

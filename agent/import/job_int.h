@@ -10,7 +10,7 @@
 	"state, create_date, start_date, end_date, duration, total_rows, " \
 	"processed_rows, created_count, updated_count, skipped_count, " \
 	"error_count, progress_percent, error_message, notes, cancel_requested, " \
-	"file_name_encoding, gate_override"
+	"file_name_encoding, gate_override, unchanged_count, price_guard"
 
 /* Fill j (freeing its old strings) from a row selected with JOB_COLS. */
 int job__from_row(sqlite3_stmt *st, struct job *j);

@@ -56,6 +56,7 @@ out:
 	pa_free(j.file_name);
 	pa_free(j.error_message);
 	pa_free(j.notes);
+	json_decref(j.price_guard);
 	json_decref(arr);
 	sqlite3_finalize(st);
 	return rc;

@@ -296,6 +296,9 @@ upsert_row(const struct pipe_opts *o, const struct pipe_sink *sink,
 	case CAT_UPDATED:
 		st->updated++;
 		break;
+	case CAT_UNCHANGED:
+		st->unchanged++;
+		break;
 	case CAT_SKIPPED:
 		st->skipped++;
 		break;
@@ -323,6 +326,32 @@ upsert_row(const struct pipe_opts *o, const struct pipe_sink *sink,
 	return PA_OK;
 }
 
+/* Before commit: would this file move too many prices too far? */
+static int
+price_guard(const struct pipe_opts *o, const struct pipe_sink *sink,
+    struct pipe_stats *st)
+{
+	const struct profile *p = o->prof;
+	struct cat_price_stats ps;
+	char msg[700], line[900];
+
+	cat_price_stats(o->catalog, &ps);
+	pg_decide(&ps, p->max_price_change_percent, p->max_changed_share_percent,
+	    o->accept_price_changes, &st->guard, msg, sizeof(msg));
+	st->guarded = 1;
+	if (st->guard.verdict == PG_FAILED)
+		return pa_err_set(PA_EDATA, "price guard: %s The catalog was not "
+		    "changed. If the prices are right, accept them for one run: "
+		    "posagent job reset %s, then posagent job run %s "
+		    "--accept-price-changes", msg, o->job_name, o->job_name);
+	if (st->guard.verdict != PG_ACCEPTED)
+		return PA_OK;
+	snprintf(line, sizeof(line), "price guard: %s Accepted for this run by "
+	    "%s (--accept-price-changes)", msg, o->accepted_by ? o->accepted_by :
+	    "?");
+	return sink->log(sink->ctx, JOB_WARNING, 0, line, NULL);
+}
+
 static void
 progress(rs *r, struct pipe_stats *st)
 {
@@ -344,6 +373,7 @@ pipe_run(const struct pipe_opts *o, const struct pipe_sink *sink,
 	struct rs_opts ro;
 	const struct rs_row *row;
 	struct cat_plan plan;
+	struct cat_counts counts;
 	char msg[1200];
 	unsigned long long done, total;
 	unsigned long last_row = 0;
@@ -375,6 +405,7 @@ pipe_run(const struct pipe_opts *o, const struct pipe_sink *sink,
 		plan.job_uuid = o->job_uuid;
 		rs_progress(r, &done, &total);
 		plan.est_rows = (long)(total / EST_ROW_BYTES);
+		plan.price_change_pct = p->max_price_change_percent;
 		if ((rc = cat_import_begin(o->catalog, &plan)) != PA_OK)
 			goto out;
 		in_tx = 1;
@@ -466,10 +497,17 @@ pipe_run(const struct pipe_opts *o, const struct pipe_sink *sink,
 		if ((rc = sink->log(sink->ctx, JOB_WARNING, 0, msg, NULL)) != PA_OK)
 			goto out;
 	}
+	if ((rc = price_guard(o, sink, st)) != PA_OK)
+		goto out;
 	if (o->dry_run)
 		goto out;
-	if ((rc = cat_import_commit(o->catalog, st->created, st->updated,
-	    st->skipped, st->errors, st->total)) != PA_OK)
+	counts.created = st->created;
+	counts.updated = st->updated;
+	counts.unchanged = st->unchanged;
+	counts.skipped = st->skipped;
+	counts.errors = st->errors;
+	counts.total = st->total;
+	if ((rc = cat_import_commit(o->catalog, &counts)) != PA_OK)
 		goto out;
 	in_tx = 0;
 	st->progress = 100;

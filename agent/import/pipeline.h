@@ -11,12 +11,15 @@
 #include <jansson.h>
 
 #include "agent/import/job.h"
+#include "agent/import/pguard.h"
 #include "agent/import/profile.h"
 #include "agent/store/catalog.h"
 
 struct pipe_stats {
-	long total, created, updated, skipped, errors;
+	long total, created, updated, unchanged, skipped, errors;
 	double progress;            /* 0..100 by bytes read */
+	int guarded;                /* the price guard decided (guard is set) */
+	struct pg_result guard;
 };
 
 struct pipe_sink {
@@ -39,12 +42,17 @@ struct pipe_opts {
 	const char *job_name, *job_uuid;
 	int dry_run;                /* run everything, then roll back */
 	long preview;               /* > 0: map this many rows, write nothing */
+	/* A person accepted whatever the price guard finds, for this run;
+	 * accepted_by names them in the log ("name (uid N)"). */
+	int accept_price_changes;
+	const char *accepted_by;
 };
 
 /* Run the import. PA_OK: committed (or rolled back under dry_run / preview).
  * PA_EDATA: too many error rows, or the file/mapping is unusable (missing
  * column, header beyond the end); rolled back. PA_EFORMAT, PA_EENCODING,
- * PA_ELIMIT, PA_EIO from the reader; PA_ECANCELLED from the sink. On every
+ * PA_ELIMIT, PA_EIO from the reader; PA_EDATA also when the price guard
+ * stops the import (st->guard says why); PA_ECANCELLED from the sink. On every
  * failure the catalog is untouched and pa_err_msg() says what and where. */
 int pipe_run(const struct pipe_opts *o, const struct pipe_sink *sink,
     struct pipe_stats *st);

@@ -22,7 +22,8 @@ static const char *const known_keys[] = {
 	"name", "supplier_code", "file_format", "sheet", "csv_delimiter",
 	"csv_quote_char", "header_row", "data_start_row", "skip_empty_rows",
 	"upsert_field", "create_missing", "update_existing", "column_mapping",
-	"file_pattern", "max_error_percent", "description", "active", "notes",
+	"file_pattern", "max_error_percent", "max_price_change_percent",
+	"max_changed_share_percent", "description", "active", "notes",
 	"id", "encoding", NULL
 };
 
@@ -163,6 +164,22 @@ parse_mapping(json_t *root, struct profile *p)
 	return PA_OK;
 }
 
+/* An optional percent key: a number from 0 to 100, def when absent. */
+static int
+percent(json_t *root, const char *key, double def, double *out)
+{
+	json_t *v = json_object_get(root, key);
+
+	*out = def;
+	if (v == NULL || json_is_null(v))
+		return PA_OK;
+	if (!json_is_number(v) || json_number_value(v) < 0 ||
+	    json_number_value(v) > 100 || isnan(json_number_value(v)))
+		return bad(key, "must be a number from 0 to 100%s", "");
+	*out = json_number_value(v);
+	return PA_OK;
+}
+
 static int
 validate(json_t *root, struct profile *p)
 {
@@ -230,15 +247,13 @@ validate(json_t *root, struct profile *p)
 	if (!(p->mapped & (1u << p->upsert_field)))
 		return bad("upsert_field", "'%s' is not in column_mapping: map it "
 		    "to the column that holds the key", s);
-	p->max_error_percent = 100;
-	v = json_object_get(root, "max_error_percent");
-	if (v && !json_is_null(v)) {
-		if (!json_is_number(v) || json_number_value(v) < 0 ||
-		    json_number_value(v) > 100 || isnan(json_number_value(v)))
-			return bad("max_error_percent", "must be a number from 0 to "
-			    "100%s", "");
-		p->max_error_percent = json_number_value(v);
-	}
+	if ((rc = percent(root, "max_error_percent", 100,
+	    &p->max_error_percent)) != PA_OK ||
+	    (rc = percent(root, "max_price_change_percent", 50,
+	    &p->max_price_change_percent)) != PA_OK ||
+	    (rc = percent(root, "max_changed_share_percent", 20,
+	    &p->max_changed_share_percent)) != PA_OK)
+		return rc;
 	return PA_OK;
 }
 

@@ -24,6 +24,10 @@ struct profile {
 	unsigned mapped;              /* bit per mapped field */
 	char *file_pattern;           /* may be NULL */
 	double max_error_percent;     /* 0..100, default 100 (never fail) */
+	/* Price guard (DESIGN §5): fail when more than max_changed_share_percent
+	 * of the matched products would move a price by more than
+	 * max_price_change_percent. Defaults 50 and 20; both 100: off. */
+	double max_price_change_percent, max_changed_share_percent;
 	json_t *json;                 /* the profile as given (owned ref) */
 };
 

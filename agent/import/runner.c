@@ -11,6 +11,7 @@
 #include "agent/import/jobq.h"
 #include "agent/import/pipeline.h"
 #include "agent/import/profile.h"
+#include "agent/import/revert.h"
 #include "agent/import/space.h"
 #include "agent/store/catalog.h"
 #include "agent/store/gstat.h"
@@ -201,6 +202,7 @@ copy_stats(struct job *j, const struct pipe_stats *st)
 	j->processed_rows = st->total;
 	j->created = st->created;
 	j->updated = st->updated;
+	j->unchanged = st->unchanged;
 	j->skipped = st->skipped;
 	j->errors = st->errors;
 	j->progress = st->progress;
@@ -295,6 +297,9 @@ settle(struct run *r, int rc, const struct pipe_stats *st)
 	int rc2;
 
 	copy_stats(r->j, st);
+	/* The verdict rides on the job object, so HQ gets it with the state. */
+	json_decref(r->j->price_guard);
+	r->j->price_guard = st->guarded ? pg_to_json(&st->guard) : NULL;
 	if ((rc2 = batch_begin(r)) != PA_OK)
 		return rc2;
 	if ((rc2 = log_unlogged(r)) != PA_OK)
@@ -303,9 +308,10 @@ settle(struct run *r, int rc, const struct pipe_stats *st)
 		if (r->o->dry_run && (rc2 = job_mark_dry_run(r->a, r->j)) != PA_OK)
 			return rc2;
 		snprintf(msg, sizeof(msg), "%s: %ld rows: %ld created, %ld updated, "
-		    "%ld skipped, %ld errors%s", r->j->file_name, st->total,
-		    st->created, st->updated, st->skipped, st->errors,
-		    r->o->dry_run ? " (dry run: catalog rolled back)" : "");
+		    "%ld unchanged, %ld skipped, %ld errors%s", r->j->file_name,
+		    st->total, st->created, st->updated, st->unchanged, st->skipped,
+		    st->errors, r->o->dry_run ? " (dry run: catalog rolled back)" :
+		    "");
 		if ((rc2 = job_log(r->a, r->j, JOB_INFO, 0, msg, NULL)) != PA_OK ||
 		    (rc2 = job_transition(r->a, r->j, JOB_DONE, NULL)) != PA_OK)
 			return rc2;
@@ -450,6 +456,8 @@ runner_run(adb *a, struct job *j, const struct runner_opts *o)
 	po.job_name = j->name;
 	po.job_uuid = j->uuid;
 	po.dry_run = o->dry_run;
+	po.accept_price_changes = o->accept_price_changes;
+	po.accepted_by = o->accepted_by;
 	r.last_ms = hal_sys.mono_ms();
 	prc = pipe_run(&po, &sink, &st);
 	/* settle() commits the rows' log lines with the outcome, whatever it is. */
@@ -458,6 +466,10 @@ runner_run(adb *a, struct job *j, const struct runner_opts *o)
 		rc = settle_disk_full(&r, c, prc, &st, &prc);
 	if (rc == PA_OK)
 		rc = prc;
+	/* Before-images live as long as their job: drop those of jobs that
+	 * retention or a person deleted meanwhile. Best effort. */
+	if (rc == PA_OK && !o->dry_run)
+		(void)rev_sweep(a, c);
 	if (rc == PA_OK && o->on_progress)
 		o->on_progress(o->ctx, j);
 out:
@@ -475,7 +487,7 @@ recover_one(adb *a, cat *c, const char *data_dir, const char *name,
 {
 	struct job *j = NULL;
 	char lock[PATH_MAX];
-	long counts[5];
+	struct cat_counts n;
 	int rc, found, fd = -1;
 
 	if ((rc = job_get(a, name, &j)) != PA_OK) {
@@ -505,14 +517,15 @@ recover_one(adb *a, cat *c, const char *data_dir, const char *name,
 		goto out;
 	if ((rc = job_reload(a, j)) != PA_OK || j->state != JOB_RUNNING)
 		goto done;
-	if ((rc = cat_import_record(c, j->uuid, &found, counts)) != PA_OK)
+	if ((rc = cat_import_record(c, j->uuid, &found, &n)) != PA_OK)
 		goto done;
 	if (found) {
-		j->created = counts[0];
-		j->updated = counts[1];
-		j->skipped = counts[2];
-		j->errors = counts[3];
-		j->total_rows = j->processed_rows = counts[4];
+		j->created = n.created;
+		j->updated = n.updated;
+		j->unchanged = n.unchanged;
+		j->skipped = n.skipped;
+		j->errors = n.errors;
+		j->total_rows = j->processed_rows = n.total;
 		rc = job_save_stats(a, j);
 		if (rc == PA_OK)
 			rc = job_log(a, j, JOB_WARNING, 0, "the import process stopped "

@@ -19,6 +19,10 @@ struct runner_opts {
 	 * the user and the adapter's answer, kept on the job. Only the CLI
 	 * sets it, after checking [kkt] allow_override; never the daemon. */
 	const char *override_reason;
+	/* A person at the terminal accepts what the price guard finds, for
+	 * this run only (never the daemon); accepted_by names them. */
+	int accept_price_changes;
+	const char *accepted_by;
 	/* Optional: called with the live job about every quarter second. */
 	void (*on_progress)(void *ctx, const struct job *j);
 	void *ctx;

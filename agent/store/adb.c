@@ -75,6 +75,50 @@ static const char *const migrations[] = {
 	"  refusals INTEGER NOT NULL,"
 	"  last_ts TEXT NOT NULL,"
 	"  last_reason TEXT NOT NULL);",
+	/* 3 -> 4: unchanged rows, the price guard's verdict, and the state
+	 * `reverted`. A CHECK cannot be altered, so the table is rebuilt the
+	 * way SQLite documents (foreign keys are off while migrating, so
+	 * dropping the old table keeps the logs). */
+	"CREATE TABLE job_new("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  uuid TEXT NOT NULL UNIQUE,"
+	"  profile TEXT NOT NULL,"
+	"  file_name TEXT NOT NULL,"
+	"  file_sha256 TEXT NOT NULL,"
+	"  file_size INTEGER NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN"
+	"    ('draft','running','done','failed','cancelled','reverted')),"
+	"  create_date TEXT NOT NULL,"
+	"  start_date TEXT, end_date TEXT, duration REAL,"
+	"  total_rows INTEGER NOT NULL DEFAULT 0,"
+	"  processed_rows INTEGER NOT NULL DEFAULT 0,"
+	"  created_count INTEGER NOT NULL DEFAULT 0,"
+	"  updated_count INTEGER NOT NULL DEFAULT 0,"
+	"  skipped_count INTEGER NOT NULL DEFAULT 0,"
+	"  error_count INTEGER NOT NULL DEFAULT 0,"
+	"  progress_percent REAL NOT NULL DEFAULT 0,"
+	"  error_message TEXT, notes TEXT,"
+	"  cancel_requested INTEGER NOT NULL DEFAULT 0,"
+	"  dry_run INTEGER NOT NULL DEFAULT 0,"
+	"  file_name_encoding TEXT NOT NULL DEFAULT 'utf-8',"
+	"  gate_override TEXT,"
+	"  unchanged_count INTEGER NOT NULL DEFAULT 0,"
+	"  price_guard TEXT);"
+	"INSERT INTO job_new(id, name, uuid, profile, file_name, file_sha256,"
+	"  file_size, state, create_date, start_date, end_date, duration,"
+	"  total_rows, processed_rows, created_count, updated_count,"
+	"  skipped_count, error_count, progress_percent, error_message, notes,"
+	"  cancel_requested, dry_run, file_name_encoding, gate_override)"
+	"  SELECT id, name, uuid, profile, file_name, file_sha256,"
+	"  file_size, state, create_date, start_date, end_date, duration,"
+	"  total_rows, processed_rows, created_count, updated_count,"
+	"  skipped_count, error_count, progress_percent, error_message, notes,"
+	"  cancel_requested, dry_run, file_name_encoding, gate_override FROM job;"
+	"DROP TABLE job;"
+	"ALTER TABLE job_new RENAME TO job;"
+	"CREATE INDEX job_state ON job(state);"
+	"CREATE INDEX job_sha ON job(file_sha256, profile);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -130,9 +174,11 @@ adb_open(const char *data_dir, adb **out)
 	if ((rc = sqlx_open(path, SQLX_SYNC_FULL | SQLX_INCR_VACUUM, &a->db)) !=
 	    PA_OK)
 		goto out;
-	if ((rc = sqlx_exec(a->db, "PRAGMA foreign_keys=ON", "agent.db")) != PA_OK)
-		goto out;
+	/* Migrate before foreign keys are on: a step that rebuilds a table
+	 * must not cascade into the rows that refer to it. */
 	if ((rc = migrate(a)) != PA_OK)
+		goto out;
+	if ((rc = sqlx_exec(a->db, "PRAGMA foreign_keys=ON", "agent.db")) != PA_OK)
 		goto out;
 	if ((rc = outbox_open(a->db, &a->ob)) != PA_OK)
 		goto out;

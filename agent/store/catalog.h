@@ -44,11 +44,30 @@ struct cat_plan {
 	const char *job_name, *job_uuid;
 	long est_rows;              /* rough row count of the file (0 unknown):
 	                               large imports rebuild indexes at commit */
+	double price_change_pct;    /* price guard: a price moving by more than
+	                               this percent counts as changed */
 };
 
-/* NONAME: a new product whose name is empty or unmapped (not created). */
-enum cat_outcome { CAT_CREATED, CAT_UPDATED, CAT_SKIPPED, CAT_AMBIGUOUS,
-	CAT_NONAME };
+/* UNCHANGED: matched, every mapped field already equal: nothing written.
+ * NONAME: a new product whose name is empty or unmapped (not created). */
+enum cat_outcome { CAT_CREATED, CAT_UPDATED, CAT_UNCHANGED, CAT_SKIPPED,
+	CAT_AMBIGUOUS, CAT_NONAME };
+
+/* An import's counts as recorded with its commit. */
+struct cat_counts {
+	long created, updated, unchanged, skipped, errors, total;
+};
+
+/* What the open import would do to prices, over the products it matched
+ * (each counted once, when first met) whose catalog list_price or
+ * standard_price is above zero and mapped (DESIGN §5, price guard). */
+struct cat_price_stats {
+	long matched;     /* products with a comparable price */
+	long changed;     /* of those: a price moves more than price_change_pct */
+	long swapped;     /* of changed: new list ≈ old standard and back */
+	long times100;    /* of changed: every moving price is ≈ 100 × old */
+	long div100;      /* of changed: every moving price is ≈ old / 100 */
+};
 
 /* Open/create data_dir/catalog.db (WAL, synchronous=FULL, migrated). */
 int cat_open(const char *data_dir, cat **out);
@@ -62,13 +81,39 @@ int cat_import_begin(cat *c, const struct cat_plan *plan);
  * written earlier in this same import (the later row wins). */
 int cat_upsert(cat *c, const struct cat_value *vals, enum cat_outcome *outcome,
     int *repeated);
-/* Record the import (counts) and COMMIT — atomically with the rows. */
-int cat_import_commit(cat *c, long created, long updated, long skipped,
-    long errors, long total);
+/* The open import's price statistics so far. */
+void cat_price_stats(const cat *c, struct cat_price_stats *out);
+/* Record the import (counts, the range of rows it created, where its
+ * before-images are) and COMMIT — atomically with the rows. */
+int cat_import_commit(cat *c, const struct cat_counts *n);
 /* Roll the import back (safe to call when none is open). */
 void cat_import_rollback(cat *c);
 
-/* Was job_uuid's import committed? *found = 1 and counts filled if so. */
-int cat_import_record(cat *c, const char *job_uuid, int *found, long counts[5]);
+/* Was job_uuid's import committed? *found = 1 and *n filled if so. */
+int cat_import_record(cat *c, const char *job_uuid, int *found,
+    struct cat_counts *n);
+
+/* What a revert did or, under dry_run, would do. */
+struct cat_revert_res {
+	long removed;       /* rows the import created, deleted */
+	long restored;      /* rows it changed, given their old values back */
+	int already;        /* the catalog had reverted it before (a crash
+	                       came between the two stores): nothing done */
+};
+/* Undo job_uuid's import in one transaction: created rows are deleted,
+ * changed rows get their before-images back, the before-images are
+ * dropped and the record is marked reverted. PA_ESTATE, nothing changed,
+ * when a later import changed some of those rows since (the message names
+ * the first ones and the job to revert first) or when no before-images are
+ * kept; PA_ENOTFOUND when the import was never committed. dry_run: check
+ * and count, change nothing. */
+int cat_revert(cat *c, const char *job_uuid, const char *job_name,
+    int dry_run, struct cat_revert_res *res);
+
+/* Drop the before-images (and the import record) of every import whose
+ * job is gone: exists(ctx, uuid, &yes) answers for each. Skipped quietly
+ * (*dropped 0) while an import holds the catalog; retried next time. */
+int cat_undo_sweep(cat *c, int (*exists)(void *ctx, const char *uuid,
+    int *yes), void *ctx, long *dropped);
 
 #endif

@@ -16,12 +16,13 @@
 #include "hal/pa_err.h"
 
 static const int legal[JOB_NSTATES][JOB_NSTATES] = {
-	/* to:          draft running done failed cancelled */
-	[JOB_DRAFT]     = { 0, 1, 0, 0, 1 },
-	[JOB_RUNNING]   = { 0, 0, 1, 1, 1 },
-	[JOB_DONE]      = { 0, 0, 0, 0, 0 },
-	[JOB_FAILED]    = { 1, 0, 0, 0, 0 },
-	[JOB_CANCELLED] = { 1, 0, 0, 0, 0 },
+	/* to:          draft running done failed cancelled reverted */
+	[JOB_DRAFT]     = { 0, 1, 0, 0, 1, 0 },
+	[JOB_RUNNING]   = { 0, 0, 1, 1, 1, 0 },
+	[JOB_DONE]      = { 0, 0, 0, 0, 0, 1 },
+	[JOB_FAILED]    = { 1, 0, 0, 0, 0, 0 },
+	[JOB_CANCELLED] = { 1, 0, 0, 0, 0, 0 },
+	[JOB_REVERTED]  = { 0, 0, 0, 0, 0, 0 },
 };
 
 static void
