@@ -140,6 +140,38 @@ exec_range(cat *c, const char *sql, sqlite3_int64 lo, sqlite3_int64 hi,
 	return rc;
 }
 
+/* Give changed rows their before-images back. The indexed columns are
+ * set apart and only where they differ: an import that moved prices only
+ * is undone without rewriting an index entry. */
+static int
+restore(cat *c, const struct rec *r)
+{
+	static const char *const sql[] = {
+		"UPDATE product SET list_price = u.list_price, standard_price = "
+		"u.standard_price, qty_available = u.qty_available, category = "
+		"u.category, brand = u.brand, uom = u.uom, supplier_code = "
+		"u.supplier_code, updated_job = u.updated_job, updated_at = "
+		"u.updated_at FROM undo_row u WHERE u.id BETWEEN ?1 AND ?2 AND "
+		"u.product_id = product.id",
+		"UPDATE product SET default_code = u.default_code FROM undo_row u "
+		"WHERE u.id BETWEEN ?1 AND ?2 AND u.product_id = product.id AND "
+		"product.default_code IS NOT u.default_code",
+		"UPDATE product SET barcode = u.barcode FROM undo_row u "
+		"WHERE u.id BETWEEN ?1 AND ?2 AND u.product_id = product.id AND "
+		"product.barcode IS NOT u.barcode",
+		"UPDATE product SET name = u.name FROM undo_row u "
+		"WHERE u.id BETWEEN ?1 AND ?2 AND u.product_id = product.id AND "
+		"product.name IS NOT u.name",
+	};
+	size_t i;
+	int rc = PA_OK;
+
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == PA_OK; i++)
+		rc = exec_range(c, sql[i], r->undo_lo, r->undo_hi,
+		    "restore changed rows");
+	return rc;
+}
+
 static int
 mark_reverted(cat *c, const char *uuid, const char *now)
 {
@@ -195,11 +227,7 @@ cat_revert(cat *c, const char *job_uuid, const char *job_name, int dry_run,
 	/* No conflicts: every row in the created range is this import's. */
 	if ((rc = exec_range(c, "DELETE FROM product WHERE id > ?1 AND id <= ?2",
 	    r.id_lo, r.id_hi, "remove created rows")) != PA_OK ||
-	    (rc = exec_range(c, "UPDATE product SET (" CAT__ROW_COLS ") = "
-	    "(SELECT " CAT__ROW_COLS " FROM undo_row u WHERE u.id BETWEEN ?1 AND "
-	    "?2 AND u.product_id = product.id) WHERE id IN (SELECT product_id "
-	    "FROM undo_row WHERE id BETWEEN ?1 AND ?2)", r.undo_lo, r.undo_hi,
-	    "restore changed rows")) != PA_OK ||
+	    (rc = restore(c, &r)) != PA_OK ||
 	    (rc = exec_range(c, "DELETE FROM undo_row WHERE id BETWEEN ?1 AND ?2",
 	    r.undo_lo, r.undo_hi, "drop before-images")) != PA_OK ||
 	    (rc = mark_reverted(c, job_uuid, now)) != PA_OK)
