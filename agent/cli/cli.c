@@ -123,6 +123,7 @@ static const char main_help[] =
 "      | reset JOB | show JOB | delete JOB | prune --older-than DAYS\n"
 "  job list [--state S] [--errors] [--since today|week|YYYY-MM-DD]\n"
 "      [--group-by profile|state|date] [--limit N]\n"
+"  job revert JOB [--dry-run]          undo a done import (done -> reverted)\n"
 "  log JOB [--level L] [--page N] [--page-size N]\n"
 "  kkt status                          ask the KKT adapter about its buffer\n"
 "  sync [--once]                       send the outbox to HQ\n"
