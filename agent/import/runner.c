@@ -342,13 +342,13 @@ static int
 settle_disk_full(struct run *r, cat *c, int prc, const struct pipe_stats *st,
     int *outcome)
 {
-	long counts[5];
+	struct cat_counts n;
 	int found = 0, rc;
 
 	adb_rollback(r->a);
 	r->in_tx = 0;
 	space_reserve_release(r->o->data_dir);
-	if ((rc = cat_import_record(c, r->j->uuid, &found, counts)) != PA_OK)
+	if ((rc = cat_import_record(c, r->j->uuid, &found, &n)) != PA_OK)
 		return rc;
 	if (found || prc == PA_OK)
 		prc = PA_OK;   /* committed (or a dry run, which commits nothing) */
