@@ -244,7 +244,7 @@ static int
 run_job(struct cli_ctx *ctx, adb *a, struct job *j, const struct jargs *ja)
 {
 	struct runner_opts ro;
-	char who[128];
+	char who[160];
 	int rc, bar = !ctx->json && isatty(STDERR_FILENO);
 
 	memset(&ro, 0, sizeof(ro));

@@ -10,7 +10,7 @@
 void
 cli_who(char *buf, size_t n)
 {
-	char name[128];
+	char name[96];
 	long uid;
 
 	hal_whoami(name, sizeof(name), &uid);
@@ -24,7 +24,7 @@ cli_job_revert(struct cli_ctx *ctx, adb *a, int argc, char **argv)
 	struct job *j = NULL;
 	const char *ref = NULL;
 	json_t *o = NULL;
-	char who[128];
+	char who[160];
 	int rc, i, dry_run = 0;
 
 	for (i = 2; i < argc; i++) {
