@@ -3,6 +3,8 @@
  * library. */
 #include "hq/hq_auth.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <gnutls/crypto.h>
@@ -100,6 +102,120 @@ add_name(struct hq_cert_names *o, const char *s, size_t n)
 	o->n++;
 }
 
+/* Subject CN and DNS SANs of crt. */
+static void
+names_of(gnutls_x509_crt_t crt, struct hq_cert_names *out)
+{
+	char buf[HQ_NAME_LEN];
+	unsigned i, crit;
+	size_t len;
+	int r;
+
+	len = sizeof(buf);
+	if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0,
+	    buf, &len) == 0)
+		add_name(out, buf, strnlen(buf, len));
+	for (i = 0; i < 64; i++) {
+		len = sizeof(buf);
+		r = gnutls_x509_crt_get_subject_alt_name(crt, i, buf, &len, &crit);
+		if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (r == GNUTLS_SAN_DNSNAME)
+			add_name(out, buf, len);
+	}
+	if (out->n == 0)
+		out->why = "client certificate names no CN or DNS name";
+}
+
+/* Does crt allow TLS client authentication? No extended key usage at all
+ * allows every use (RFC 5280 4.2.1.12). */
+static int
+client_purpose(gnutls_x509_crt_t crt)
+{
+	char oid[128];
+	size_t len;
+	unsigned i;
+	int r;
+
+	for (i = 0; i < 32; i++) {
+		len = sizeof(oid);
+		r = gnutls_x509_crt_get_key_purpose_oid(crt, i, oid, &len, NULL);
+		if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			return i == 0;
+		if (r == 0 && (strcmp(oid, GNUTLS_KP_TLS_WWW_CLIENT) == 0 ||
+		    strcmp(oid, GNUTLS_KP_ANY) == 0))
+			return 1;
+		if (r != 0)
+			return 0;
+	}
+	return 0;
+}
+
+/* %XX-decode s into out (cap bytes); 0 when it does not fit or is bad. */
+static size_t
+unescape(const char *s, char *out, size_t cap)
+{
+	size_t n = 0;
+	unsigned v;
+
+	for (; *s; s++) {
+		if (n + 1 >= cap)
+			return 0;
+		if (*s == '%') {
+			if (!s[1] || !s[2] || sscanf(s + 1, "%2x", &v) != 1)
+				return 0;
+			out[n++] = (char)v;
+			s += 2;
+		} else {
+			out[n++] = *s;
+		}
+	}
+	out[n] = '\0';
+	return n;
+}
+
+void
+hq_auth_cert_names_proxy(const char *verify, const char *escaped,
+    struct hq_cert_names *out)
+{
+	gnutls_x509_crt_t crt = NULL;
+	gnutls_datum_t d;
+	char *pem = NULL;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	out->why = "no client certificate";
+	if (verify == NULL || escaped == NULL || escaped[0] == '\0')
+		return;
+	/* nginx's $ssl_client_verify: SUCCESS, FAILED:reason or NONE. */
+	if (strcmp(verify, "SUCCESS") != 0) {
+		if (strncmp(verify, "FAILED", 6) == 0)
+			out->why = "client certificate refused by the proxy";
+		return;
+	}
+	if (strlen(escaped) >= HQ_PROXY_CERT_MAX || (pem = malloc(HQ_PROXY_CERT_MAX)) ==
+	    NULL)
+		return;
+	if ((n = unescape(escaped, pem, HQ_PROXY_CERT_MAX)) == 0 ||
+	    gnutls_x509_crt_init(&crt) != 0)
+		goto out;
+	d.data = (unsigned char *)pem;
+	d.size = (unsigned)n;
+	if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_PEM) != 0) {
+		out->why = "client certificate from the proxy unreadable";
+		goto out;
+	}
+	if (!client_purpose(crt)) {
+		out->why = "client certificate not for TLS clients";
+		goto out;
+	}
+	names_of(crt, out);
+out:
+	if (crt)
+		gnutls_x509_crt_deinit(crt);
+	free(pem);
+}
+
 void
 hq_auth_cert_names(void *tls_session, struct hq_cert_names *out)
 {
@@ -108,10 +224,7 @@ hq_auth_cert_names(void *tls_session, struct hq_cert_names *out)
 	    (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT, 0 };
 	const gnutls_datum_t *chain;
 	gnutls_x509_crt_t crt = NULL;
-	unsigned status = 0, nchain = 0, i, crit;
-	char buf[HQ_NAME_LEN];
-	size_t len;
-	int r;
+	unsigned status = 0, nchain = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->why = "no client certificate";
@@ -130,24 +243,9 @@ hq_auth_cert_names(void *tls_session, struct hq_cert_names *out)
 	}
 	if (gnutls_x509_crt_init(&crt) != 0)
 		return;
-	if (gnutls_x509_crt_import(crt, &chain[0], GNUTLS_X509_FMT_DER) != 0) {
+	if (gnutls_x509_crt_import(crt, &chain[0], GNUTLS_X509_FMT_DER) != 0)
 		out->why = "client certificate unreadable";
-		goto out;
-	}
-	len = sizeof(buf);
-	if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0,
-	    buf, &len) == 0)
-		add_name(out, buf, strnlen(buf, len));
-	for (i = 0; i < 64; i++) {
-		len = sizeof(buf);
-		r = gnutls_x509_crt_get_subject_alt_name(crt, i, buf, &len, &crit);
-		if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
-			break;
-		if (r == GNUTLS_SAN_DNSNAME)
-			add_name(out, buf, len);
-	}
-	if (out->n == 0)
-		out->why = "client certificate names no CN or DNS name";
-out:
+	else
+		names_of(crt, out);
 	gnutls_x509_crt_deinit(crt);
 }

@@ -29,6 +29,15 @@ struct hq_cert_names {
 };
 void hq_auth_cert_names(void *tls_session, struct hq_cert_names *out);
 
+/* Behind a TLS-terminating proxy (serve --behind-proxy): the proxy's
+ * verdict (nginx $ssl_client_verify: "SUCCESS" when the chain verified
+ * against its client CA) and the certificate (nginx
+ * $ssl_client_escaped_cert: URL-escaped PEM). Names as above, when the
+ * verdict is SUCCESS and the certificate may authenticate a TLS client. */
+#define HQ_PROXY_CERT_MAX (16 * 1024)
+void hq_auth_cert_names_proxy(const char *verify, const char *escaped_pem,
+    struct hq_cert_names *out);
+
 /* Token from "Authorization: Bearer T" into tok; 0 when absent/malformed. */
 int hq_auth_bearer(const char *header, char tok[HQ_TOKEN_MAX + 1]);
 

@@ -22,10 +22,9 @@
 #include "hq/hq_db.h"
 #include "hq/hq_ingest.h"
 #include "hq/hq_log.h"
+#include "hq/hq_route.h"
 #include "hq/hq_store.h"
 #include "hq/hq_www.h"
-
-#define HQ_MAX_URL 512
 
 struct hq_server {
 	struct MHD_Daemon *d;
@@ -34,17 +33,6 @@ struct hq_server {
 	int key_ok;
 	atomic_int inflight;
 	char csp[1024];
-};
-
-enum route { R_NONE, R_EVENTS, R_HEARTBEAT, R_INDEX, R_FLEET, R_AGENT, R_JOB };
-
-struct req {
-	enum route route;
-	char id[HQ_ID_MAX + 1];
-	char uuid[80];
-	char *buf;
-	size_t len, cap, limit;
-	int too_big;
 };
 
 /* --- per-thread store connections --------------------------------------- */
@@ -126,85 +114,24 @@ send_error(struct MHD_Connection *c, unsigned status, const char *msg)
 }
 
 static void
-peer_ip(struct MHD_Connection *c, char out[64])
+peer_ip(hq_server *s, struct MHD_Connection *c, char out[64])
 {
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	const char *fwd = s->o.behind_proxy ? MHD_lookup_connection_value(c,
+	    MHD_HEADER_KIND, "X-Forwarded-For") : NULL;
 
 	snprintf(out, 64, "?");
+	if (fwd) {
+		snprintf(out, 64, "%.40s (via proxy)", fwd);
+		return;
+	}
 	if (sa && sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, 64);
 	else if (sa && sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
 		    out, 64);
-}
-
-/* --- routing ------------------------------------------------------------- */
-
-static int
-id_ok(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > HQ_ID_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' ||
-		    s[i] == '.'))
-			return 0;
-	return 1;
-}
-
-/* Split "/api/v1/agents/ID[/rest]"; *rest points after ID (maybe ""). */
-static int
-agent_path(const char *url, struct req *q, const char **rest)
-{
-	static const char pre[] = "/api/v1/agents/";
-	const char *p, *e;
-
-	if (strncmp(url, pre, sizeof(pre) - 1) != 0)
-		return 0;
-	p = url + sizeof(pre) - 1;
-	e = strchr(p, '/');
-	if (e == NULL)
-		e = p + strlen(p);
-	if (!id_ok(p, (size_t)(e - p)))
-		return 0;
-	memcpy(q->id, p, (size_t)(e - p));
-	q->id[e - p] = '\0';
-	*rest = e;
-	return 1;
-}
-
-static enum route
-route_of(const char *method, const char *url, struct req *q)
-{
-	const char *rest;
-	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-	int post = strcmp(method, "POST") == 0;
-
-	if (strlen(url) > HQ_MAX_URL)
-		return R_NONE;
-	if (get && (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0))
-		return R_INDEX;
-	if (get && strcmp(url, "/api/v1/fleet") == 0)
-		return R_FLEET;
-	if (!agent_path(url, q, &rest))
-		return R_NONE;
-	if (post && strcmp(rest, "/events") == 0)
-		return R_EVENTS;
-	if (post && strcmp(rest, "/heartbeat") == 0)
-		return R_HEARTBEAT;
-	if (get && rest[0] == '\0')
-		return R_AGENT;
-	if (get && strncmp(rest, "/jobs/", 6) == 0 && strlen(rest + 6) > 0 &&
-	    strlen(rest + 6) < sizeof(q->uuid) && id_ok(rest + 6, strlen(rest + 6))) {
-		snprintf(q->uuid, sizeof(q->uuid), "%s", rest + 6);
-		return R_JOB;
-	}
-	return R_NONE;
 }
 
 /* --- credentials --------------------------------------------------------- */
@@ -223,8 +150,14 @@ agent_allowed(hq_server *s, struct MHD_Connection *c, hq_db *db,
 	int has_tok, cert_match = 0, i, rc;
 	unsigned status = 0;
 
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-	hq_auth_cert_names(ci ? ci->tls_session : NULL, &cn);
+	if (s->o.behind_proxy) {
+		hq_auth_cert_names_proxy(MHD_lookup_connection_value(c,
+		    MHD_HEADER_KIND, "X-Client-Verify"), MHD_lookup_connection_value(c,
+		    MHD_HEADER_KIND, "X-Client-Cert"), &cn);
+	} else {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		hq_auth_cert_names(ci ? ci->tls_session : NULL, &cn);
+	}
 	for (i = 0; i < cn.n; i++)
 		if (strcmp(cn.name[i], q->id) == 0)
 			cert_match = 1;
@@ -262,7 +195,7 @@ agent_allowed(hq_server *s, struct MHD_Connection *c, hq_db *db,
 		snprintf(why, wcap, "credentials are not those of agent %s%s%s",
 		    q->id, cn.n ? ": certificate is for " : "", cn.n ? cn.name[0] : "");
 	}
-	peer_ip(c, ip);
+	peer_ip(s, c, ip);
 	hq_log(HQ_LOG_WARNING, "refused %s: %s", ip, why);
 	explicit_bzero(tok, sizeof(tok));
 	return status;
@@ -400,7 +333,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		if ((q = pa_calloc(1, sizeof(*q))) == NULL)
 			return MHD_NO;
 		*con_cls = q;
-		q->route = route_of(method, url, q);
+		q->route = hq_route(method, url, q);
 		if (q->route == R_EVENTS || q->route == R_HEARTBEAT) {
 			q->limit = q->route == R_EVENTS ? HQ_MAX_EVENTS_BODY :
 			    HQ_MAX_HEARTBEAT_BODY;
@@ -480,6 +413,18 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* --- start/stop ---------------------------------------------------------- */
 
+static int
+loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >>
+		    24) == 127;
+	if (sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->
+		    sin6_addr);
+	return 0;
+}
+
 int
 hq_server_start(const struct hq_server_opts *o, hq_server **out, int *port_out)
 {
@@ -509,24 +454,43 @@ hq_server_start(const struct hq_server_opts *o, hq_server **out, int *port_out)
 		    gai_strerror(g));
 		goto out;
 	}
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS |
-	    MHD_USE_ERROR_LOG;
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-	    MHD_OPTION_HTTPS_MEM_KEY, o->key_pem,
-	    MHD_OPTION_HTTPS_MEM_CERT, o->cert_pem,
-	    MHD_OPTION_HTTPS_MEM_TRUST, o->ca_pem,
-	    MHD_OPTION_HTTPS_PRIORITIES,
-	    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-	    MHD_OPTION_END);
+	if (o->behind_proxy) {
+		/* Whoever reaches a plain listener could claim any identity in
+		 * the headers: only the proxy on this machine may. */
+		if (!loopback(ai->ai_addr)) {
+			rc = pa_err_set(PA_EUSAGE, "--behind-proxy listens on a "
+			    "loopback address only (127.0.0.1, ::1), not %s", o->addr);
+			goto out;
+		}
+		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+		    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+		    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+		    MHD_OPTION_END);
+	} else {
+		s->d = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL,
+		    on_request, s,
+		    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+		    MHD_OPTION_HTTPS_MEM_KEY, o->key_pem,
+		    MHD_OPTION_HTTPS_MEM_CERT, o->cert_pem,
+		    MHD_OPTION_HTTPS_MEM_TRUST, o->ca_pem,
+		    MHD_OPTION_HTTPS_PRIORITIES,
+		    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+		    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+		    MHD_OPTION_END);
+	}
 	if (s->d == NULL) {
 		rc = pa_err_set(PA_EIO, "cannot listen on %s:%d (address in use, "
 		    "or the certificate/key/client CA unusable; --verbose says "

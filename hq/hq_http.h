@@ -17,6 +17,9 @@ struct hq_server_opts {
 	                                   with a fleet-CA certificate */
 	int offline_after_s;            /* heartbeat age that means offline */
 	int max_inflight;               /* concurrent batches before 429 */
+	int behind_proxy;               /* plain HTTP on loopback; identity
+	                                   from the proxy's X-Client-Verify and
+	                                   X-Client-Cert headers */
 };
 
 typedef struct hq_server hq_server;

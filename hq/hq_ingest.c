@@ -209,47 +209,46 @@ out:
 	return rc;
 }
 
-/* The gate as the heartbeat shows it. The agent's own account, when it
- * sends one ("gate": {"refusing_since", "refusals"}, at the top or inside
- * "kkt"), wins; otherwise the KKT verdict says whether imports would be
- * refused now. */
+/* The gate as the heartbeat shows it. The agent's own account
+ * (kkt.refusing: null, or {"since", "refusals", ...}; docs/hq-sync.md)
+ * wins; an agent that does not send one is refusing while its KKT verdict
+ * says imports would be refused. */
 static void
 gate_of(json_t *doc, int *refusing, int64_t *since, int64_t *refusals)
 {
 	json_t *kkt = json_object_get(doc, "kkt"), *g, *v;
-	const char *verdict;
+	const char *verdict, *backend;
 
 	*refusing = 0;
 	*since = 0;
 	*refusals = -1;
-	g = json_object_get(doc, "gate");
-	if (!json_is_object(g))
-		g = json_object_get(kkt, "gate");
+	if (!json_is_object(kkt))
+		return;
+	g = json_object_get(kkt, "refusing");
+	if (json_is_null(g)) {
+		*refusals = 0;
+		return;
+	}
 	if (json_is_object(g)) {
+		*refusing = 1;
 		v = json_object_get(g, "refusals");
 		if (json_is_integer(v) && json_integer_value(v) >= 0)
 			*refusals = json_integer_value(v);
-		v = json_object_get(g, "refusing_since");
-		if (json_is_string(v) && hal_iso_parse(json_string_value(v), since) ==
-		    PA_OK) {
-			*refusing = 1;
-			return;
-		}
-		if (json_is_null(v))
-			return;
-	}
-	if (!json_is_object(kkt))
+		v = json_object_get(g, "since");
+		if (!json_is_string(v) || hal_iso_parse(json_string_value(v), since) !=
+		    PA_OK)
+			*since = 0;
 		return;
+	}
 	verdict = json_string_value(json_object_get(kkt, "verdict"));
+	backend = json_string_value(json_object_get(kkt, "backend"));
 	if (verdict)
 		*refusing = strcmp(verdict, "not_synced") == 0 ||
 		    strcmp(verdict, "unreachable") == 0 ||
 		    strcmp(verdict, "config_error") == 0;
 	else
 		*refusing = json_is_false(json_object_get(kkt, "synced")) &&
-		    !(json_is_string(json_object_get(kkt, "backend")) &&
-		    strcmp(json_string_value(json_object_get(kkt, "backend")),
-		    "none") == 0);
+		    !(backend && strcmp(backend, "none") == 0);
 }
 
 int

@@ -78,6 +78,7 @@ static const char USAGE[] =
 static const char USAGE_SERVE[] =
     "usage: posagent-hq serve --listen ADDR:PORT --db FILE|postgresql://...\n"
     "           --cert FILE --key FILE --client-ca FILE [options]\n"
+    "       posagent-hq serve --listen 127.0.0.1:PORT --db ... --behind-proxy\n"
     "\n"
     "  --listen ADDR:PORT       address to listen on ([::1]:8443 for IPv6;\n"
     "                           port 0 picks a free one)\n"
@@ -86,6 +87,10 @@ static const char USAGE_SERVE[] =
     "  --client-ca FILE         CA that signs the stores' client certificates\n"
     "  --accept-new-agents      register an unknown store on first contact when\n"
     "                           its certificate (from --client-ca) names it\n"
+    "  --behind-proxy           plain HTTP on a loopback address behind a TLS\n"
+    "                           proxy (nginx) that verifies client certificates\n"
+    "                           and passes X-Client-Verify and X-Client-Cert;\n"
+    "                           no --cert/--key/--client-ca then\n"
     "  --threads N              worker threads (default 4)\n"
     "  --busy-timeout-ms N      wait for a busy store this long, then answer\n"
     "                           429 with Retry-After (default 2000)\n"
@@ -219,12 +224,13 @@ serve_parse(int argc, char **argv, struct serve_args *a, int *help)
 {
 	enum { O_LISTEN = 1000, O_DB, O_CERT, O_KEY, O_CA, O_ACCEPT, O_THREADS,
 		O_BUSY, O_INFLIGHT, O_OFFLINE, O_ACMD, O_AOFF, O_AGATE, O_AINT,
-		O_RJOB, O_RLOG, O_HELP };
+		O_RJOB, O_RLOG, O_PROXY, O_HELP };
 	static const struct option lo[] = {
 		{ "listen", 1, NULL, O_LISTEN }, { "db", 1, NULL, O_DB },
 		{ "cert", 1, NULL, O_CERT }, { "key", 1, NULL, O_KEY },
 		{ "client-ca", 1, NULL, O_CA },
 		{ "accept-new-agents", 0, NULL, O_ACCEPT },
+		{ "behind-proxy", 0, NULL, O_PROXY },
 		{ "threads", 1, NULL, O_THREADS },
 		{ "busy-timeout-ms", 1, NULL, O_BUSY },
 		{ "max-inflight", 1, NULL, O_INFLIGHT },
@@ -258,6 +264,7 @@ serve_parse(int argc, char **argv, struct serve_args *a, int *help)
 		case O_KEY: a->key = optarg; break;
 		case O_CA: a->ca = optarg; break;
 		case O_ACCEPT: a->s.accept_new = 1; break;
+		case O_PROXY: a->s.behind_proxy = 1; break;
 		case O_THREADS: rc = int_arg("--threads", optarg, 1, 64, &a->s.threads); break;
 		case O_BUSY: rc = int_arg("--busy-timeout-ms", optarg, 10, 600000, &a->s.busy_ms); break;
 		case O_INFLIGHT: rc = int_arg("--max-inflight", optarg, 1, 10000, &a->s.max_inflight); break;
@@ -276,8 +283,12 @@ serve_parse(int argc, char **argv, struct serve_args *a, int *help)
 	}
 	if (rc == PA_OK && optind < argc)
 		rc = pa_err_set(PA_EUSAGE, "unexpected argument '%s'", argv[optind]);
-	if (rc == PA_OK && (!a->listen || !a->s.db_spec || !a->cert || !a->key ||
-	    !a->ca))
+	if (rc == PA_OK && a->s.behind_proxy && (a->cert || a->key || a->ca))
+		rc = pa_err_set(PA_EUSAGE, "--behind-proxy serves plain HTTP to "
+		    "the proxy, which holds the certificates: drop --cert, --key "
+		    "and --client-ca");
+	if (rc == PA_OK && (!a->listen || !a->s.db_spec || (!a->s.behind_proxy &&
+	    (!a->cert || !a->key || !a->ca))))
 		rc = pa_err_set(PA_EUSAGE, "serve needs --listen, --db, --cert, "
 		    "--key and --client-ca (see --help)");
 	a->m.busy_ms = a->s.busy_ms;
@@ -304,10 +315,12 @@ cmd_serve(int argc, char **argv)
 		return 0;
 	}
 	hq_log_init(a.verbose);
-	if ((rc = parse_listen(a.listen, &a.s, host, sizeof(host))) != PA_OK ||
-	    (rc = read_small("--cert", a.cert, 0, &a.s.cert_pem)) != PA_OK ||
+	if ((rc = parse_listen(a.listen, &a.s, host, sizeof(host))) != PA_OK)
+		goto out;
+	if (!a.s.behind_proxy &&
+	    ((rc = read_small("--cert", a.cert, 0, &a.s.cert_pem)) != PA_OK ||
 	    (rc = read_small("--key", a.key, 1, &a.s.key_pem)) != PA_OK ||
-	    (rc = read_small("--client-ca", a.ca, 0, &a.s.ca_pem)) != PA_OK)
+	    (rc = read_small("--client-ca", a.ca, 0, &a.s.ca_pem)) != PA_OK))
 		goto out;
 	/* Schema first, once, before any worker touches the store. */
 	if ((rc = open_db(a.s.db_spec, &db)) != PA_OK)
@@ -325,8 +338,9 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	if ((rc = hq_maint_start(&a.m, &mt)) != PA_OK)
 		goto out;
-	printf("posagent-hq: listening on https://%s%s%s:%d\n",
-	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port);
+	printf("posagent-hq: listening on %s://%s%s%s:%d\n", a.s.behind_proxy ?
+	    "http" : "https", strchr(host, ':') ? "[" : "", host,
+	    strchr(host, ':') ? "]" : "", port);
 	fflush(stdout);
 	hq_log(HQ_LOG_INFO, "posagent-hq %s serving on port %d%s", PA_VERSION, port,
 	    a.s.accept_new ? " (new stores accepted on first contact)" : "");

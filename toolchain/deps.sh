@@ -15,6 +15,7 @@ pkgs=(build-essential pkg-config clang libclang-rt-14-dev
       libinih-dev libcmocka-dev libmbedtls-dev python3-pytest openssl
       dpkg-dev ca-certificates
       libmicrohttpd-dev libgnutls28-dev libpq-dev postgresql xxd
+      nginx-light                # posagent-hq behind nginx (its test)
       chromium chromium-driver   # the HQ dashboard's browser test (headless)
       libcurl4-openssl-dev       # bench/hq_load only: cheap client TLS handshakes
       debhelper fakeroot lintian scdoc man-db systemd adduser)  # make deb

@@ -47,7 +47,7 @@ class PgServer:
         os.chmod(self.dir, 0o755)
         self.data = os.path.join(self.dir, "data")
         self.sock = self.dir
-        self.port = _free_port()
+        self.port = free_port()
         self.n = 0
         self.as_pg = os.geteuid() == 0
         if self.as_pg:
@@ -85,7 +85,7 @@ class PgServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _free_port():
+def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -187,6 +187,23 @@ def start_hqd(workdir, store, pki, *extra, name="hqd", port=0):
     srv = Hqd(proc, p, store, workdir, log)
     srv.ca = pki["ca"]
     return srv
+
+
+def start_hqd_proxy(workdir, store, *extra, name="hqp"):
+    """posagent-hq --behind-proxy: plain HTTP on loopback."""
+    workdir = str(workdir)
+    log = os.path.join(workdir, f"{name}.err")
+    errf = open(log, "w")
+    proc = subprocess.Popen([HQ_BIN, "serve", "--behind-proxy", "--listen",
+                             "127.0.0.1:0", "--db", store.spec, *map(str, extra)],
+                            stdout=subprocess.PIPE, stderr=errf, text=True)
+    errf.close()
+    line = proc.stdout.readline()
+    if not line.startswith("posagent-hq: listening on http://127.0.0.1:"):
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"posagent-hq did not start: {line!r}\n{open(log).read()}")
+    return Hqd(proc, int(line.strip().rsplit(":", 1)[1]), store, workdir, log)
 
 
 def add_agent(store, agent_id=AGENT_ID, token_file=None):

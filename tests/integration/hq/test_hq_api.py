@@ -57,11 +57,17 @@ def test_gate_refusing_since_and_refusals(hqd, hq_pki):
     assert a["gate_refusing_since"] == since and a["gate_refusals"] == 1
     assert hq_post(hqd, hq_pki, AGENT_ID, "heartbeat", heartbeat())[0] == 200
     assert hqd.api("/api/v1/fleet")[1]["agents"][0]["gate_refusing_since"] is None
-    # The agent's own account wins when it sends one.
-    own = heartbeat(gate={"refusing_since": "2026-11-25T10:00:00.000Z", "refusals": 9})
-    assert hq_post(hqd, hq_pki, AGENT_ID, "heartbeat", own)[0] == 200
+    # The agent's own account (kkt.refusing, docs/hq-sync.md) wins.
+    own = dict(bad, refusing={"since": "2026-11-25T10:00:00.000Z", "refusals": 9,
+                              "last_at": "2026-11-26T04:00:00.000Z",
+                              "last_reason": "3 receipts", "refusing_s": 3600})
+    assert hq_post(hqd, hq_pki, AGENT_ID, "heartbeat", heartbeat(kkt=own))[0] == 200
     a = hqd.api("/api/v1/fleet")[1]["agents"][0]
     assert a["gate_refusing_since"] == "2026-11-25T10:00:00.000Z" and a["gate_refusals"] == 9
+    assert hq_post(hqd, hq_pki, AGENT_ID, "heartbeat",
+                   heartbeat(kkt=dict(bad, verdict="synced", refusing=None)))[0] == 200
+    a = hqd.api("/api/v1/fleet")[1]["agents"][0]
+    assert a["gate_refusing_since"] is None and a["gate_refusals"] == 0
 
 
 def test_agent_jobs_filter_by_state_and_date(hqd, hq_pki):
