@@ -79,7 +79,7 @@ hq_db_script(hq_db *db, const char *sql)
 int
 hq_db_begin(hq_db *db)
 {
-	int rc = db->ops->script(db->conn, db->ops->begin_sql);
+	int rc = db->ops->begin(db->conn);
 
 	db->in_tx = rc == PA_OK;
 	return rc;
@@ -88,7 +88,7 @@ hq_db_begin(hq_db *db)
 int
 hq_db_commit(hq_db *db)
 {
-	int rc = db->ops->script(db->conn, "COMMIT");
+	int rc = db->ops->commit(db->conn);
 
 	if (rc != PA_OK)
 		hq_db_rollback(db);
@@ -104,9 +104,7 @@ hq_db_rollback(hq_db *db)
 	const char *m = pa_err_msg(PA_EDB);
 
 	snprintf(keep, sizeof(keep), "%s", m);
-	if (db->ops->script(db->conn, "ROLLBACK") != PA_OK) {
-		/* nothing to do: the connection is reset on the next begin */
-	}
+	db->ops->rollback(db->conn);
 	pa_err_set(PA_EDB, "%s", keep);
 	db->in_tx = 0;
 }

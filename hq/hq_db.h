@@ -74,7 +74,9 @@ struct hq_db_ops {
 	int (*exec)(void *conn, const char *sql, const struct hq_val *p, int np,
 	    hq_rows **rows, long *changes);
 	int (*script)(void *conn, const char *sql);
-	const char *begin_sql;
+	int (*begin)(void *conn);
+	int (*commit)(void *conn);
+	void (*rollback)(void *conn);
 };
 extern const struct hq_db_ops hq_db_sqlite_ops;
 extern const struct hq_db_ops hq_db_pg_ops;

@@ -203,6 +203,25 @@ out:
 	return rc;
 }
 
+static int
+pg_begin(void *c)
+{
+	return pg_script(c, "BEGIN");
+}
+
+static int
+pg_commit(void *c)
+{
+	return pg_script(c, "COMMIT");
+}
+
+static void
+pg_rollback(void *c)
+{
+	pg_script(c, "ROLLBACK"); /* a failure leaves nothing to undo */
+}
+
 const struct hq_db_ops hq_db_pg_ops = {
-	"postgresql", pg_open, pg_close, pg_exec, pg_script, "BEGIN",
+	"postgresql", pg_open, pg_close, pg_exec, pg_script, pg_begin, pg_commit,
+	pg_rollback,
 };

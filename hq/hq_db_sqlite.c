@@ -3,8 +3,11 @@
  * Several posagent-hq processes may share the file: SQLite's locks make
  * their writes serial, and the unique keys of the schema make a batch that
  * arrives at two of them at once count once. */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -24,7 +27,16 @@ struct sq_conn {
 	sqlite3 *db;
 	struct sq_stmt cache[SQ_MAX_STMTS];
 	int n;
+	int busy_ms;
+	int holds_writer;
 };
+
+/* SQLite has one writer at a time. Inside this process the worker threads
+ * queue for it here, in order, instead of in SQLite's busy handler, which
+ * sleeps in steps of up to 100 ms (that handler still arbitrates between
+ * processes sharing the file). One mutex per process: posagent-hq opens one
+ * store. */
+static pthread_mutex_t sq_writer = PTHREAD_MUTEX_INITIALIZER;
 
 /* One place maps SQLite's result codes to ours. */
 static int
@@ -87,6 +99,7 @@ sq_open(const char *spec, int busy_ms, void **out)
 	}
 	sqlite3_extended_result_codes(c->db, 1);
 	sqlite3_busy_timeout(c->db, busy_ms);
+	c->busy_ms = busy_ms;
 	/* WAL: readers (the dashboard) never block the receiver. FULL: an
 	 * acknowledged event is on disk before the agent deletes its copy. */
 	if ((rc = sq_script(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
@@ -190,6 +203,65 @@ out:
 	return rc;
 }
 
+static int
+sq_begin(void *arg)
+{
+	struct sq_conn *c = arg;
+	struct timespec until;
+	int rc, e;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += c->busy_ms / 1000;
+	until.tv_nsec += (long)(c->busy_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	if ((e = pthread_mutex_timedlock(&sq_writer, &until)) != 0)
+		return pa_err_set(e == ETIMEDOUT ? PA_ETIMEOUT : PA_EINTERNAL,
+		    "store busy: no write turn within %d ms", c->busy_ms);
+	c->holds_writer = 1;
+	/* IMMEDIATE: the write lock now, so two writers never deadlock on
+	 * a read-to-write upgrade. */
+	if ((rc = sq_script(c, "BEGIN IMMEDIATE")) != PA_OK) {
+		c->holds_writer = 0;
+		pthread_mutex_unlock(&sq_writer);
+	}
+	return rc;
+}
+
+static void
+sq_release(struct sq_conn *c)
+{
+	if (c->holds_writer) {
+		c->holds_writer = 0;
+		pthread_mutex_unlock(&sq_writer);
+	}
+}
+
+static int
+sq_commit(void *arg)
+{
+	struct sq_conn *c = arg;
+	int rc = sq_script(c, "COMMIT");
+
+	/* A failed COMMIT is rolled back by the caller, which releases. */
+	if (rc == PA_OK)
+		sq_release(c);
+	return rc;
+}
+
+static void
+sq_rollback(void *arg)
+{
+	struct sq_conn *c = arg;
+
+	if (!sqlite3_get_autocommit(c->db))
+		sq_script(c, "ROLLBACK"); /* a failure leaves nothing to undo */
+	sq_release(c);
+}
+
 const struct hq_db_ops hq_db_sqlite_ops = {
-	"sqlite", sq_open, sq_close, sq_exec, sq_script, "BEGIN IMMEDIATE",
+	"sqlite", sq_open, sq_close, sq_exec, sq_script, sq_begin, sq_commit,
+	sq_rollback,
 };

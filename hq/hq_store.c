@@ -146,15 +146,14 @@ hq_store_operator_check(hq_db *db, const char *hash, int *ok)
 /* --- receiving ----------------------------------------------------------- */
 
 /* The ledger row decides: inserted means new to HQ, and only then do the
- * derived tables change. Seqs at or below pruned_seq were stored once and
- * removed by retention: they count as duplicates. */
+ * derived tables change. Seqs at or below the agent's pruned_seq were
+ * stored once and removed by retention: they count as duplicates (the
+ * agent row is read inside the write transaction, so retention cannot move
+ * it meanwhile). */
 static const char SQL_LEDGER[] =
     "INSERT INTO hq_event(agent_id, seq, type, ts, received_ms)"
-    " SELECT CAST($1 AS TEXT), CAST($2 AS BIGINT), CAST($3 AS TEXT),"
-    " CAST($4 AS TEXT), CAST($5 AS BIGINT)"
-    " WHERE CAST($2 AS BIGINT) > coalesce((SELECT pruned_seq FROM hq_agent"
-    " WHERE id = $1), 0)"
-    " ON CONFLICT (agent_id, seq) DO NOTHING";
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agent_id, seq) DO NOTHING";
+static const char SQL_PRUNED[] = "SELECT pruned_seq FROM hq_agent WHERE id = $1";
 /* An older snapshot (lower seq) never overwrites a newer one, whatever
  * order the batches arrive in. */
 static const char SQL_JOB[] =
@@ -236,6 +235,7 @@ hq_store_ingest(hq_db *db, const char *agent, const struct hq_event *ev,
     int n, int64_t now_ms, long long *ack, long *fresh)
 {
 	hq_rows *r = NULL;
+	int64_t pruned;
 	long ch;
 	int i, rc;
 
@@ -252,11 +252,21 @@ hq_store_ingest(hq_db *db, const char *agent, const struct hq_event *ev,
 	}
 	if ((rc = hq_db_begin(db)) != PA_OK)
 		return rc;
+	{
+		struct hq_val p[] = { HQ_TEXT(agent) };
+		if ((rc = hq_db_exec(db, SQL_PRUNED, p, N(p), &r, NULL)) != PA_OK)
+			goto fail;
+		pruned = hq_rows_int(r, 0, 0);
+		hq_rows_free(r);
+		r = NULL;
+	}
 	for (i = 0; i < n; i++) {
 		const struct hq_event *e = &ev[i];
 		struct hq_val p[] = { HQ_TEXT(agent), HQ_INT(e->seq),
 		    HQ_TEXT(e->type), HQ_TEXT(e->ts), HQ_INT(now_ms) };
 
+		if (e->seq <= pruned)
+			continue; /* stored once, since removed by retention */
 		if ((rc = hq_db_exec(db, SQL_LEDGER, p, N(p), NULL, &ch)) != PA_OK)
 			goto fail;
 		if (ch == 0)
@@ -292,8 +302,12 @@ hq_store_heartbeat(hq_db *db, const char *agent, const char *doc,
 	int64_t since = 0;
 	int rc;
 
-	if ((rc = hq_store_agent_get(db, agent, &cur)) != PA_OK)
+	/* Read and write in one transaction: two replicas' heartbeats for
+	 * one store never interleave the gate's "since". */
+	if ((rc = hq_db_begin(db)) != PA_OK)
 		return rc;
+	if ((rc = hq_store_agent_get(db, agent, &cur)) != PA_OK)
+		goto fail;
 	/* Refusing since: what the agent says, else since the first heartbeat
 	 * that showed it refusing. */
 	if (refusing)
@@ -304,8 +318,14 @@ hq_store_heartbeat(hq_db *db, const char *agent, const char *doc,
 		    since > 0 ? HQ_INT(since) : HQ_NULL,
 		    HQ_INT(refusals >= 0 ? refusals : cur.gate_refusals),
 		    HQ_INT(dead_letters) };
-		return hq_db_exec(db, SQL_HEARTBEAT, p, N(p), NULL, NULL);
+		if ((rc = hq_db_exec(db, SQL_HEARTBEAT, p, N(p), NULL, NULL)) !=
+		    PA_OK)
+			goto fail;
 	}
+	return hq_db_commit(db);
+fail:
+	hq_db_rollback(db);
+	return rc;
 }
 
 /* --- retention ----------------------------------------------------------- */
