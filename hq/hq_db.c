@@ -109,6 +109,29 @@ hq_db_rollback(hq_db *db)
 	db->in_tx = 0;
 }
 
+int
+hq_db_batch_begin(hq_db *db)
+{
+	return db->ops->batch_begin ? db->ops->batch_begin(db->conn) : PA_OK;
+}
+
+int
+hq_db_batch_exec(hq_db *db, const char *sql, const struct hq_val *p, int np,
+    long *changes)
+{
+	if (changes)
+		*changes = 0;
+	if (db->ops->batch_exec)
+		return db->ops->batch_exec(db->conn, sql, p, np, changes);
+	return db->ops->exec(db->conn, sql, p, np, NULL, changes);
+}
+
+int
+hq_db_batch_end(hq_db *db)
+{
+	return db->ops->batch_end ? db->ops->batch_end(db->conn) : PA_OK;
+}
+
 /* --- result sets --------------------------------------------------------- */
 
 hq_rows *

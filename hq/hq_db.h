@@ -59,6 +59,17 @@ int hq_db_begin(hq_db *db);
 int hq_db_commit(hq_db *db);
 void hq_db_rollback(hq_db *db);
 
+/* A run of statements whose results are not needed before the next one is
+ * sent: PostgreSQL pipelines them (one round trip per chunk instead of one
+ * per statement), SQLite runs each at once. Only inside a transaction.
+ * *changes of each hq_db_batch_exec (optional) is filled by the time
+ * hq_db_batch_end returns; the first failure is the one returned (by
+ * batch_exec or batch_end), and then the transaction must be rolled back. */
+int hq_db_batch_begin(hq_db *db);
+int hq_db_batch_exec(hq_db *db, const char *sql, const struct hq_val *p,
+    int np, long *changes);
+int hq_db_batch_end(hq_db *db);
+
 /* Result sets: text of each cell (NULL for SQL NULL), valid until
  * hq_rows_free. */
 int hq_rows_count(const hq_rows *r);
@@ -77,6 +88,11 @@ struct hq_db_ops {
 	int (*begin)(void *conn);
 	int (*commit)(void *conn);
 	void (*rollback)(void *conn);
+	/* NULL: batches run statement by statement through exec */
+	int (*batch_begin)(void *conn);
+	int (*batch_exec)(void *conn, const char *sql, const struct hq_val *p,
+	    int np, long *changes);
+	int (*batch_end)(void *conn);
 };
 extern const struct hq_db_ops hq_db_sqlite_ops;
 extern const struct hq_db_ops hq_db_pg_ops;

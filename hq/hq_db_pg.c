@@ -13,11 +13,25 @@
 
 #define PG_MAX_STMTS  64
 #define PG_MAX_PARAMS 16
+/* Statements sent before their results are read: few enough that neither
+ * side's socket buffer fills while the other waits (libpq's pipeline
+ * mode deadlock), many enough to save most round trips. */
+#define PG_PIPE_CHUNK 256
+
+/* A result still to read in pipeline mode: where a statement's count of
+ * changed rows goes (NULL: not wanted, or a statement prepared on the way). */
+struct pg_pending {
+	long *changes;
+};
 
 struct pg_conn {
 	PGconn *pg;
 	const char *keys[PG_MAX_STMTS];     /* prepared as "s<index>" */
 	int n;
+	int piping;
+	int pipe_rc;                        /* first failure of the batch */
+	struct pg_pending pend[PG_PIPE_CHUNK + PG_MAX_STMTS];
+	int npend;
 };
 
 static void
@@ -203,6 +217,125 @@ out:
 	return rc;
 }
 
+/* --- pipeline (hq_db_batch_*) --------------------------------------------- */
+
+static int
+pg_pipe_begin(void *arg)
+{
+	struct pg_conn *c = arg;
+
+	if (PQenterPipelineMode(c->pg) != 1)
+		return pg_err(c, NULL, "pipeline");
+	c->piping = 1;
+	c->pipe_rc = PA_OK;
+	c->npend = 0;
+	return PA_OK;
+}
+
+/* Sync and read every pending result in order: each statement's result
+ * is followed by a NULL, the sync by PGRES_PIPELINE_SYNC. After a failure
+ * the rest of the chunk comes back PGRES_PIPELINE_ABORTED. */
+static int
+pg_pipe_drain(struct pg_conn *c)
+{
+	PGresult *res;
+	ExecStatusType es;
+	int idx = 0, nulls = 0;
+
+	if (PQpipelineSync(c->pg) != 1) {
+		if (c->pipe_rc == PA_OK)
+			c->pipe_rc = pg_err(c, NULL, "pipeline sync");
+		c->npend = 0;
+		return c->pipe_rc;
+	}
+	for (;;) {
+		if ((res = PQgetResult(c->pg)) == NULL) {
+			idx++;
+			/* A broken connection answers NULL forever. */
+			if (++nulls > c->npend + 2) {
+				if (c->pipe_rc == PA_OK)
+					c->pipe_rc = pg_err(c, NULL, "pipeline");
+				break;
+			}
+			continue;
+		}
+		es = PQresultStatus(res);
+		if (es == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		if (es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK) {
+			if (idx < c->npend && c->pend[idx].changes) {
+				const char *t = PQcmdTuples(res);
+				*c->pend[idx].changes = (t && t[0]) ?
+				    strtol(t, NULL, 10) : 0;
+			}
+		} else if (es != PGRES_PIPELINE_ABORTED && c->pipe_rc == PA_OK) {
+			c->pipe_rc = pg_err(c, res, "statement");
+		}
+		PQclear(res);
+	}
+	c->npend = 0;
+	return c->pipe_rc;
+}
+
+static int
+pg_pipe_exec(void *arg, const char *sql, const struct hq_val *p, int np,
+    long *changes)
+{
+	struct pg_conn *c = arg;
+	char name[16], num[PG_MAX_PARAMS][24];
+	const char *vals[PG_MAX_PARAMS];
+	int i;
+
+	if (c->pipe_rc != PA_OK)
+		return c->pipe_rc;
+	if (np > PG_MAX_PARAMS)
+		return pa_err_set(PA_EINTERNAL, "too many parameters"); /* cannot
+		    happen */
+	for (i = 0; i < c->n && c->keys[i] != sql; i++)
+		;
+	snprintf(name, sizeof(name), "s%d", i);
+	if (i == c->n) {
+		if (c->n == PG_MAX_STMTS)
+			return pa_err_set(PA_EINTERNAL, "statement cache full");
+		if (PQsendPrepare(c->pg, name, sql, 0, NULL) != 1)
+			return c->pipe_rc = pg_err(c, NULL, "prepare");
+		c->keys[c->n++] = sql;
+		c->pend[c->npend++].changes = NULL;
+	}
+	for (i = 0; i < np; i++) {
+		if (p[i].t == HQ_V_INT) {
+			snprintf(num[i], sizeof(num[i]), "%lld", (long long)p[i].i);
+			vals[i] = num[i];
+		} else {
+			vals[i] = p[i].t == HQ_V_TEXT ? p[i].s : NULL;
+		}
+	}
+	if (PQsendQueryPrepared(c->pg, name, np, vals, NULL, NULL, 0) != 1)
+		return c->pipe_rc = pg_err(c, NULL, "send");
+	c->pend[c->npend++].changes = changes;
+	if (c->npend >= PG_PIPE_CHUNK)
+		return pg_pipe_drain(c);
+	return PA_OK;
+}
+
+static int
+pg_pipe_end(void *arg)
+{
+	struct pg_conn *c = arg;
+	int rc = PA_OK;
+
+	if (c->npend > 0)
+		rc = pg_pipe_drain(c);
+	if (rc == PA_OK)
+		rc = c->pipe_rc;
+	if (PQexitPipelineMode(c->pg) != 1 && rc == PA_OK)
+		rc = pg_err(c, NULL, "pipeline end");
+	c->piping = 0;
+	return rc;
+}
+
 static int
 pg_begin(void *c)
 {
@@ -223,5 +356,5 @@ pg_rollback(void *c)
 
 const struct hq_db_ops hq_db_pg_ops = {
 	"postgresql", pg_open, pg_close, pg_exec, pg_script, pg_begin, pg_commit,
-	pg_rollback,
+	pg_rollback, pg_pipe_begin, pg_pipe_exec, pg_pipe_end,
 };

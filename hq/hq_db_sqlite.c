@@ -263,5 +263,5 @@ sq_rollback(void *arg)
 
 const struct hq_db_ops hq_db_sqlite_ops = {
 	"sqlite", sq_open, sq_close, sq_exec, sq_script, sq_begin, sq_commit,
-	sq_rollback,
+	sq_rollback, NULL, NULL, NULL,
 };

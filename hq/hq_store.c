@@ -145,8 +145,9 @@ hq_store_operator_check(hq_db *db, const char *hash, int *ok)
 
 /* --- receiving ----------------------------------------------------------- */
 
-/* The ledger row decides: inserted means new to HQ, and only then do the
- * derived tables change. Seqs at or below the agent's pruned_seq were
+/* The ledger row says whether an event is new to HQ; the derived rows are
+ * keyed so that a repeat changes nothing either. Seqs at or below the
+ * agent's pruned_seq were
  * stored once and removed by retention: they count as duplicates (the
  * agent row is read inside the write transaction, so retention cannot move
  * it meanwhile). */
@@ -180,54 +181,54 @@ jstr(json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
+/* The derived rows of one event. Idempotent by themselves (the log's key,
+ * the snapshot's seq rule), so a batch can go out pipelined before the
+ * ledger says which events were new. */
 static int
-store_job(hq_db *db, const char *agent, const struct hq_event *e, int64_t now)
+store_derived(hq_db *db, const char *agent, const struct hq_event *e,
+    int64_t now, char **keep)
 {
-	char *doc = NULL;
-	int rc;
+	json_t *rd;
+	json_int_t row;
+	int rc = PA_OK;
 
-	if ((doc = json_dumps(e->data, JSON_COMPACT)) == NULL)
-		return PA_ENOMEM;
-	{
+	*keep = NULL;
+	if (strcmp(e->type, "job") == 0) {
+		if ((*keep = json_dumps(e->data, JSON_COMPACT)) == NULL)
+			return PA_ENOMEM;
 		struct hq_val p[] = { HQ_TEXT(agent), HQ_TEXT(jstr(e->data, "uuid")),
 		    HQ_TEXT(jstr(e->data, "name")), HQ_TEXT(jstr(e->data, "state")),
 		    HQ_INT(e->seq), HQ_TEXT(e->ts),
 		    HQ_TEXT(jstr(e->data, "create_date")),
-		    HQ_TEXT(jstr(e->data, "end_date")), HQ_TEXT(doc), HQ_INT(now) };
-		rc = hq_db_exec(db, SQL_JOB, p, N(p), NULL, NULL);
+		    HQ_TEXT(jstr(e->data, "end_date")), HQ_TEXT(*keep), HQ_INT(now) };
+		rc = hq_db_batch_exec(db, SQL_JOB, p, N(p), NULL);
+	} else if (strcmp(e->type, "log") == 0) {
+		rd = json_object_get(e->data, "row_data");
+		row = json_integer_value(json_object_get(e->data, "row_number"));
+		if (json_is_object(rd) && (*keep = json_dumps(rd, JSON_COMPACT |
+		    JSON_PRESERVE_ORDER)) == NULL)
+			return PA_ENOMEM;
+		struct hq_val p[] = { HQ_TEXT(agent), HQ_INT(e->seq),
+		    HQ_TEXT(jstr(e->data, "job_uuid")),
+		    HQ_TEXT(jstr(e->data, "level")), HQ_INT(row),
+		    HQ_TEXT(jstr(e->data, "message")), HQ_TEXT(*keep),
+		    HQ_TEXT(e->ts) };
+		rc = hq_db_batch_exec(db, SQL_LOG, p, N(p), NULL);
 	}
-	free(doc); /* jansson's allocation */
 	return rc;
 }
 
+/* The agent's gate writes exactly this warning when it refuses an import
+ * (agent/import/runner.c gate_log): the count of refusals HQ shows for an
+ * agent whose heartbeat does not carry its own (kkt.refusing). */
 static int
-store_log(hq_db *db, const char *agent, const struct hq_event *e)
+is_refusal(const struct hq_event *e)
 {
-	json_t *rd = json_object_get(e->data, "row_data");
-	const char *msg = jstr(e->data, "message"), *lvl = jstr(e->data, "level");
-	json_int_t row = json_integer_value(json_object_get(e->data, "row_number"));
-	char *rds = NULL;
-	int rc;
+	const char *lvl = jstr(e->data, "level"), *msg = jstr(e->data, "message");
 
-	if (json_is_object(rd) && (rds = json_dumps(rd, JSON_COMPACT |
-	    JSON_PRESERVE_ORDER)) == NULL)
-		return PA_ENOMEM;
-	{
-		struct hq_val p[] = { HQ_TEXT(agent), HQ_INT(e->seq),
-		    HQ_TEXT(jstr(e->data, "job_uuid")), HQ_TEXT(lvl), HQ_INT(row),
-		    HQ_TEXT(msg), HQ_TEXT(rds), HQ_TEXT(e->ts) };
-		rc = hq_db_exec(db, SQL_LOG, p, N(p), NULL, NULL);
-	}
-	free(rds);
-	/* The agent's gate writes exactly this warning when it refuses an
-	 * import (agent/import/runner.c gate_log): the count of refusals HQ
-	 * shows until heartbeats carry the agent's own count. */
-	if (rc == PA_OK && lvl && strcmp(lvl, "warning") == 0 && row == 0 &&
-	    msg && strncmp(msg, "import refused: ", 16) == 0) {
-		struct hq_val g[] = { HQ_TEXT(agent) };
-		rc = hq_db_exec(db, SQL_GATE_REFUSED, g, N(g), NULL, NULL);
-	}
-	return rc;
+	return strcmp(e->type, "log") == 0 && lvl && strcmp(lvl, "warning") == 0 &&
+	    json_integer_value(json_object_get(e->data, "row_number")) == 0 &&
+	    msg && strncmp(msg, "import refused: ", 16) == 0;
 }
 
 int
@@ -235,8 +236,9 @@ hq_store_ingest(hq_db *db, const char *agent, const struct hq_event *ev,
     int n, int64_t now_ms, long long *ack, long *fresh)
 {
 	hq_rows *r = NULL;
+	char **keep = NULL;
+	long *ch = NULL;
 	int64_t pruned;
-	long ch;
 	int i, rc;
 
 	*ack = 0;
@@ -250,8 +252,13 @@ hq_store_ingest(hq_db *db, const char *agent, const struct hq_event *ev,
 		hq_rows_free(r);
 		return PA_OK;
 	}
+	if ((ch = pa_calloc((size_t)n, sizeof(*ch))) == NULL ||
+	    (keep = pa_calloc((size_t)n, sizeof(*keep))) == NULL) {
+		rc = PA_ENOMEM;
+		goto out;
+	}
 	if ((rc = hq_db_begin(db)) != PA_OK)
-		return rc;
+		goto out;
 	{
 		struct hq_val p[] = { HQ_TEXT(agent) };
 		if ((rc = hq_db_exec(db, SQL_PRUNED, p, N(p), &r, NULL)) != PA_OK)
@@ -260,32 +267,47 @@ hq_store_ingest(hq_db *db, const char *agent, const struct hq_event *ev,
 		hq_rows_free(r);
 		r = NULL;
 	}
-	for (i = 0; i < n; i++) {
+	if ((rc = hq_db_batch_begin(db)) != PA_OK)
+		goto fail;
+	for (i = 0; i < n && rc == PA_OK; i++) {
 		const struct hq_event *e = &ev[i];
 		struct hq_val p[] = { HQ_TEXT(agent), HQ_INT(e->seq),
 		    HQ_TEXT(e->type), HQ_TEXT(e->ts), HQ_INT(now_ms) };
 
 		if (e->seq <= pruned)
 			continue; /* stored once, since removed by retention */
-		if ((rc = hq_db_exec(db, SQL_LEDGER, p, N(p), NULL, &ch)) != PA_OK)
-			goto fail;
-		if (ch == 0)
-			continue; /* a resend: stored before */
-		(*fresh)++;
-		if (strcmp(e->type, "job") == 0)
-			rc = store_job(db, agent, e, now_ms);
-		else if (strcmp(e->type, "log") == 0)
-			rc = store_log(db, agent, e);
-		if (rc != PA_OK)
-			goto fail;
+		if ((rc = hq_db_batch_exec(db, SQL_LEDGER, p, N(p), &ch[i])) ==
+		    PA_OK)
+			rc = store_derived(db, agent, e, now_ms, &keep[i]);
+	}
+	/* Ends the batch even after a failure (the connection must leave
+	 * pipeline mode); the first failure wins. */
+	i = hq_db_batch_end(db);
+	if (rc == PA_OK)
+		rc = i;
+	if (rc != PA_OK)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		*fresh += ch[i];
+		if (ch[i] && is_refusal(&ev[i])) {
+			struct hq_val g[] = { HQ_TEXT(agent) };
+			if ((rc = hq_db_exec(db, SQL_GATE_REFUSED, g, N(g), NULL,
+			    NULL)) != PA_OK)
+				goto fail;
+		}
 	}
 	if ((rc = hq_db_commit(db)) != PA_OK)
-		return rc;
+		goto out;
 	*ack = ev[n - 1].seq;
-	return PA_OK;
+	goto out;
 fail:
 	hq_db_rollback(db);
 	*fresh = 0;
+out:
+	for (i = 0; keep && i < n; i++)
+		free(keep[i]); /* jansson's allocations */
+	pa_free(keep);
+	pa_free(ch);
 	return rc;
 }
 
