@@ -1,9 +1,10 @@
 """posagent-hq receiving (DESIGN §7) over real TLS, on SQLite and on
 PostgreSQL: identity, exactly-once, bounds, backpressure, derived views."""
 import threading
+import time
 
 from fx_hqd import (AGENT_ID, add_agent, batch, hq_post, job_event, log_event,
-                      start_hqd, request)
+                    start_hqd, wait_for)
 
 
 def test_batch_is_stored_and_acked(hqd, hq_pki):
@@ -200,4 +201,30 @@ def test_store_busy_answers_429_with_retry_after(tmp_path, hq_db, hq_pki):
         elif holder:
             holder.stdin.close()
             holder.wait(timeout=30)
+        srv.stop()
+
+
+def test_retention_per_event_type(tmp_path, hq_db, hq_pki):
+    """Log events older than --retain-log-days go, job snapshots stay (their
+    own retention is longer); a late resend of a removed event is not stored
+    again."""
+    add_agent(hq_db)
+    srv = start_hqd(tmp_path, hq_db, hq_pki, "--retain-log-days", "30",
+                    "--retain-job-days", "3650", "--alert-interval-ms", "100")
+    try:
+        old = [dict(job_event(1), ts="2020-01-01T00:00:00.000Z"),
+               dict(log_event(2), ts="2020-01-01T00:00:01.000Z"),
+               dict(log_event(3), ts="2020-01-01T00:00:02.000Z")]
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+        new = [dict(log_event(4), ts=now)]
+        st, doc, _ = hq_post(srv, hq_pki, AGENT_ID, "events", batch(old + new))
+        assert (st, doc) == (200, {"ack": 4})
+        wait_for(lambda: hq_db.count("hq_log") == 1, what="old logs removed")
+        assert hq_db.count("hq_job") == 1
+        assert hq_db.count("hq_event") == 2
+        assert [int(r[0]) for r in hq_db.query("SELECT pruned_seq FROM hq_agent")] == [3]
+        st, doc, _ = hq_post(srv, hq_pki, AGENT_ID, "events", batch(old[1:]))
+        assert (st, doc) == (200, {"ack": 3})
+        assert hq_db.count("hq_log") == 1 and hq_db.count("hq_event") == 2
+    finally:
         srv.stop()
