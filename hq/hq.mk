@@ -34,6 +34,37 @@ $(HQ_BIN): $(HQ_OBJ) $(HQ_HAL_OBJ)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(HQ_PKG_LIBS) \
 	  $(filter -lmbed% %.a,$(LIBS)) -lpthread
 
+# Unit tests and the fuzz target's replay link hq/ without its main().
+HQ_LIB_OBJ    := $(filter-out $(BUILD)/obj/hq/hq_main.o,$(HQ_OBJ)) $(HQ_HAL_OBJ)
+HQ_HQLIBS     = $(HQ_PKG_LIBS) $(filter -lmbed% %.a,$(LIBS)) -lpthread
+HQ_UNIT_BIN   := $(patsubst tests/unit/hq/%.c,$(BUILD)/tests/hq/%,$(sort $(wildcard tests/unit/hq/test_*.c)))
+HQ_REPLAY     := $(BUILD)/tests/replay_fuzz_hq_ingest
+
+$(BUILD)/tests/hq/%: tests/unit/hq/%.c $(HQ_LIB_OBJ) $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(HQ_PKG_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	  $(HQ_LIB_OBJ) $(HQ_HQLIBS) -lcmocka
+
+$(HQ_REPLAY): tests/fuzz/hq/fuzz_hq_ingest.c tests/fuzz/fuzz_replay.c $(HQ_LIB_OBJ) $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(HQ_PKG_CFLAGS) -DPA_FUZZ_REPLAY $(ALL_LDFLAGS) -o $@ \
+	  $< tests/fuzz/fuzz_replay.c $(HQ_LIB_OBJ) $(HQ_HQLIBS)
+
+# make test's unit step runs these too (its loops read the lists when run).
+UNIT_BIN   += $(HQ_UNIT_BIN)
+REPLAY_BIN += $(HQ_REPLAY)
+unit: $(HQ_UNIT_BIN) $(HQ_REPLAY)
+
+fuzz-hq: deps
+	@mkdir -p build/fuzz
+	clang $(FUZZ_FLAGS) $(HQ_PKG_CFLAGS) -o build/fuzz/fuzz_hq_ingest \
+	  tests/fuzz/hq/fuzz_hq_ingest.c $(filter-out hq/hq_main.c,$(HQ_SRC)) \
+	  $(HQ_GEN) $(sort $(wildcard hal/*.c)) $(HQ_HQLIBS)
+fuzz: fuzz-hq
+$(filter fuzz-hq,$(MAKECMDGOALS)): $(HQ_GEN)
+
 all: $(HQ_BIN)
 integration: $(HQ_BIN)
 export POSAGENT_HQ_BIN := $(abspath $(HQ_BIN))
@@ -42,5 +73,5 @@ install-hq: $(HQ_BIN)
 	install -D -m 0755 $(HQ_BIN) $(DESTDIR)$(PREFIX)/bin/posagent-hq
 install: install-hq
 
-.PHONY: install-hq
+.PHONY: install-hq fuzz-hq
 -include $(HQ_OBJ:.o=.d)

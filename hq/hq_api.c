@@ -7,6 +7,7 @@
 
 #include "hal/hal.h"
 #include "hal/pa_err.h"
+#include "hq/hq_ingest.h"
 #include "hq/hq_store.h"
 
 static json_t *
@@ -134,7 +135,8 @@ query_iso(const char *s, char out[32], const char **res)
 	*res = NULL;
 	if (s == NULL)
 		return 1;
-	if (strlen(s) > 40 || hal_iso_parse(s, &t) != PA_OK)
+	if (strlen(s) > 40 || hal_iso_parse(s, &t) != PA_OK ||
+	    t < HQ_TS_MIN_MS || t >= HQ_TS_MAX_MS)
 		return 0;
 	hal_iso_ms(t, out);
 	*res = out;

@@ -75,7 +75,8 @@ ts_ok(json_t *v, char out[32])
 	const char *s = json_string_value(v);
 	int64_t t;
 
-	if (s == NULL || strlen(s) > HQ_MAX_TS_LEN || hal_iso_parse(s, &t) != PA_OK)
+	if (s == NULL || strlen(s) > HQ_MAX_TS_LEN || hal_iso_parse(s, &t) != PA_OK ||
+	    t < HQ_TS_MIN_MS || t >= HQ_TS_MAX_MS)
 		return 0;
 	hal_iso_ms(t, out);
 	return 1;
@@ -132,25 +133,39 @@ data_ok(const struct hq_event *e, int i, struct hq_ingest_result *res)
 	return 1;
 }
 
-int
-hq_ingest_events(hq_db *db, const char *agent, const char *body, size_t len,
-    int64_t now_ms, struct hq_ingest_result *res)
+void
+hq_batch_free(struct hq_batch *b)
 {
-	struct hq_event *ev = NULL;
-	json_t *doc = NULL, *evs, *e, *v;
+	if (b == NULL)
+		return;
+	json_decref(b->doc);
+	pa_free(b->ev);
+	pa_free(b);
+}
+
+int
+hq_ingest_parse(const char *agent, const char *body, size_t len,
+    struct hq_batch **out, struct hq_ingest_result *res)
+{
+	struct hq_batch *b = NULL;
+	struct hq_event *ev;
+	json_t *evs, *e, *v;
 	size_t n, i;
 	int64_t last = 0;
 	int rc = PA_OK;
 
+	*out = NULL;
 	memset(res, 0, sizeof(*res));
 	if (len > HQ_MAX_EVENTS_BODY) {
 		refuse(res, 413, "body larger than %u bytes: send smaller batches",
 		    HQ_MAX_EVENTS_BODY);
-		goto out;
+		return PA_OK;
 	}
-	if ((doc = load_doc(agent, body, len, res)) == NULL)
+	if ((b = pa_calloc(1, sizeof(*b))) == NULL)
+		return PA_ENOMEM;
+	if ((b->doc = load_doc(agent, body, len, res)) == NULL)
 		goto out;
-	evs = json_object_get(doc, "events");
+	evs = json_object_get(b->doc, "events");
 	if (!json_is_array(evs)) {
 		refuse(res, 400, "events: missing or not an array");
 		goto out;
@@ -160,10 +175,11 @@ hq_ingest_events(hq_db *db, const char *agent, const char *body, size_t len,
 		    n, HQ_MAX_BATCH_EVENTS);
 		goto out;
 	}
-	if (n && (ev = pa_calloc(n, sizeof(*ev))) == NULL) {
+	if (n && (b->ev = pa_calloc(n, sizeof(*b->ev))) == NULL) {
 		rc = PA_ENOMEM;
 		goto out;
 	}
+	ev = b->ev;
 	json_array_foreach(evs, i, e) {
 		if (!json_is_object(e)) {
 			refuse(res, 400, "events[%zu]: not an object", i);
@@ -185,7 +201,8 @@ hq_ingest_events(hq_db *db, const char *agent, const char *body, size_t len,
 		}
 		if (!ts_ok(json_object_get(e, "ts"), ev[i].ts)) {
 			refuse(res, 400, "events[%zu] (seq %lld).ts: missing or not "
-			    "YYYY-MM-DDTHH:MM:SS[.mmm]Z", i, (long long)last);
+			    "YYYY-MM-DDTHH:MM:SS[.mmm]Z of years 2000-2999", i,
+			    (long long)last);
 			goto out;
 		}
 		ev[i].data = json_object_get(e, "data");
@@ -197,15 +214,30 @@ hq_ingest_events(hq_db *db, const char *agent, const char *body, size_t len,
 		if (!data_ok(&ev[i], (int)i, res))
 			goto out;
 	}
-	if ((rc = hq_store_ingest(db, agent, ev, (int)n, now_ms, &res->ack,
-	    &res->fresh)) != PA_OK) {
-		rc = store_failed(res, rc);
-		goto out;
-	}
-	res->status = 200;
+	b->n = (int)n;
+	*out = b;
+	b = NULL; /* transferred */
 out:
-	pa_free(ev);
-	json_decref(doc);
+	hq_batch_free(b);
+	return rc;
+}
+
+int
+hq_ingest_events(hq_db *db, const char *agent, const char *body, size_t len,
+    int64_t now_ms, struct hq_ingest_result *res)
+{
+	struct hq_batch *b = NULL;
+	int rc;
+
+	if ((rc = hq_ingest_parse(agent, body, len, &b, res)) != PA_OK ||
+	    b == NULL)
+		return rc;
+	if ((rc = hq_store_ingest(db, agent, b->ev, b->n, now_ms, &res->ack,
+	    &res->fresh)) != PA_OK)
+		rc = store_failed(res, rc);
+	else
+		res->status = 200;
+	hq_batch_free(b);
 	return rc;
 }
 
