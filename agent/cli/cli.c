@@ -246,6 +246,8 @@ cli_main(int argc, char **argv)
 			args[nargs++] = argv[i];
 		}
 	}
+	/* Decided once, before the daemon starts threads. */
+	(void)pa_log_to_journal();
 	if (nargs == 0) {
 		fputs(main_help, stderr);
 		rc = pa_err_set(PA_EUSAGE, "no command given");
@@ -273,6 +275,8 @@ cli_main(int argc, char **argv)
 			snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", data_dir);
 		if ((rc = config_validate(&cfg)) != PA_OK)
 			goto out;
+		pa_log(PA_LOG_DEBUG, "configuration %s: id %s, data_dir %s",
+		    cfg.path, cfg.agent_id, cfg.data_dir);
 		/* Every command but `kkt` works in the data directory: act as its
 		 * owner (root drops to it) or say who can (issue #8 §3). */
 		if (strcmp(args[0], "kkt") != 0 &&

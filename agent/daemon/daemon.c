@@ -395,6 +395,9 @@ serve(struct daemon *d, const struct daemon_opts *o, const char *inbox,
 		if (now >= publish_next || (o->once && outcome != INBOX_WORKED)) {
 			if ((rc = health_publish(&d->cfg, d->a)) != PA_OK)
 				pa_log(PA_LOG_WARNING, "metrics file: %s", pa_err_msg(rc));
+			else if (d->cfg.metrics_file[0])
+				pa_log(PA_LOG_DEBUG, "metrics file %s written",
+				    d->cfg.metrics_file);
 			publish_next = now + d->cfg.hq.heartbeat_s * 1000;
 		}
 		if (o->once && outcome != INBOX_WORKED)

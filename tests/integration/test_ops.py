@@ -9,7 +9,7 @@ import stat
 import subprocess
 import time
 
-from conftest import BIN
+from conftest import BIN, TOP
 from fx_hq import use_hq
 
 CSV = "SKU,Product Name,Price,Stock\nA-1,Lens,100.00,3\nA-2,Frame,55.50,1\n"
@@ -313,6 +313,14 @@ def test_an_inherited_journal_stream_is_not_ours(agent, tmp_path):
     assert lines and all(re.match(r"^\d{4}-\d\d-\d\dT[\d:.]+Z posagent: ", l) for l in lines), lines
 
 
+def test_verbose_adds_debug_lines(agent):
+    assert agent.run("init").rc == 0
+    r = agent.run("-v", "run", "--once")
+    assert r.rc == 0 and "configuration " in r.err and "data_dir" in r.err, r
+    r = agent.run("run", "--once")
+    assert r.rc == 0 and "data_dir" not in r.err, r
+
+
 def test_quiet_keeps_only_warnings(agent):
     assert agent.run("init").rc == 0
     (agent.data / "inbox" / "other.txt").write_text("x")
@@ -322,6 +330,14 @@ def test_quiet_keeps_only_warnings(agent):
 
 
 # --- CLI conventions ----------------------------------------------------------------
+
+def test_the_man_page_describes_every_config_key():
+    sample = subprocess.run([BIN, "--help", "config"], capture_output=True, text=True).stdout
+    keys = {re.match(r"#?([a-z_]+) =", l).group(1) for l in sample.splitlines()
+            if re.match(r"#?[a-z_]+ =", l)}
+    page = open(os.path.join(TOP, "docs", "man", "posagent.conf.5.scd")).read()
+    assert keys and not {k for k in keys if f"*{k}*" not in page}
+
 
 def test_top_level_help_lists_every_option():
     out = subprocess.run([BIN, "--help"], capture_output=True, text=True).stdout
