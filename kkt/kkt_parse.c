@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hal/pa_err.h"
+#include "hal/pa_utf8.h"
 #include "kkt/kkt_int.h"
 
 /* Public (kkt.h), here because the backends word their reasons with it. */
@@ -67,59 +68,6 @@ kkt__status_init(struct kkt_status *st, enum kkt_backend b)
 	st->first_doc_number = -1;
 }
 
-/* Drop a UTF-8 sequence left incomplete at the end of s by a cut. */
-static void
-utf8_trim_tail(char *s)
-{
-	size_t n = strlen(s), i = n, need;
-	unsigned char c;
-
-	/* Walk back over at most 3 continuation bytes to the lead byte. */
-	while (i > 0 && n - i < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
-		i--;
-	if (i == 0)
-		return;
-	c = (unsigned char)s[i - 1];
-	if (c < 0x80)
-		return;
-	need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-	if (n - (i - 1) < need)
-		s[i - 1] = '\0';
-}
-
-/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF), 0 if invalid. */
-static size_t
-utf8_seq(const unsigned char *p)
-{
-	unsigned c = p[0];
-	size_t n, i;
-	unsigned lo = 0x80, hi = 0xBF;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2;
-	else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3;
-		if (c == 0xE0)
-			lo = 0xA0;
-		if (c == 0xED)
-			hi = 0x9F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4;
-		if (c == 0xF0)
-			lo = 0x90;
-		if (c == 0xF4)
-			hi = 0x8F;
-	} else
-		return 0;
-	for (i = 1; i < n; i++, lo = 0x80, hi = 0xBF)
-		if (p[i] < lo || p[i] > hi)
-			return 0;       /* also stops at the NUL */
-	return n;
-}
-
 /* One clean line: control characters become spaces and bytes that are not
  * UTF-8 (jansson quotes raw input near a syntax error; a config value may
  * hold anything) become '?', so the reason always fits in JSON and a log. */
@@ -130,7 +78,7 @@ text_sanitize(char *s)
 	size_t n;
 
 	while (*p) {
-		if ((n = utf8_seq(p)) == 0) {
+		if ((n = pa_utf8_seq((const char *)p, PA_UTF8_NUL)) == 0) {
 			*p++ = '?';
 			continue;
 		}
@@ -150,7 +98,7 @@ kkt__reason(struct kkt_status *st, const char *fmt, ...)
 	n = vsnprintf(st->reason, sizeof(st->reason), fmt, ap);
 	va_end(ap);
 	if (n >= (int)sizeof(st->reason))
-		utf8_trim_tail(st->reason);
+		pa_utf8_trim(st->reason);
 	text_sanitize(st->reason);
 }
 
@@ -163,7 +111,7 @@ kkt__copy_text(char *dst, size_t dstlen, const char *src)
 		dst[i] = src[i];
 	dst[i] = '\0';
 	if (src[i] != '\0')
-		utf8_trim_tail(dst);
+		pa_utf8_trim(dst);
 	text_sanitize(dst);
 }
 

@@ -7,38 +7,13 @@
 
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
+#include "hal/pa_utf8.h"
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong
- * forms, no surrogates, nothing above U+10FFFF), its code point in *cp;
- * 0 when p does not start one. p is NUL-terminated. */
+/* The character at the NUL-terminated p (hal/pa_utf8.h). */
 static size_t
 utf8_seq(const unsigned char *p, uint32_t *cp)
 {
-	uint32_t c = p[0];
-	size_t n, i;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2, c &= 0x1F;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 3, c &= 0x0F;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 4, c &= 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0; /* also stops at the NUL */
-		c = (c << 6) | (p[i] & 0x3F);
-	}
-	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10FFFF)) ||
-	    (c >= 0xD800 && c <= 0xDFFF))
-		return 0;
-	*cp = c;
-	return n;
+	return pa_utf8_decode((const char *)p, PA_UTF8_NUL, cp);
 }
 
 static int

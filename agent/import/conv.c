@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "hal/pa_err.h"
+#include "hal/pa_utf8.h"
 
 /* Bytes of a value quoted in an error message; longer values are cut. */
 #define CONV_QUOTE_MAX 60
@@ -119,7 +120,7 @@ conv__scan(const char *s, size_t len, struct conv__num *n)
 static const char *
 conv__quote(const char *s, size_t len, char *buf, size_t size)
 {
-	size_t n = conv_utf8_cut(s, len, CONV_QUOTE_MAX), i, o = 0;
+	size_t n = pa_utf8_cut(s, len, CONV_QUOTE_MAX), i, o = 0;
 
 	for (i = 0; i < n && o + 1 < size; i++)
 		buf[o++] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
@@ -330,79 +331,6 @@ conv_qty(const char *s, size_t len, double *out)
 		mant++;         /* at most 10^15: still exact */
 	*out = (double)mant / conv__pow10[scale];
 	return PA_OK;
-}
-
-size_t
-conv_utf8_seq(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	unsigned char lo = 0x80, hi = 0xBF;
-	size_t n, i;
-
-	if (len == 0)
-		return 0;
-	if (u[0] < 0x80)
-		return 1;
-	/* RFC 3629 §4: the second byte's range excludes overlong forms
-	 * (E0, F0), surrogates (ED) and code points above U+10FFFF (F4). */
-	if (u[0] >= 0xC2 && u[0] <= 0xDF)
-		n = 2;
-	else if (u[0] >= 0xE0 && u[0] <= 0xEF) {
-		n = 3;
-		if (u[0] == 0xE0)
-			lo = 0xA0;
-		else if (u[0] == 0xED)
-			hi = 0x9F;
-	} else if (u[0] >= 0xF0 && u[0] <= 0xF4) {
-		n = 4;
-		if (u[0] == 0xF0)
-			lo = 0x90;
-		else if (u[0] == 0xF4)
-			hi = 0x8F;
-	} else
-		return 0;       /* continuation byte, C0/C1 overlong, F5+ */
-	if (len < n || u[1] < lo || u[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if ((u[i] & 0xC0) != 0x80)
-			return 0;
-	return n;
-}
-
-bool
-conv_utf8_valid(const char *s, size_t len)
-{
-	size_t i = 0, n;
-
-	while (i < len) {
-		if ((unsigned char)s[i] < 0x80) {
-			if (s[i] == '\0')
-				return false;
-			i++;
-			continue;
-		}
-		if ((n = conv_utf8_seq(s + i, len - i)) == 0)
-			return false;
-		i += n;
-	}
-	return true;
-}
-
-size_t
-conv_utf8_cut(const char *s, size_t len, size_t max)
-{
-	size_t n = max, back = 0;
-
-	if (len <= max)
-		return len;
-	/* s[n] is the first byte left out: while it continues a character,
-	 * that character would be cut in half. A character has at most 3
-	 * continuation bytes; beyond that the text is not UTF-8 anyway. */
-	while (n > 0 && back < 3 && ((unsigned char)s[n] & 0xC0) == 0x80) {
-		n--;
-		back++;
-	}
-	return n;
 }
 
 char *

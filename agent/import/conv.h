@@ -1,5 +1,5 @@
-/* conv — value converters for the import pipeline: trimming, money, stock,
- * UTF-8 checks (DESIGN §5 "Row semantics").
+/* conv — value converters for the import pipeline: trimming, money, stock
+ * (DESIGN §5 "Row semantics"). The UTF-8 checks live in hal/pa_utf8.h.
  *
  * Every function works on a (pointer, length) pair that need not be
  * NUL-terminated, allocates nothing and keeps no state, so it is safe on any
@@ -52,20 +52,6 @@ int conv_money_num(const char *s, size_t len, int64_t *kopecks);
  * inf/nan and other text, and values of 10^15 or more.
  * Returns PA_OK and sets *out, or PA_EINVAL. */
 int conv_qty(const char *s, size_t len, double *out);
-
-/* Is s[0..len) text we may store: well-formed UTF-8 (RFC 3629: no
- * overlong forms, no surrogates, nothing above U+10FFFF) without NUL bytes
- * (a NUL would silently cut the text in C strings)? */
-bool conv_utf8_valid(const char *s, size_t len);
-
-/* Length (1-4) of the one well-formed UTF-8 character at the start of
- * s[0..len), or 0 if the bytes there are not one (or len is 0). NUL counts
- * as a well-formed character here. */
-size_t conv_utf8_seq(const char *s, size_t len);
-
-/* The largest n <= max such that s[0..n) does not end inside a UTF-8
- * character (for cutting text shown in messages). */
-size_t conv_utf8_cut(const char *s, size_t len, size_t max);
 
 /* Format kopecks as "5000.00" ("-12.05" for negatives) into buf, which
  * must hold CONV_MONEY_BUFSZ bytes. Returns buf. */

@@ -7,6 +7,7 @@
 #include "agent/readers/rowsrc.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
+#include "hal/pa_utf8.h"
 
 #define TICK_ROWS 256             /* rows between sink ticks */
 /* All of the first this many data rows in error: wrong file or profile. */
@@ -58,10 +59,10 @@ safe_string(const char *s, size_t len)
 	char buf[1024];
 	size_t i = 0, o = 0, n;
 
-	if (conv_utf8_valid(s, len))
+	if (pa_utf8_valid(s, len))
 		return json_stringn(s, len);
 	while (i < len && o + 5 < sizeof(buf)) {
-		n = conv_utf8_seq(s + i, len - i);
+		n = pa_utf8_seq(s + i, len - i);
 		if (n == 0 || s[i] == '\0') {
 			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "\\x%02X",
 			    (unsigned char)s[i]);

@@ -31,9 +31,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/import/conv.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
+#include "hal/pa_utf8.h"
 
 #define CSVR_CHUNK   (64u * 1024)  /* bytes per read() */
 #define CSVR_BLK     4096u         /* libcsv field buffer growth step */
@@ -159,7 +159,7 @@ csvr__render_bad(struct csvr *c, const unsigned char *raw, size_t len,
 		piece = tmp;
 		if (c->cd == (iconv_t)-1) {
 			if (raw[i] != 0)
-				n = plen = conv_utf8_seq((const char *)raw + i,
+				n = plen = pa_utf8_seq((const char *)raw + i,
 				    len - i);
 			piece = (const char *)raw + i;
 		} else if (raw[i] != 0) {
@@ -207,7 +207,7 @@ csvr__add_cell(struct csvr *c, const unsigned char *raw, size_t len)
 		goto out;
 	/* UTF-8 is copied; CP1251 grows to at most 3 bytes a byte; a bad cell
 	 * renders at most 4 bytes a byte but is cut at the cell limit. */
-	valid = c->cp1251 || conv_utf8_valid((const char *)raw, len);
+	valid = c->cp1251 || pa_utf8_valid((const char *)raw, len);
 	if (c->cp1251)
 		need = len * 4;
 	else if (valid)
@@ -307,7 +307,7 @@ csvr__sniff(struct csvr *c)
 			i++;
 			continue;
 		}
-		n = conv_utf8_seq((const char *)c->buf + i, c->len - i);
+		n = pa_utf8_seq((const char *)c->buf + i, c->len - i);
 		if (n == 0) {
 			if (!c->eof && c->len - i < 4)
 				break;          /* cut by this chunk's end */

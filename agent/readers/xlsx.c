@@ -26,6 +26,7 @@
 
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
+#include "hal/pa_utf8.h"
 
 enum ctype { CT_N, CT_S, CT_INLINE, CT_STR, CT_B, CT_E, CT_D };
 
@@ -371,7 +372,7 @@ cell_end(struct xlsx *s)
 	case CT_D:
 		break;
 	}
-	if (!xlsx__utf8_valid(s->vb, s->vb_len))
+	if (!pa_utf8_valid(s->vb, s->vb_len))
 		flags |= RS_CELL_BAD_ENCODING;  /* cannot happen: expat's UTF-8 */
 	if (row_text(s, s->vb, s->vb_len, &off) == PA_OK)
 		cell_place(s, NULL, off, s->vb_len, flags);

@@ -148,8 +148,6 @@ int xlsx__is(enum xlsx__ns ns, const char *local, const char *name);
 /* Value of one hex digit, -1 if c is not one (rels %XX, _xHHHH_). */
 int xlsx__hexval(int c);
 size_t xlsx__unescape(char *s, size_t len);
-/* 1 if s[0..len) is valid UTF-8 (no overlongs, surrogates, > U+10FFFF). */
-int xlsx__utf8_valid(const char *s, size_t len);
 /* Strict decimal: digits only, value <= max. 0 ok, -1 bad. */
 int xlsx__parse_uint(const char *s, unsigned long max, unsigned long *out);
 

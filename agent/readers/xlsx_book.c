@@ -16,6 +16,7 @@
 
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
+#include "hal/pa_utf8.h"
 
 enum rel_kind {
 	REL_OTHER, REL_WORKSHEET, REL_CHARTSHEET, REL_OTHERSHEET, REL_SST,
@@ -169,13 +170,8 @@ rel_find(const struct book *k, const char *id)
 static void
 copy_utf8(char *dst, size_t n, const char *s)
 {
-	size_t len = strlen(s);
+	size_t len = pa_utf8_cut(s, strlen(s), n - 1);
 
-	if (len >= n) {
-		len = n - 1;
-		while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
-			len--;
-	}
 	memcpy(dst, s, len);
 	dst[len] = '\0';
 }

@@ -23,6 +23,7 @@
 
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
+#include "hal/pa_utf8.h"
 
 /* off[i] = start of string i | SST_1BYTE when it is stored one byte a
  * character. The arena is never longer than the UTF-8 text it holds, which
@@ -227,7 +228,7 @@ sst_end(struct xlsx__xml *x, enum xlsx__ns ns, const char *local)
 		n = s->len - p->start;
 		if (n > 0) {
 			n = xlsx__unescape(s->arena + p->start, n);
-			if (!xlsx__utf8_valid(s->arena + p->start, n)) {
+			if (!pa_utf8_valid(s->arena + p->start, n)) {
 				/* Cannot happen: expat hands us valid UTF-8. */
 				pa_err_set(PA_EFORMAT, "%s: shared string %zu in "
 				    "%s is not valid UTF-8", p->path, s->n,

@@ -22,6 +22,7 @@
 #include "agent/import/conv.h"
 #include "agent/readers/rowsrc.h"
 #include "hal/pa_err.h"
+#include "hal/pa_utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -41,7 +42,7 @@ check_cell(const struct rs_cell *cell)
 	if (cell->flags & RS_CELL_BAD_ENCODING)
 		return;
 	CHECK(cell->flags == 0);
-	CHECK(conv_utf8_valid(cell->text, cell->len));
+	CHECK(pa_utf8_valid(cell->text, cell->len));
 	if (conv_money(cell->text, cell->len, &k) == PA_OK) {
 		CHECK(k >= 0);
 		conv_money_fmt(k, buf);

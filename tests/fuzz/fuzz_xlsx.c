@@ -34,6 +34,7 @@
 #include "agent/readers/rowsrc.h"
 #include "agent/readers/xlsx.h"
 #include "hal/pa_err.h"
+#include "hal/pa_utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -102,7 +103,7 @@ read_sheet(const char *path, const char *sheet)
 			if (c->flags & RS_CELL_ERROR)
 				CHECK(c->len == 0);
 			if (!(c->flags & RS_CELL_BAD_ENCODING))
-				CHECK(xlsx__utf8_valid(c->text, c->len));
+				CHECK(pa_utf8_valid(c->text, c->len));
 			CHECK(c->len <= RS_MAX_CELL_BYTES);
 			if (c->flags & RS_CELL_NUMBER)
 				check_canonical(c->text);
