@@ -62,6 +62,12 @@ uint64_t hal_disk_free(const char *path);
 /* Is path a regular file readable by group or others? Reads through an
  * open fd (fstat) so the answer is about the file actually opened. */
 int hal_check_secret_file(const char *path);
+/* Read a secret file (token, password) into buf (NUL-terminated, *len
+ * excludes the NUL) after the same check as hal_check_secret_file, on the
+ * descriptor actually read: PA_EPERM naming the path and the fix (chmod 600)
+ * otherwise; PA_ENOTFOUND if missing; PA_ELIMIT if it does not fit in
+ * cap - 1 bytes. On failure buf is zeroed. */
+int hal_read_secret(const char *path, char *buf, size_t cap, size_t *len);
 
 /* Open path read-only for a file we are told to read (config, CA bundle):
  * it must be a regular file of at most max_bytes. Opening never blocks (a

@@ -17,11 +17,4 @@ extern int (*hal_sleep_ms)(int64_t ms);
  * clock and pid, which is fine for jitter). */
 uint64_t hal_seed64(void);
 
-/* Read a secret file (token) into buf (NUL-terminated, *len excludes the
- * NUL) after checking, on the descriptor actually read, that it is a regular
- * file not readable by group or others: PA_EPERM naming the path and the
- * fix (chmod 600) otherwise; PA_ENOTFOUND if missing; PA_ELIMIT if it does
- * not fit in cap - 1 bytes. */
-int hal_read_secret(const char *path, char *buf, size_t cap, size_t *len);
-
 #endif

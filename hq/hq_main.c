@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "hal/hal.h"
-#include "hal/hal_wait.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
 #include "hq/hq_auth.h"

@@ -36,7 +36,7 @@
 
 #include <curl/curl.h>
 
-#include "hal/hal_wait.h"
+#include "hal/hal.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
 #include "kkt/kkt_int.h"

@@ -9,7 +9,6 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "hal/hal_wait.h"
 #include "hal/hal.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
