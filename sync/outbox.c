@@ -12,10 +12,11 @@
 #include "hal/hal.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
+#include "hal/sqlx.h"
 
-/* Bump when the DDL below changes; outbox_schema() then re-runs it. */
-#define OUTBOX_SCHEMA_VERSION "1"
-
+/* The outbox's tables. agent.db's one user_version sequence creates them
+ * (agent/store/adb.c calls outbox_schema() in its migration list); a later
+ * change to them is a new step appended there, never an edit here. */
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS outbox("
 	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -41,8 +42,9 @@ static const char schema_sql[] =
 	"  reason TEXT NOT NULL, dead_at TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS sync_state("
 	"  key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-	"INSERT OR REPLACE INTO sync_state(key, value) "
-	"  VALUES ('outbox.schema', '" OUTBOX_SCHEMA_VERSION "');";
+	/* Before user_version covered these tables, a key said their
+	 * version; a database that has it loses it here. */
+	"DELETE FROM sync_state WHERE key = 'outbox.schema';";
 
 enum {
 	Q_PUT, Q_CAPINFO, Q_DROP, Q_DROPPED, Q_SETCAP, Q_PEEK, Q_ACK,
@@ -84,30 +86,15 @@ struct outbox {
 	size_t buf_cap;
 };
 
-/* The one place SQLite codes become ours inside sync/ (sync never includes
- * agent/ headers, so it cannot use the store's mapper). */
+/* SQLite codes become ours in hal/sqlx.c, the one mapper; the message
+ * says it was the outbox. */
 static int
 ob__err(sqlite3 *db, int rc, const char *what)
 {
-	const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+	char w[96];
 
-	switch (rc & 0xff) {
-	case SQLITE_NOMEM:
-		return PA_ENOMEM;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return pa_err_set(PA_ELOCKED, "outbox: %s: database is busy (%s)",
-		    what, msg);
-	case SQLITE_FULL:
-		return pa_err_set(PA_ENOSPC, "outbox: %s: disk full (%s)", what, msg);
-	case SQLITE_IOERR:
-	case SQLITE_CANTOPEN:
-	case SQLITE_READONLY:
-	case SQLITE_PERM:
-		return pa_err_set(PA_EIO, "outbox: %s: %s", what, msg);
-	default:
-		return pa_err_set(PA_EDB, "outbox: %s: %s", what, msg);
-	}
+	snprintf(w, sizeof(w), "outbox: %s", what);
+	return sqlx_err(db, rc, w);
 }
 
 static int
@@ -128,43 +115,11 @@ ob__run(outbox *ob, int q, const char *what)
 	return rc == SQLITE_DONE ? PA_OK : ob__err(ob->db, rc, what);
 }
 
-static int
-schema_current(sqlite3 *db, int *yes)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	*yes = 0;
-	rc = sqlite3_prepare_v2(db, "SELECT value FROM sync_state WHERE key = "
-	    "'outbox.schema'", -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		/* No sync_state table yet: a fresh database. */
-		rc = PA_OK;
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *v = sqlite3_column_text(st, 0);
-		*yes = v && strcmp((const char *)v, OUTBOX_SCHEMA_VERSION) == 0;
-		rc = PA_OK;
-	} else if (rc == SQLITE_DONE) {
-		rc = PA_OK;
-	} else {
-		rc = ob__err(db, rc, "read schema version");
-	}
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
 int
 outbox_schema(sqlite3 *db)
 {
-	int rc, current;
+	int rc;
 
-	/* Called on every open: skip the DDL (and its write lock) when current. */
-	if ((rc = schema_current(db, &current)) != PA_OK || current)
-		return rc;
 	/* A savepoint works both inside the caller's migration transaction and
 	 * outside any transaction. */
 	if ((rc = ob__exec(db, "SAVEPOINT outbox_schema", "create schema")) != PA_OK)

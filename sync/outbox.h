@@ -25,8 +25,9 @@ typedef struct outbox outbox;
 /* Longest type and ts accepted by outbox_put() (ts is ISO-8601 with ms). */
 #define OUTBOX_MAX_TS 39
 
-/* Create the outbox tables if missing (idempotent; called from the agent.db
- * migration inside its transaction). */
+/* Create the outbox tables if missing (idempotent). agent.db's migration
+ * list (agent/store/adb.c) runs it as one of its user_version steps, inside
+ * its transaction; tests call it on a bare database. */
 int outbox_schema(sqlite3 *db);
 
 /* Prepare statements on db (which the caller keeps open and owns).

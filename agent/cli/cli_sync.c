@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "agent/cli/cli_int.h"
-#include "agent/daemon/health.h"
+#include "agent/bridge/health.h"
 #include "hal/hal.h"
 #include "hal/pa_err.h"
 #include "hal/pa_log.h"

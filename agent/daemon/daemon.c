@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent/daemon/health.h"
+#include "agent/bridge/health.h"
 #include "agent/daemon/inbox.h"
 #include "agent/import/runner.h"
 #include "agent/import/space.h"

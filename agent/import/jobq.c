@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "agent/import/job_int.h"
-#include "agent/store/sqlx.h"
+#include "hal/sqlx.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
 

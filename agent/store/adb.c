@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/store/sqlx.h"
+#include "hal/sqlx.h"
 #include "hal/hal.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
@@ -15,10 +15,19 @@ struct adb {
 	sqlite3_stmt *cache[ADB_NSTMT];
 };
 
-/* Forward-only migrations; index i brings user_version from i to i+1.
- * Never edit a shipped step: append a new one. */
-static const char *const migrations[] = {
+/* The one way agent.db's schema is versioned, the outbox's tables included:
+ * forward-only steps, index i bringing user_version from i to i+1, each run
+ * inside the migration's transaction. A step is SQL text, a function of the
+ * module that owns the tables (sync/ keeps its SQL to itself), or both (the
+ * function first). Never edit a shipped step: append a new one. */
+struct migration {
+	const char *sql;
+	int (*fn)(sqlite3 *db);
+};
+
+static const struct migration migrations[] = {
 	/* 0 -> 1 */
+	{
 	"CREATE TABLE profile("
 	"  id INTEGER PRIMARY KEY,"
 	"  name TEXT NOT NULL UNIQUE,"
@@ -58,28 +67,28 @@ static const char *const migrations[] = {
 	"  create_date TEXT NOT NULL);"
 	"CREATE INDEX job_log_job ON job_log(job_id, id);"
 	"CREATE TABLE sequence(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-	"CREATE TABLE agent_state(key TEXT PRIMARY KEY, value TEXT);",
+	"CREATE TABLE agent_state(key TEXT PRIMARY KEY, value TEXT);", NULL },
 	/* 1 -> 2: file_name is the valid-UTF-8 rendering of the name's bytes;
 	 * this says how it was made (agent/core/names.h, issue #9). */
-	"ALTER TABLE job ADD COLUMN file_name_encoding TEXT NOT NULL "
-	"DEFAULT 'utf-8';",
+	{ "ALTER TABLE job ADD COLUMN file_name_encoding TEXT NOT NULL "
+	"DEFAULT 'utf-8';", NULL },
 	/* 2 -> 3: an import run past a refusing KKT gate by a person
 	 * (--override-gate) keeps who, why and what the adapter said, as JSON
 	 * {"by","reason","kkt"}; and while the gate keeps refusing imports,
 	 * since when and how often (one row, gone when the gate passes), for
 	 * the heartbeat (issue #10). */
-	"ALTER TABLE job ADD COLUMN gate_override TEXT;"
+	{ "ALTER TABLE job ADD COLUMN gate_override TEXT;"
 	"CREATE TABLE gate_refusal("
 	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
 	"  since TEXT NOT NULL,"
 	"  refusals INTEGER NOT NULL,"
 	"  last_ts TEXT NOT NULL,"
-	"  last_reason TEXT NOT NULL);",
+	"  last_reason TEXT NOT NULL);", NULL },
 	/* 3 -> 4: unchanged rows, the price guard's verdict, and the state
 	 * `reverted`. A CHECK cannot be altered, so the table is rebuilt the
 	 * way SQLite documents (foreign keys are off while migrating, so
 	 * dropping the old table keeps the logs). */
-	"CREATE TABLE job_new("
+	{ "CREATE TABLE job_new("
 	"  id INTEGER PRIMARY KEY,"
 	"  name TEXT NOT NULL UNIQUE,"
 	"  uuid TEXT NOT NULL UNIQUE,"
@@ -118,7 +127,12 @@ static const char *const migrations[] = {
 	"DROP TABLE job;"
 	"ALTER TABLE job_new RENAME TO job;"
 	"CREATE INDEX job_state ON job(state);"
-	"CREATE INDEX job_sha ON job(file_sha256, profile);",
+	"CREATE INDEX job_sha ON job(file_sha256, profile);", NULL },
+	/* 4 -> 5: the outbox's tables join this sequence (until now they
+	 * kept their own version in sync_state and were checked on every
+	 * open; outbox_schema() is idempotent, so a database that has them
+	 * keeps its events); agent_state was never used (issue #11). */
+	{ "DROP TABLE IF EXISTS agent_state;", outbox_schema },
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -134,18 +148,20 @@ migrate(adb *a)
 		    "this posagent understands (%d): upgrade posagent", version,
 		    NMIGRATIONS);
 	if (version == NMIGRATIONS)
-		return outbox_schema(a->db);
+		return PA_OK;
 	if ((rc = adb_begin(a)) != PA_OK)
 		return rc;
 	/* Re-read under the write lock: another first command may have
 	 * migrated meanwhile (issue #8). */
 	if ((rc = sqlx_user_version(a->db, &version)) != PA_OK)
 		goto out;
-	for (i = version; i < NMIGRATIONS; i++)
-		if ((rc = sqlx_exec(a->db, migrations[i], "migrate agent.db")) != PA_OK)
+	for (i = version; i < NMIGRATIONS; i++) {
+		if (migrations[i].fn && (rc = migrations[i].fn(a->db)) != PA_OK)
 			goto out;
-	if ((rc = outbox_schema(a->db)) != PA_OK)
-		goto out;
+		if (migrations[i].sql && (rc = sqlx_exec(a->db, migrations[i].sql,
+		    "migrate agent.db")) != PA_OK)
+			goto out;
+	}
 	if ((rc = sqlx_set_user_version(a->db, NMIGRATIONS)) != PA_OK)
 		goto out;
 	rc = adb_commit(a);

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "agent/store/sqlx.h"
+#include "hal/sqlx.h"
 #include "hal/hal.h"
 #include "hal/pa_err.h"
 

@@ -1,4 +1,4 @@
-#include "agent/daemon/health.h"
+#include "agent/bridge/health.h"
 
 #include <string.h>
 

@@ -1,6 +1,9 @@
-/* health — what the agent tells the sync layer about itself: the KKT view
- * and the jobs summary, as the syncer's hooks (sync/ never includes agent/
- * headers, so the agent hands them over ready-made). */
+/* health — the glue between the agent and sync/, hence agent/bridge/: what
+ * the agent tells the sync layer about itself (the KKT view and the jobs
+ * summary) as the syncer's hooks, and the syncer's options from the
+ * configuration. sync/ never includes agent/ headers, so the agent hands
+ * them over ready-made; both `posagent run` (agent/daemon/) and
+ * `posagent sync` (agent/cli/) use it, so it belongs to neither. */
 #ifndef HEALTH_H
 #define HEALTH_H
 

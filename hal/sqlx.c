@@ -1,4 +1,4 @@
-#include "agent/store/sqlx.h"
+#include "hal/sqlx.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,9 @@
-/* sqlx — the SQLite habits both stores share: open with explicit pragmas,
- * exec, user_version, and the one mapping of SQLite result codes to ours. */
+/* sqlx — the SQLite habits every store shares: open with explicit pragmas,
+ * exec, user_version, and the one mapping of SQLite result codes to ours.
+ *
+ * It lives in hal/, beside pa_err, because agent/store/ (agent.db,
+ * catalog.db) and sync/outbox.c both use it, and sync/ never includes
+ * agent/ headers (DESIGN §2). It knows no table of ours. */
 #ifndef SQLX_H
 #define SQLX_H
 
