@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "agent/import/jobq.h"
-#include "agent/store/sqlx.h"
+#include "hal/sqlx.h"
 #include "hal/hal.h"
 #include "hal/pa_err.h"
 
