@@ -28,7 +28,6 @@ struct hqc {
 	char body[HQC_MAX_RESPONSE_BYTES + 1];
 	size_t body_len;
 	int truncated;
-	char retry_after[HQC_MAX_RETRY_AFTER + 1];
 	long connects;
 	int global;                     /* curl_global_init succeeded */
 };
@@ -218,29 +217,6 @@ on_body(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static size_t
-on_header(char *p, size_t size, size_t nmemb, void *arg)
-{
-	static const char name[] = "retry-after:";
-	hqc *c = arg;
-	size_t n = size * nmemb, vlen;
-
-	/* A status line starts a new response (after a 100 Continue, say). */
-	if (n >= 5 && strncmp(p, "HTTP/", 5) == 0) {
-		c->retry_after[0] = '\0';
-		return n;
-	}
-	if (n > sizeof(name) - 1 && strncasecmp(p, name, sizeof(name) - 1) == 0) {
-		p += sizeof(name) - 1;
-		vlen = n - (sizeof(name) - 1);
-		if (vlen > HQC_MAX_RETRY_AFTER)
-			vlen = HQC_MAX_RETRY_AFTER; /* then rt_retry_after refuses it */
-		memcpy(c->retry_after, p, vlen);
-		c->retry_after[vlen] = '\0';
-	}
-	return n;
-}
-
 /* Say what is wrong with the CA bundle before mbedTLS does ("PK - Memory
  * allocation failed" for a directory, issue #9). Permission denied stays
  * PA_EACCESS (exit 77): the fix is a chmod, not the config. */
@@ -332,8 +308,6 @@ hqc_open(const struct hq_config *cfg, const char *agent_id, hqc **out)
 	SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
 	SETOPT(CURLOPT_WRITEFUNCTION, on_body);
 	SETOPT(CURLOPT_WRITEDATA, c);
-	SETOPT(CURLOPT_HEADERFUNCTION, on_header);
-	SETOPT(CURLOPT_HEADERDATA, c);
 	SETOPT(CURLOPT_POST, 1L);
 	/* Verification is never optional (DESIGN §7). */
 	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
@@ -483,6 +457,22 @@ classify(hqc *c, CURLcode cc, struct hqc_resp *r)
 	}
 }
 
+/* Retry-After of the last response (libcurl keeps its headers; request -1
+ * is the last one, so a 100 Continue's headers never count). Not
+ * CURLINFO_RETRY_AFTER: its 0 cannot tell "absent" from "0", and it reads
+ * the wall clock where the syncer passes its own. */
+static void
+retry_after(hqc *c, int64_t now_ms, struct hqc_resp *r)
+{
+	struct curl_header *h = NULL;
+
+	if (curl_easy_header(c->curl, "Retry-After", 0, CURLH_HEADER, -1, &h) !=
+	    CURLHE_OK || h == NULL || strlen(h->value) > HQC_MAX_RETRY_AFTER)
+		return;
+	if (rt_retry_after(h->value, now_ms, &r->retry_after_ms) != PA_OK)
+		r->retry_after_ms = -1;
+}
+
 int
 hqc_post(hqc *c, enum hqc_endpoint ep, const char *body, size_t len,
     int64_t now_ms, struct hqc_resp *r)
@@ -497,7 +487,6 @@ hqc_post(hqc *c, enum hqc_endpoint ep, const char *body, size_t len,
 	c->body[0] = '\0';
 	c->body_len = 0;
 	c->truncated = 0;
-	c->retry_after[0] = '\0';
 	if (curl_easy_setopt(c->curl, CURLOPT_URL, ep == HQC_EVENTS ?
 	    c->url_events : c->url_heartbeat) != CURLE_OK ||
 	    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
@@ -512,10 +501,7 @@ hqc_post(hqc *c, enum hqc_endpoint ep, const char *body, size_t len,
 	r->body = c->body;
 	r->body_len = c->body_len;
 	r->truncated = c->truncated;
-	if (c->retry_after[0])
-		if (rt_retry_after(c->retry_after, now_ms, &r->retry_after_ms) !=
-		    PA_OK)
-			r->retry_after_ms = -1;
+	retry_after(c, now_ms, r);
 	if (cc == CURLE_WRITE_ERROR && c->truncated && status > 0) {
 		/* We stopped reading an oversized answer. Its status still says
 		 * what happened; a 2xx whose body we could not read is not an

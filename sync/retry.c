@@ -1,9 +1,12 @@
 /* retry — pure retry policy for HQ requests (see retry.h). No clock, no
- * randomness and no I/O of its own. */
+ * randomness and no I/O of its own; HTTP dates are libcurl's to read. */
 #include "sync/retry.h"
 
 #include <limits.h>
 #include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
 
 #include "hal/pa_err.h"
 
@@ -175,130 +178,6 @@ rt_hyst_record(struct rt_hyst *h, int ok)
 
 /* --- Retry-After --------------------------------------------------------- */
 
-static const char *const months[12] = { "Jan", "Feb", "Mar", "Apr", "May",
-	"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-
-/* Read exactly n digits (n <= 4) into *v. */
-static int
-digits(const char **p, int n, int *v)
-{
-	int i, x = 0;
-
-	for (i = 0; i < n; i++) {
-		char c = (*p)[i];
-		if (c < '0' || c > '9')
-			return 0;
-		x = x * 10 + (c - '0');
-	}
-	*p += n;
-	*v = x;
-	return 1;
-}
-
-static int
-lit(const char **p, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (strncmp(*p, s, n) != 0)
-		return 0;
-	*p += n;
-	return 1;
-}
-
-static int
-month(const char **p, int *m)
-{
-	int i;
-
-	for (i = 0; i < 12; i++)
-		if (strncmp(*p, months[i], 3) == 0) {
-			*p += 3;
-			*m = i;
-			return 1;
-		}
-	return 0;
-}
-
-/* Skip a day name: letters only (its value is redundant). */
-static int
-dayname(const char **p)
-{
-	const char *s = *p;
-
-	while ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z'))
-		s++;
-	if (s - *p < 3 || s - *p > 9)
-		return 0;
-	*p = s;
-	return 1;
-}
-
-static int
-hms(const char **p, int *h, int *mi, int *s)
-{
-	return digits(p, 2, h) && lit(p, ":") && digits(p, 2, mi) &&
-	    lit(p, ":") && digits(p, 2, s) && *h < 24 && *mi < 60 && *s < 61;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
- * days_from_civil): no timegm(), no TZ, no locale. */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* RFC 9110 §5.6.7: IMF-fixdate, obsolete RFC 850 and asctime forms. */
-static int
-http_date(const char *p, int64_t *t_ms)
-{
-	int d = 0, m = 0, y = 0, h = 0, mi = 0, s = 0, ok;
-
-	if (!dayname(&p))
-		return 0;
-	if (lit(&p, ", ")) {
-		if (p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9' &&
-		    p[2] == ' ') {
-			/* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
-			ok = digits(&p, 2, &d) && lit(&p, " ") && month(&p, &m) &&
-			    lit(&p, " ") && digits(&p, 4, &y) && lit(&p, " ") &&
-			    hms(&p, &h, &mi, &s) && lit(&p, " GMT");
-		} else {
-			/* RFC 850: Sunday, 06-Nov-94 08:49:37 GMT */
-			ok = digits(&p, 2, &d) && lit(&p, "-") && month(&p, &m) &&
-			    lit(&p, "-") && digits(&p, 2, &y) && lit(&p, " ") &&
-			    hms(&p, &h, &mi, &s) && lit(&p, " GMT");
-			/* RFC 9110: a two-digit year more than 50 years ahead
-			 * is in the past century. 1970..2069 suffices here. */
-			y += y < 70 ? 2000 : 1900;
-		}
-	} else {
-		/* asctime: Sun Nov  6 08:49:37 1994 */
-		ok = lit(&p, " ") && month(&p, &m) && lit(&p, " ");
-		if (ok && *p == ' ') {
-			p++;
-			ok = digits(&p, 1, &d);
-		} else if (ok) {
-			ok = digits(&p, 2, &d);
-		}
-		ok = ok && lit(&p, " ") && hms(&p, &h, &mi, &s) && lit(&p, " ") &&
-		    digits(&p, 4, &y);
-	}
-	if (!ok || *p != '\0' || d < 1 || d > 31)
-		return 0;
-	*t_ms = ((days_from_civil(y, m + 1, d) * 86400) + h * 3600 + mi * 60 + s) *
-	    1000;
-	return 1;
-}
-
 int
 rt_retry_after(const char *v, int64_t now_ms, int64_t *delay_ms)
 {
@@ -328,11 +207,17 @@ rt_retry_after(const char *v, int64_t now_ms, int64_t *delay_ms)
 		t = secs * 1000;
 	} else {
 		char buf[65];
+		time_t when;
 
 		memcpy(buf, v, len);
 		buf[len] = '\0';
-		if (!http_date(buf, &t))
+		/* RFC 9110 §5.6.7: the HTTP-date forms, read by libcurl's own
+		 * date parser (it reads the clock of neither side; the
+		 * difference uses now_ms, so tests keep a fixed clock). -1 is
+		 * its "not a date". */
+		if ((when = curl_getdate(buf, NULL)) == -1)
 			return PA_EINVAL;
+		t = (int64_t)when * 1000;
 		t = t > now_ms ? t - now_ms : 0;
 	}
 	*delay_ms = t > RT_RETRY_AFTER_MAX_MS ? RT_RETRY_AFTER_MAX_MS : t;

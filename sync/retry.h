@@ -84,8 +84,10 @@ struct rt_hyst {
 /* Record one outcome; returns 1 when the online/offline state flipped. */
 int rt_hyst_record(struct rt_hyst *h, int ok);
 
-/* Parse a Retry-After value: delta-seconds ("120") or an HTTP-date
- * (IMF-fixdate, RFC 850 or asctime form), relative to now_ms (wall clock).
+/* Parse a Retry-After value: delta-seconds ("120", digits only) or an
+ * HTTP-date, read by libcurl's curl_getdate() (IMF-fixdate, RFC 850 and
+ * asctime forms, and the variants it tolerates, such as a one-digit day or
+ * "UTC"), relative to now_ms (wall clock).
  * A date in the past gives 0. Result capped at RT_RETRY_AFTER_MAX_MS.
  * Returns PA_OK or PA_EINVAL (absent or malformed: caller falls back to
  * its backoff). */
