@@ -4,6 +4,7 @@
 #include <string.h>
 
 static _Thread_local char errmsg[1024];
+static _Thread_local int errcode;       /* the code errmsg was set with */
 
 const char *
 pa_strerror(int code)
@@ -31,6 +32,7 @@ int
 pa_err_vset(int code, const char *fmt, va_list ap)
 {
 	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
+	errcode = code;
 	return code;
 }
 
@@ -65,12 +67,18 @@ pa_err_wrap(int code, const char *fmt, ...)
 		t = sizeof(errmsg) - 1 - n;
 	memcpy(errmsg + n, tail, t);
 	errmsg[n + t] = '\0';
+	errcode = code;
 	return code;
 }
 
 const char *
 pa_err_msg(int code)
 {
+	/* PA_ENOMEM is mostly returned bare, without a message of its own:
+	 * the message left by an earlier failure (a bad row, say) would
+	 * then describe something else. */
+	if (code == PA_ENOMEM && errcode != PA_ENOMEM)
+		return pa_strerror(code);
 	return errmsg[0] ? errmsg : pa_strerror(code);
 }
 
@@ -78,4 +86,5 @@ void
 pa_err_clear(void)
 {
 	errmsg[0] = '\0';
+	errcode = PA_OK;
 }

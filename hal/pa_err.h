@@ -63,7 +63,9 @@ int pa_err_vset(int code, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 /* Prefix the current message with more context ("profile x.json: " + old). */
 int pa_err_wrap(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The last message set on this thread, or pa_strerror(code) if none. */
+/* The last message set on this thread, or pa_strerror(code) if none; for
+ * PA_ENOMEM, only a message set with PA_ENOMEM (it is usually returned
+ * bare, and an older message would describe another failure). */
 const char *pa_err_msg(int code);
 /* Forget the last message (call before an operation whose message you read). */
 void pa_err_clear(void);

@@ -225,6 +225,8 @@ set_fixed_opts(struct kkt__http *h, long timeout_ms)
 	SET(CURLOPT_WRITEDATA, h);
 	SET(CURLOPT_ERRORBUFFER, h->errbuf);
 #undef SET
+	if (e == CURLE_OUT_OF_MEMORY)
+		return PA_ENOMEM;
 	if (e != CURLE_OK)
 		return pa_err_set(PA_EINTERNAL, "libcurl refused an option: %s",
 		    curl_easy_strerror(e));

@@ -56,6 +56,7 @@ hqc_check_url(const char *url)
 	char *scheme = NULL, *host = NULL, *user = NULL, *query = NULL,
 	    *frag = NULL;
 	CURLU *u = NULL;
+	CURLUcode ue;
 	int rc = PA_OK;
 
 	if (url == NULL || url[0] == '\0')
@@ -63,20 +64,28 @@ hqc_check_url(const char *url)
 		    "disabled (set it to https://NAME:PORT)");
 	if ((u = curl_url()) == NULL)
 		return PA_ENOMEM;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		rc = pa_err_set(PA_ECONFIG, "[hq] url '%s' is not a valid URL "
-		    "(expected https://NAME:PORT)", url);
+	if ((ue = curl_url_set(u, CURLUPART_URL, url, 0)) != CURLUE_OK ||
+	    (ue = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0)) != CURLUE_OK ||
+	    (ue = curl_url_get(u, CURLUPART_HOST, &host, 0)) != CURLUE_OK) {
+		rc = ue == CURLUE_OUT_OF_MEMORY ? PA_ENOMEM : pa_err_set(PA_ECONFIG,
+		    "[hq] url '%s' is not a valid URL (expected https://NAME:PORT)",
+		    url);
 		goto out;
 	}
-	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
+	/* The parts that must be absent; out of memory is not "absent". */
+	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OUT_OF_MEMORY ||
+	    curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OUT_OF_MEMORY ||
+	    curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) ==
+	    CURLUE_OUT_OF_MEMORY) {
+		rc = PA_ENOMEM;
+		goto out;
+	}
+	if (user != NULL) {
 		rc = pa_err_set(PA_ECONFIG, "[hq] url must not carry credentials: "
 		    "use token_file or a client certificate");
 		goto out;
 	}
-	if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_OK) {
+	if (query != NULL || frag != NULL) {
 		rc = pa_err_set(PA_ECONFIG, "[hq] url '%s' must not have a query "
 		    "or fragment", url);
 		goto out;
@@ -236,8 +245,10 @@ check_ca_file(const char *path)
 /* --- open/close ---------------------------------------------------------- */
 
 #define SETOPT(opt, val) do { \
-	if (curl_easy_setopt(c->curl, opt, val) != CURLE_OK) { \
-		rc = pa_err_set(PA_EINTERNAL, "libcurl refused option %s", #opt); \
+	CURLcode e_ = curl_easy_setopt(c->curl, opt, val); \
+	if (e_ != CURLE_OK) { \
+		rc = e_ == CURLE_OUT_OF_MEMORY ? PA_ENOMEM : pa_err_set( \
+		    PA_EINTERNAL, "libcurl refused option %s", #opt); \
 		goto out; \
 	} } while (0)
 
@@ -487,12 +498,14 @@ hqc_post(hqc *c, enum hqc_endpoint ep, const char *body, size_t len,
 	c->body[0] = '\0';
 	c->body_len = 0;
 	c->truncated = 0;
-	if (curl_easy_setopt(c->curl, CURLOPT_URL, ep == HQC_EVENTS ?
-	    c->url_events : c->url_heartbeat) != CURLE_OK ||
-	    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
-	    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
-	    (curl_off_t)len) != CURLE_OK)
-		return pa_err_set(PA_EINTERNAL, "libcurl refused the request");
+	if ((cc = curl_easy_setopt(c->curl, CURLOPT_URL, ep == HQC_EVENTS ?
+	    c->url_events : c->url_heartbeat)) != CURLE_OK ||
+	    (cc = curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body)) !=
+	    CURLE_OK ||
+	    (cc = curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)len)) != CURLE_OK)
+		return cc == CURLE_OUT_OF_MEMORY ? PA_ENOMEM :
+		    pa_err_set(PA_EINTERNAL, "libcurl refused the request");
 	cc = curl_easy_perform(c->curl);
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK)
@@ -525,13 +538,21 @@ hqc_parse_ack(const char *body, size_t len, long long *ack)
 {
 	json_error_t jerr;
 	json_t *doc = NULL, *a;
+	unsigned long nofail;
 	int rc = PA_OK;
 
 	*ack = -1;
 	if (len > HQC_MAX_RESPONSE_BYTES)
 		return pa_err_set(PA_EPROTO, "answer larger than %d bytes",
 		    HQC_MAX_RESPONSE_BYTES);
+	nofail = pa_mem_failures();
 	doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* Not HQ's fault: jansson reports some allocation failures as bad
+	 * JSON ("invalid token"), or with no text at all. */
+	if (doc == NULL && pa_mem_failures() != nofail) {
+		rc = PA_ENOMEM;
+		goto out;
+	}
 	if (doc == NULL) {
 		rc = pa_err_set(PA_EPROTO, "answer is not JSON: %s "
 		    "(line %d col %d)", jerr.text, jerr.line, jerr.column);

@@ -192,9 +192,12 @@ ts_ok(const char *ts)
 static int
 serialise(outbox *ob, const json_t *data, size_t *len)
 {
+	unsigned long nofail = pa_mem_failures();
 	size_t need;
 
 	need = json_dumpb(data, ob->buf, ob->buf_cap, JSON_COMPACT);
+	if (need == 0 && pa_mem_failures() != nofail)
+		return PA_ENOMEM;
 	if (need == 0)
 		return pa_err_set(PA_EINVAL, "outbox: event data cannot be "
 		    "serialised");

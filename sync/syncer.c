@@ -519,16 +519,18 @@ syncer_heartbeat(syncer *s)
 	struct hqc_resp r;
 	enum rt_verdict v;
 	json_t *doc = NULL;
+	unsigned long nofail;
 	size_t need;
 	int rc, prc;
 
 	if ((rc = sync__doc(s, 0, &doc)) != PA_OK)
 		goto out;
+	nofail = pa_mem_failures();
 	need = json_dumpb(doc, NULL, 0, JSON_COMPACT);
 	s->body.len = 0;
 	if (need == 0 || (rc = buf_reserve(&s->body, need)) != PA_OK) {
-		rc = need == 0 ? pa_err_set(PA_EINTERNAL, "heartbeat not "
-		    "serialisable") : rc;
+		rc = need != 0 ? rc : pa_mem_failures() != nofail ? PA_ENOMEM :
+		    pa_err_set(PA_EINTERNAL, "heartbeat not serialisable");
 		goto out;
 	}
 	s->body.len = json_dumpb(doc, s->body.p, s->body.cap, JSON_COMPACT);

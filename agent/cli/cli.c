@@ -67,7 +67,7 @@ cli_emit_json(json_t *j)
 	if (s) {
 		fputs(s, stdout);
 		fputc('\n', stdout);
-		free(s);
+		pa_free(s);      /* jansson allocates through pa_mem */
 	}
 	json_decref(j);
 }
@@ -193,6 +193,34 @@ report(struct cli_ctx *ctx, int rc)
 		cli_emit_json(json_pack("{s:o*}", "error", cli_error_json(rc)));
 }
 
+/* Sanitized builds (make test) only: POSAGENT_TEST_FAIL_ALLOC=N makes the
+ * Nth allocation fail and every one after it, the binary's end-to-end out
+ * of memory test (tests/integration/test_oom.py). A release build ignores
+ * it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define PA_TEST_HOOKS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PA_TEST_HOOKS 1
+#endif
+#endif
+
+static void
+test_hooks(void)
+{
+#ifdef PA_TEST_HOOKS
+	const char *v = getenv("POSAGENT_TEST_FAIL_ALLOC");
+	char *end;
+	long n;
+
+	if (v == NULL || *v == '\0')
+		return;
+	n = strtol(v, &end, 10);
+	if (*end == '\0' && n >= 0)
+		pa_mem_fail_after(n);
+#endif
+}
+
 int
 cli_main(int argc, char **argv)
 {
@@ -205,9 +233,12 @@ cli_main(int argc, char **argv)
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.cfg = &cfg;
-	if ((args = calloc((size_t)argc + 1, sizeof(char *))) == NULL) {
-		fputs("posagent: out of memory\n", stderr);
-		return 70;
+	if ((rc = pa_mem_route_libs()) != PA_OK)
+		goto out;
+	test_hooks();
+	if ((args = pa_calloc((size_t)argc + 1, sizeof(char *))) == NULL) {
+		rc = PA_ENOMEM;
+		goto out;
 	}
 	/* Global options come before the command; --json is accepted anywhere
 	 * so scripts can append it. */
@@ -287,7 +318,7 @@ cli_main(int argc, char **argv)
 out:
 	if (rc != PA_OK)
 		report(&ctx, rc);
-	free(args);
+	pa_free(args);
 	fflush(stdout);
 	return rc == PA_OK && ctx.exit_status ? ctx.exit_status :
 	    cli_exit_code(rc);

@@ -200,7 +200,7 @@ cmd_profile(struct cli_ctx *ctx, int argc, char **argv)
 				    JSON_PRESERVE_ORDER);
 				if (s)
 					puts(s);
-				free(s);
+				pa_free(s);
 			}
 		} else {
 			if ((rc = prof_remove(a, argv[2])) != PA_OK)

@@ -699,7 +699,7 @@ out:
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
 	}
-	free(rd); /* jansson's allocation */
+	pa_free(rd); /* jansson allocates through pa_mem */
 	return rc;
 }
 

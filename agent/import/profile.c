@@ -263,10 +263,18 @@ prof_parse(const char *text, size_t len, struct profile **out)
 	struct profile *p = NULL;
 	json_error_t jerr;
 	json_t *root = NULL;
+	unsigned long nofail;
 	int rc;
 
 	*out = NULL;
+	nofail = pa_mem_failures();
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* Not the profile's fault: jansson reports some allocation failures
+	 * as bad JSON ("invalid token"), or with no text at all. */
+	if (root == NULL && pa_mem_failures() != nofail) {
+		rc = PA_ENOMEM;
+		goto out;
+	}
 	if (root == NULL) {
 		rc = pa_err_set(PA_EPROFILE, "profile is not valid JSON: %s (line %d, "
 		    "column %d)", jerr.text, jerr.line, jerr.column);
@@ -322,7 +330,7 @@ prof_add(adb *a, const struct profile *p, int replace)
 		rc = sqlx_err(db, rc, "store profile");
 out:
 	sqlite3_finalize(st);
-	free(text); /* allocated by jansson */
+	pa_free(text); /* jansson allocates through pa_mem */
 	return rc;
 }
 

@@ -205,6 +205,14 @@ on_external(XML_Parser p, const XML_Char *context, const XML_Char *base,
 	return XML_STATUS_ERROR;  /* never fetch anything */
 }
 
+/* Expat allocates through pa_mem like everything else (out of memory is
+ * decided once, hal/pa_mem.h). */
+static const XML_Memory_Handling_Suite xml_mem = {
+	pa_malloc, pa_realloc, pa_free
+};
+/* XML_ParserCreate_MM takes the separator as a string. */
+static const XML_Char ns_sep[] = { NS_SEP, '\0' };
+
 int
 xlsx__xml_init(struct xlsx__xml *x, const char *path, const char *part,
     void *ud, xlsx__start_fn start, xlsx__end_fn end, xlsx__text_fn text)
@@ -216,7 +224,7 @@ xlsx__xml_init(struct xlsx__xml *x, const char *path, const char *part,
 	x->start = start;
 	x->end = end;
 	x->text = text;
-	if ((x->p = XML_ParserCreateNS(NULL, NS_SEP)) == NULL)
+	if ((x->p = XML_ParserCreate_MM(NULL, &xml_mem, ns_sep)) == NULL)
 		return pa_err_set(PA_ENOMEM, "%s: out of memory creating an XML "
 		    "parser", path);
 	XML_SetUserData(x->p, x);
