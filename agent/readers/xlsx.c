@@ -140,7 +140,7 @@ grow(void *p, size_t *cap, size_t want, size_t elem)
 
 /* "D7" -> 3. The row digits are not checked against <row r>: Excel does
  * not either. */
-static int
+static bool
 parse_col(const char *ref, unsigned long *col)
 {
 	unsigned long c = 0;
@@ -148,16 +148,16 @@ parse_col(const char *ref, unsigned long *col)
 
 	for (; (*ref >= 'A' && *ref <= 'Z') || (*ref >= 'a' && *ref <= 'z'); ref++) {
 		if (++n > XLSX_MAX_COL_LETTERS)
-			return -1;
+			return false;
 		c = c * 26 + (unsigned long)((*ref | 0x20) - 'a' + 1);
 	}
 	if (n == 0)
-		return -1;
+		return false;
 	for (; *ref != '\0'; ref++)
 		if (*ref < '0' || *ref > '9')
-			return -1;
+			return false;
 	*col = c - 1;
-	return 0;
+	return true;
 }
 
 static void
@@ -167,7 +167,7 @@ row_begin(struct xlsx *s, unsigned depth, const char **atts)
 	unsigned long n;
 
 	if (r != NULL) {
-		if (xlsx__parse_uint(r, XLSX_MAX_ROW_NUMBER, &n) != 0 || n == 0) {
+		if (!xlsx__parse_uint(r, XLSX_MAX_ROW_NUMBER, &n) || n == 0) {
 			s->row_no = s->last_row + 1;
 			sheet_fail(s, PA_EFORMAT, "bad row number r=\"%.20s\"", r);
 			return;
@@ -201,7 +201,7 @@ cell_begin(struct xlsx *s, unsigned depth, const char **atts)
 	unsigned long col;
 
 	if (r != NULL) {
-		if (parse_col(r, &col) != 0) {
+		if (!parse_col(r, &col)) {
 			sheet_fail(s, PA_EFORMAT, "bad cell reference r=\"%.20s\"",
 			    r);
 			return;
@@ -223,8 +223,8 @@ cell_begin(struct xlsx *s, unsigned depth, const char **atts)
 		s->ct = CT_D;
 	else
 		s->ct = CT_STR;  /* "str", or unknown: the text as stored */
-	if (xlsx__parse_uint(xlsx__attr(atts, XLSX_NS_NONE, "s"), 0xffffffffUL,
-	    &s->style) != 0)
+	if (!xlsx__parse_uint(xlsx__attr(atts, XLSX_NS_NONE, "s"), 0xffffffffUL,
+	    &s->style))
 		s->style = 0;
 	s->col = col;
 	s->last_col = (long)col;
@@ -314,7 +314,7 @@ cell_end(struct xlsx *s)
 	unsigned flags = 0;
 	size_t len, off = 0;
 	void *p;
-	int n;
+	size_t n;
 
 	if (!s->has_value)
 		return;
@@ -332,7 +332,7 @@ cell_end(struct xlsx *s)
 	s->vb[s->vb_len] = '\0';
 	switch (s->ct) {
 	case CT_S:
-		if (xlsx__parse_uint(s->vb, 0xffffffffUL, &idx) != 0 ||
+		if (!xlsx__parse_uint(s->vb, 0xffffffffUL, &idx) ||
 		    xlsx__sst_len(&s->sst, idx, &len) != PA_OK) {
 			cell_name(s->col, s->row_no, cn, sizeof(cn));
 			sheet_fail(s, PA_EFORMAT, "cell %s refers to shared string "
@@ -359,9 +359,9 @@ cell_end(struct xlsx *s)
 	case CT_N:
 		n = xlsx__num_render(s->vb, s->vb_len, xlsx__styles_kind(&s->styles,
 		    s->style), s->book.date1904, s->cloc, num, &flags);
-		if (n >= 0) {
-			if (row_text(s, num, (size_t)n, &off) == PA_OK)
-				cell_place(s, NULL, off, (size_t)n, flags);
+		if (n > 0) {
+			if (row_text(s, num, n, &off) == PA_OK)
+				cell_place(s, NULL, off, n, flags);
 			return;
 		}
 		break;  /* not a number: its text, unflagged */

@@ -19,6 +19,7 @@
 #define XLSX_H
 
 #include <locale.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -148,8 +149,8 @@ int xlsx__is(enum xlsx__ns ns, const char *local, const char *name);
 /* Value of one hex digit, -1 if c is not one (rels %XX, _xHHHH_). */
 int xlsx__hexval(int c);
 size_t xlsx__unescape(char *s, size_t len);
-/* Strict decimal: digits only, value <= max. 0 ok, -1 bad. */
-int xlsx__parse_uint(const char *s, unsigned long max, unsigned long *out);
+/* Strict decimal: digits only, value <= max. true and *out, or false. */
+bool xlsx__parse_uint(const char *s, unsigned long max, unsigned long *out);
 
 /* --- xlsx_book.c ---------------------------------------------------------- */
 
@@ -218,10 +219,12 @@ enum xlsx__datekind xlsx__builtin_kind(unsigned long id);
 /* Render the numeric cell text v as canonical decimal (RS_CELL_NUMBER set
  * in *flags) or, for a date kind, ISO 8601. Text that is not a number is
  * copied unchanged (no flag). Writes at most XLSX_NUM_MAX bytes into out
- * (NUL-terminated) and returns the length, or -1 if v is too long. */
-int xlsx__num_render(const char *v, size_t len, enum xlsx__datekind kind,
+ * (NUL-terminated) and returns the length; 0 when v is not a number we
+ * offer as one (the caller keeps the text). */
+size_t xlsx__num_render(const char *v, size_t len, enum xlsx__datekind kind,
     int date1904, locale_t cloc, char *out, unsigned *flags);
-/* Canonical text of d: %.15g with any exponent expanded. */
-int xlsx__num_canon(double d, locale_t cloc, char *out, size_t outsz);
+/* Canonical text of d: %.15g with any exponent expanded. Returns the
+ * length, 0 if it does not fit in outsz. */
+size_t xlsx__num_canon(double d, locale_t cloc, char *out, size_t outsz);
 
 #endif

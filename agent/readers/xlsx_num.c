@@ -122,8 +122,8 @@ st_start(struct xlsx__xml *x, enum xlsx__ns ns, const char *local,
 		return;
 	if (p->in_fmts && strcmp(local, "numFmt") == 0) {
 		code = xlsx__attr(atts, XLSX_NS_NONE, "formatCode");
-		if (code == NULL || xlsx__parse_uint(xlsx__attr(atts,
-		    XLSX_NS_NONE, "numFmtId"), 0xffffffffUL, &id) != 0 ||
+		if (code == NULL || !xlsx__parse_uint(xlsx__attr(atts,
+		    XLSX_NS_NONE, "numFmtId"), 0xffffffffUL, &id) ||
 		    p->nfmts >= XLSX_MAX_NUMFMTS)
 			return;  /* unusable or surplus: shown as a number */
 		if (p->nfmts % 32 == 0) {
@@ -144,8 +144,8 @@ st_start(struct xlsx__xml *x, enum xlsx__ns ns, const char *local,
 			xlsx__xml_abort(x, PA_ELIMIT);
 			return;
 		}
-		if (xlsx__parse_uint(xlsx__attr(atts, XLSX_NS_NONE, "numFmtId"),
-		    0xffffffffUL, &id) != 0)
+		if (!xlsx__parse_uint(xlsx__attr(atts, XLSX_NS_NONE, "numFmtId"),
+		    0xffffffffUL, &id))
 			id = 0;  /* General */
 		if (p->nxf % 256 == 0) {
 			grown = pa_realloc(p->xf, (p->nxf + 256) * sizeof(*p->xf));
@@ -232,7 +232,7 @@ xlsx__styles_free(struct xlsx__styles *s)
 
 /* --- numbers -------------------------------------------------------------- */
 
-int
+size_t
 xlsx__num_canon(double d, locale_t cloc, char *out, size_t outsz)
 {
 	char g[48], dig[24];
@@ -240,14 +240,17 @@ xlsx__num_canon(double d, locale_t cloc, char *out, size_t outsz)
 	size_t nd = 0, i, o = 0;
 	long ex, point;
 	locale_t old;
+	int n;
 
 	if (d == 0.0)
 		d = 0.0;  /* -0 prints as "0" */
 	old = uselocale(cloc);
 	snprintf(g, sizeof(g), "%.15g", d);
 	uselocale(old);
-	if ((e = strchr(g, 'e')) == NULL)
-		return snprintf(out, outsz, "%s", g);
+	if ((e = strchr(g, 'e')) == NULL) {
+		n = snprintf(out, outsz, "%s", g);
+		return n > 0 && (size_t)n < outsz ? (size_t)n : 0;
+	}
 	/* Expand d.ddde[+-]XX: collect the digits, place the point. */
 	ex = strtol(e + 1, NULL, 10);
 	for (c = g; c < e; c++)
@@ -255,7 +258,7 @@ xlsx__num_canon(double d, locale_t cloc, char *out, size_t outsz)
 			dig[nd++] = *c;
 	point = ex + 1;  /* digits before the decimal point */
 	if (outsz < (size_t)labs(ex) + nd + 4)
-		return -1;  /* cannot happen with XLSX_NUM_MAX */
+		return 0;  /* cannot happen with XLSX_NUM_MAX */
 	if (g[0] == '-')
 		out[o++] = '-';
 	if (point <= 0) {
@@ -278,7 +281,7 @@ xlsx__num_canon(double d, locale_t cloc, char *out, size_t outsz)
 		o += nd - (size_t)point;
 	}
 	out[o] = '\0';
-	return (int)o;
+	return o;
 }
 
 /* xsd:double as Excel writes it, without INF/NaN. */
@@ -311,15 +314,15 @@ is_number(const char *s, size_t n)
 /* The canonical text straight from the digits when there are at most 15
  * significant ones: a double round-trips any such decimal exactly (DBL_DIG),
  * so %.15g would print the same digits. Saves strtod + printf on nearly
- * every cell of a price list. -1: take the slow path. */
-static int
+ * every cell of a price list. Returns the length; 0: take the slow path. */
+static size_t
 num_fast(const char *v, size_t len, char *out)
 {
 	size_t i = 0, o = 0, ib, ie, fb, fe, z, sig;
 	int neg = 0;
 
 	if (len > 40)
-		return -1;  /* long zero runs: leave them to strtod */
+		return 0;  /* long zero runs: leave them to strtod */
 	if (v[0] == '-' || v[0] == '+')
 		neg = v[i++] == '-';
 	for (ib = i; i < len && v[i] >= '0' && v[i] <= '9'; i++)
@@ -331,7 +334,7 @@ num_fast(const char *v, size_t len, char *out)
 		fe = i;
 	}
 	if (i != len)
-		return -1;  /* an exponent */
+		return 0;  /* an exponent */
 	while (ib < ie && v[ib] == '0')
 		ib++;
 	while (fe > fb && v[fe - 1] == '0')
@@ -344,7 +347,7 @@ num_fast(const char *v, size_t len, char *out)
 		sig = fe - z;
 	}
 	if (sig > 15)
-		return -1;
+		return 0;
 	if (sig == 0) {
 		memcpy(out, "0", 2);  /* also "-0", "0.000" */
 		return 1;
@@ -361,7 +364,7 @@ num_fast(const char *v, size_t len, char *out)
 		o += fe - fb;
 	}
 	out[o] = '\0';
-	return (int)o;
+	return o;
 }
 
 /* Howard Hinnant's civil_from_days: days since 1970-01-01 -> y-m-d. */
@@ -381,23 +384,26 @@ civil(long long z, long long *y, unsigned *m, unsigned *d)
 	*y = yoe + era * 400 + (*m <= 2);
 }
 
-static int
+static size_t
 render_date(double v, enum xlsx__datekind kind, int date1904, char *out)
 {
 	long long secs, days, sod, y;
 	unsigned m, d;
+	int n;
 
 	/* 9999-12-31 is the last day either system can show. */
 	if (!(v >= 0.0 && v < 2958466.0))
-		return -1;
+		return 0;
 	secs = llround(v * 86400.0);  /* to the nearest second, as shown */
 	days = secs / 86400;
 	sod = secs % 86400;
 	if (days > 2958465)
-		return -1;  /* rounded into year 10000 */
-	if (kind == XLSX_TIME && days == 0)
-		return snprintf(out, XLSX_NUM_MAX, "%02lld:%02lld:%02lld",
+		return 0;  /* rounded into year 10000 */
+	if (kind == XLSX_TIME && days == 0) {
+		n = snprintf(out, XLSX_NUM_MAX, "%02lld:%02lld:%02lld",
 		    sod / 3600, sod / 60 % 60, sod % 60);
+		return n > 0 && (size_t)n < XLSX_NUM_MAX ? (size_t)n : 0;
+	}
 	if (date1904) {
 		civil(days - 24107, &y, &m, &d);   /* 1904-01-01 is day 0 */
 	} else if (days == 60) {
@@ -409,26 +415,29 @@ render_date(double v, enum xlsx__datekind kind, int date1904, char *out)
 		civil(days < 60 ? days - 25568 : days - 25569, &y, &m, &d);
 	}
 	if (kind == XLSX_DATE)
-		return snprintf(out, XLSX_NUM_MAX, "%04lld-%02u-%02u", y, m, d);
-	return snprintf(out, XLSX_NUM_MAX, "%04lld-%02u-%02uT%02lld:%02lld:%02lld",
-	    y, m, d, sod / 3600, sod / 60 % 60, sod % 60);
+		n = snprintf(out, XLSX_NUM_MAX, "%04lld-%02u-%02u", y, m, d);
+	else
+		n = snprintf(out, XLSX_NUM_MAX,
+		    "%04lld-%02u-%02uT%02lld:%02lld:%02lld",
+		    y, m, d, sod / 3600, sod / 60 % 60, sod % 60);
+	return n > 0 && (size_t)n < XLSX_NUM_MAX ? (size_t)n : 0;
 }
 
-int
+size_t
 xlsx__num_render(const char *v, size_t len, enum xlsx__datekind kind,
     int date1904, locale_t cloc, char *out, unsigned *flags)
 {
 	char buf[XLSX_NUM_MAX];
 	locale_t old;
 	double d;
-	int n;
+	size_t n;
 
 	while (len > 0 && strchr(" \t\r\n", v[0]) != NULL)
 		v++, len--;
 	while (len > 0 && strchr(" \t\r\n", v[len - 1]) != NULL)
 		len--;
 	if (len == 0 || len >= 400 || !is_number(v, len))
-		return -1;
+		return 0;
 	if (kind == XLSX_NUMBER && (n = num_fast(v, len, out)) > 0) {
 		*flags |= RS_CELL_NUMBER;
 		return n;
@@ -439,18 +448,18 @@ xlsx__num_render(const char *v, size_t len, enum xlsx__datekind kind,
 	d = strtod(buf, NULL);
 	uselocale(old);
 	if (!isfinite(d))
-		return -1;
+		return 0;
 	if (kind != XLSX_NUMBER && (n = render_date(d, kind, date1904, out)) > 0)
 		return n;
-	if ((n = xlsx__num_canon(d, cloc, out, XLSX_NUM_MAX)) < 0)
-		return -1;
+	if ((n = xlsx__num_canon(d, cloc, out, XLSX_NUM_MAX)) == 0)
+		return 0;
 	/* 15 digits round the largest doubles up past DBL_MAX: such text
 	 * would not read back as a number, so it is not offered as one. */
 	old = uselocale(cloc);
 	d = strtod(out, NULL);
 	uselocale(old);
 	if (!isfinite(d))
-		return -1;
+		return 0;
 	*flags |= RS_CELL_NUMBER;
 	return n;
 }

@@ -181,7 +181,7 @@ sst_start(struct xlsx__xml *x, enum xlsx__ns ns, const char *local,
 		/* A hint only: bounded, and a wrong one merely costs a
 		 * realloc. Untouched capacity is not resident memory. */
 		if (xlsx__parse_uint(xlsx__attr(atts, XLSX_NS_NONE,
-		    "uniqueCount"), RS_MAX_SHARED_STRINGS, &hint) == 0 &&
+		    "uniqueCount"), RS_MAX_SHARED_STRINGS, &hint) &&
 		    grow_offsets(s, (size_t)hint + 1) != PA_OK)
 			fail(x, PA_ENOMEM);
 	} else if (x->depth == 2 && strcmp(local, "si") == 0) {

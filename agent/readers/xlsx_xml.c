@@ -433,20 +433,20 @@ xlsx__unescape(char *s, size_t len)
 	return o;
 }
 
-int
+bool
 xlsx__parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
 	unsigned long v = 0;
 
 	if (s == NULL || *s == '\0')
-		return -1;
+		return false;
 	for (; *s != '\0'; s++) {
 		if (*s < '0' || *s > '9' || (unsigned long)(*s - '0') > max)
-			return -1;
+			return false;
 		if (v > (max - (unsigned long)(*s - '0')) / 10)
-			return -1;
+			return false;
 		v = v * 10 + (unsigned long)(*s - '0');
 	}
 	*out = v;
-	return 0;
+	return true;
 }
