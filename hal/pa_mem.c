@@ -11,7 +11,7 @@
 #include "hal/pa_err.h"
 
 static long fail_after = -1;
-static unsigned long failures;  /* allocations refused so far */
+static _Atomic unsigned long failures;   /* refused so far, any thread */
 
 static int
 should_fail(void)
@@ -166,7 +166,10 @@ pa_mem_route_libs(void)
 	};
 
 	json_set_alloc_funcs(pa_malloc, pa_free);
-	if (sqlite3_config(SQLITE_CONFIG_MALLOC, &sq) != SQLITE_OK)
+	/* The heap limit needs SQLite's memory statistics, which a build may
+	 * turn off by default (SQLITE_DEFAULT_MEMSTATUS=0). */
+	if (sqlite3_config(SQLITE_CONFIG_MALLOC, &sq) != SQLITE_OK ||
+	    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 1) != SQLITE_OK)
 		return pa_err_set(PA_EINTERNAL, "SQLite was used before its "
 		    "allocator was set");
 	sqlite3_hard_heap_limit64(PA_MEM_SQLITE_HEAP_MAX);
