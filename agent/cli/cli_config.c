@@ -204,7 +204,7 @@ online_hq(const struct pa_config *cfg, char *detail, size_t n)
 		snprintf(detail, n, "%s accepted a heartbeat (HTTP %ld)",
 		    cfg->hq.url, r.status);
 out:
-	free(body);
+	pa_free(body);        /* jansson allocates through pa_mem */
 	json_decref(doc);
 	hqc_close(c);
 	return rc;

@@ -406,7 +406,7 @@ save(adb *a, const struct job *j, int clear_cancel)
 	rc = sqlite3_step(st);
 	rc = rc == SQLITE_DONE ? PA_OK : sqlx_err(db, rc, "save job");
 	sqlite3_finalize(st);
-	free(pg); /* jansson's allocation */
+	pa_free(pg); /* jansson allocates through pa_mem */
 	return rc;
 }
 

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/store/sqlx.h"
+#include "hal/sqlx.h"
 #include "hal/pa_err.h"
 
 int

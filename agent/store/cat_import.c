@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/store/sqlx.h"
+#include "hal/sqlx.h"
 #include "hal/hal.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
