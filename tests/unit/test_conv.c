@@ -9,7 +9,6 @@
 
 #include "agent/import/conv.h"
 #include "hal/pa_err.h"
-#include "hal/pa_utf8.h"
 
 #define NBSP  "\xC2\xA0"        /* U+00A0 */
 #define NNBSP "\xE2\x80\xAF"    /* U+202F */
@@ -367,78 +366,6 @@ test_qty_refuses_too_large(void **state)
 }
 
 static void
-test_utf8_valid_accepts_text(void **state)
-{
-	(void)state;
-	assert_true(pa_utf8_valid("", 0));
-	assert_true(pa_utf8_valid("abc", 3));
-	assert_true(pa_utf8_valid("Оправа №5 €", strlen("Оправа №5 €")));
-	assert_true(pa_utf8_valid("\xF0\x9F\x91\x93", 4));     /* U+1F453 */
-	assert_true(pa_utf8_valid("\xF4\x8F\xBF\xBF", 4));     /* U+10FFFF */
-	assert_true(pa_utf8_valid("\xED\x9F\xBF", 3));         /* U+D7FF */
-}
-
-static void
-test_utf8_valid_rejects_overlong(void **state)
-{
-	(void)state;
-	assert_false(pa_utf8_valid("\xC0\xAF", 2));
-	assert_false(pa_utf8_valid("\xC1\xBF", 2));
-	assert_false(pa_utf8_valid("\xE0\x80\xAF", 3));
-	assert_false(pa_utf8_valid("\xE0\x9F\xBF", 3));
-	assert_false(pa_utf8_valid("\xF0\x80\x80\xAF", 4));
-	assert_false(pa_utf8_valid("\xF0\x8F\xBF\xBF", 4));
-}
-
-static void
-test_utf8_valid_rejects_surrogates(void **state)
-{
-	(void)state;
-	assert_false(pa_utf8_valid("\xED\xA0\x80", 3));        /* U+D800 */
-	assert_false(pa_utf8_valid("\xED\xBF\xBF", 3));        /* U+DFFF */
-}
-
-static void
-test_utf8_valid_rejects_above_10ffff(void **state)
-{
-	(void)state;
-	assert_false(pa_utf8_valid("\xF4\x90\x80\x80", 4));
-	assert_false(pa_utf8_valid("\xF5\x80\x80\x80", 4));
-	assert_false(pa_utf8_valid("\xFF", 1));
-}
-
-static void
-test_utf8_valid_rejects_truncated_and_stray(void **state)
-{
-	(void)state;
-	assert_false(pa_utf8_valid("\xD0", 1));
-	assert_false(pa_utf8_valid("\xE2\x82", 2));
-	assert_false(pa_utf8_valid("\x80", 1));
-	assert_false(pa_utf8_valid("\xD0\xD0", 2));
-	assert_false(pa_utf8_valid("\xCE\xEF\xF0\xE0\xE2\xE0", 6)); /* cp1251 */
-}
-
-static void
-test_utf8_valid_rejects_nul(void **state)
-{
-	(void)state;
-	assert_false(pa_utf8_valid("a\0b", 3));
-	assert_int_equal(pa_utf8_seq("\0", 1), 1);
-}
-
-static void
-test_utf8_cut_keeps_characters_whole(void **state)
-{
-	const char *s = "Оправа";          /* 2 bytes a letter */
-
-	(void)state;
-	assert_int_equal(pa_utf8_cut(s, 12, 3), 2);
-	assert_int_equal(pa_utf8_cut(s, 12, 4), 4);
-	assert_int_equal(pa_utf8_cut(s, 12, 50), 12);
-	assert_int_equal(pa_utf8_cut("\xF0\x9F\x91\x93", 4, 3), 0);
-}
-
-static void
 test_money_fmt(void **state)
 {
 	char b[CONV_MONEY_BUFSZ];
@@ -485,13 +412,6 @@ main(void)
 		cmocka_unit_test(test_qty_refuses_negative_empty_garbage),
 		cmocka_unit_test(test_qty_refuses_inf_nan_exponent),
 		cmocka_unit_test(test_qty_refuses_too_large),
-		cmocka_unit_test(test_utf8_valid_accepts_text),
-		cmocka_unit_test(test_utf8_valid_rejects_overlong),
-		cmocka_unit_test(test_utf8_valid_rejects_surrogates),
-		cmocka_unit_test(test_utf8_valid_rejects_above_10ffff),
-		cmocka_unit_test(test_utf8_valid_rejects_truncated_and_stray),
-		cmocka_unit_test(test_utf8_valid_rejects_nul),
-		cmocka_unit_test(test_utf8_cut_keeps_characters_whole),
 		cmocka_unit_test(test_money_fmt),
 	};
 
