@@ -33,10 +33,24 @@ static const char *const lookup_sql[CAT_NFIELDS] = {
 	[CAT_NAME] = LOOKUP_COLS "name = ?1 LIMIT 2",
 };
 
-/* The before-image is copied inside SQLite: no value crosses into C. */
+/* The before-image is copied inside SQLite: no value crosses into C. Only
+ * the columns this write changes (mask ?2, bit per field, CAT__SUPPLIER_BIT)
+ * are kept, and who wrote the row before: a price list that moves prices
+ * keeps two numbers a row, not the row. name is NOT NULL in the table, so
+ * an unkept name is ''; the mask says what is meaningful. */
 static const char undo_sql[] =
-	"INSERT INTO undo_row(product_id, " CAT__ROW_COLS ") SELECT id, "
-	CAT__ROW_COLS " FROM product WHERE id = ?1";
+	"INSERT INTO undo_row(product_id, mask, " CAT__ROW_COLS ") SELECT id, ?2, "
+	"CASE WHEN ?2 & 1 THEN default_code END, "
+	"CASE WHEN ?2 & 2 THEN barcode END, "
+	"CASE WHEN ?2 & 4 THEN name ELSE '' END, "
+	"CASE WHEN ?2 & 8 THEN list_price END, "
+	"CASE WHEN ?2 & 16 THEN standard_price END, "
+	"CASE WHEN ?2 & 32 THEN qty_available END, "
+	"CASE WHEN ?2 & 64 THEN category END, "
+	"CASE WHEN ?2 & 128 THEN brand END, "
+	"CASE WHEN ?2 & 256 THEN uom END, "
+	"CASE WHEN ?2 & 512 THEN supplier_code END, "
+	"updated_job, updated_at FROM product WHERE id = ?1";
 
 /* Remember at most this many product ids for repeat detection (1 bit
  * each: 8 MiB); beyond it a repeat is still seen once the row was
@@ -330,17 +344,19 @@ insert_row(cat *c, const struct cat_value *vals, enum cat_outcome *outcome)
 	return seen_set(c, sqlite3_last_insert_rowid(c->db));
 }
 
-/* Keep the row's before-image, unless this import created the row or
- * already keeps one for it. */
+/* Keep the before-image of the columns this write changes, unless this
+ * import created the row. A row written twice by one file (a repeated key)
+ * gets a second, later image: a revert applies them newest first. */
 static int
-keep_before_image(cat *c, sqlite3_int64 id, int written_here)
+keep_before_image(cat *c, sqlite3_int64 id, unsigned mask)
 {
 	sqlite3_int64 u;
 	int rc;
 
-	if (id > c->pre_max || written_here)
+	if (id > c->pre_max)
 		return PA_OK;
 	sqlite3_bind_int64(c->undo, 1, id);
+	sqlite3_bind_int64(c->undo, 2, (sqlite3_int64)mask);
 	if ((rc = cat__step_done(c, c->undo, "keep before-image")) != PA_OK)
 		return rc;
 	u = sqlite3_last_insert_rowid(c->db);
@@ -411,7 +427,7 @@ cat_upsert(cat *c, const struct cat_value *vals, enum cat_outcome *outcome,
 		*outcome = CAT_UNCHANGED;
 		return PA_OK;
 	}
-	if ((rc = keep_before_image(c, id, written)) != PA_OK ||
+	if ((rc = keep_before_image(c, id, mask)) != PA_OK ||
 	    (rc = update_stmt(c, mask, &upd)) != PA_OK ||
 	    (rc = bind_values(c, upd, vals, mask)) != PA_OK)
 		return rc;

@@ -55,7 +55,7 @@ static const char conflict_sql[] =
 	"  coalesce(p.updated_job, '?') FROM product p "
 	"  WHERE p.id > ?1 AND p.id <= ?2 AND p.updated_job IS NOT ?5 "
 	"UNION ALL "
-	"SELECT u.product_id, coalesce(p.default_code, p.barcode, p.name, "
+	"SELECT DISTINCT u.product_id, coalesce(p.default_code, p.barcode, p.name, "
 	"  u.default_code, u.barcode, u.name), "
 	"  coalesce(p.updated_job, 'a revert (row removed)') "
 	"  FROM undo_row u LEFT JOIN product p ON p.id = u.product_id "
@@ -140,35 +140,59 @@ exec_range(cat *c, const char *sql, sqlite3_int64 lo, sqlite3_int64 hi,
 	return rc;
 }
 
-/* Give changed rows their before-images back. The indexed columns are
- * set apart and only where they differ: an import that moved prices only
- * is undone without rewriting an index entry. */
+/* Give changed rows their before-images back, newest image first (a row
+ * written twice by one file has two; the older one holds the original).
+ * Each UPDATE sets only the image's columns, so an import that moved
+ * prices is undone without rewriting an index entry. Statements are made
+ * per column mask, on demand. */
 static int
 restore(cat *c, const struct rec *r)
 {
-	static const char *const sql[] = {
-		"UPDATE product SET list_price = u.list_price, standard_price = "
-		"u.standard_price, qty_available = u.qty_available, category = "
-		"u.category, brand = u.brand, uom = u.uom, supplier_code = "
-		"u.supplier_code, updated_job = u.updated_job, updated_at = "
-		"u.updated_at FROM undo_row u WHERE u.id BETWEEN ?1 AND ?2 AND "
-		"u.product_id = product.id",
-		"UPDATE product SET default_code = u.default_code FROM undo_row u "
-		"WHERE u.id BETWEEN ?1 AND ?2 AND u.product_id = product.id AND "
-		"product.default_code IS NOT u.default_code",
-		"UPDATE product SET barcode = u.barcode FROM undo_row u "
-		"WHERE u.id BETWEEN ?1 AND ?2 AND u.product_id = product.id AND "
-		"product.barcode IS NOT u.barcode",
-		"UPDATE product SET name = u.name FROM undo_row u "
-		"WHERE u.id BETWEEN ?1 AND ?2 AND u.product_id = product.id AND "
-		"product.name IS NOT u.name",
-	};
-	size_t i;
-	int rc = PA_OK;
+	sqlite3_stmt *sel = NULL, *upd[CAT__NMASKS];
+	char sql[1024];
+	unsigned mask;
+	size_t n;
+	int rc, step, i, k;
 
-	for (i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == PA_OK; i++)
-		rc = exec_range(c, sql[i], r->undo_lo, r->undo_hi,
-		    "restore changed rows");
+	memset(upd, 0, sizeof(upd));
+	if ((rc = sqlx_prepare(c->db, "SELECT product_id, coalesce(mask, ?3), "
+	    CAT__ROW_COLS " FROM undo_row WHERE id BETWEEN ?1 AND ?2 "
+	    "ORDER BY id DESC", &sel)) != PA_OK)
+		return rc;
+	sqlite3_bind_int64(sel, 1, r->undo_lo);
+	sqlite3_bind_int64(sel, 2, r->undo_hi);
+	sqlite3_bind_int64(sel, 3, CAT__NMASKS - 1);
+	while (rc == PA_OK && (step = sqlite3_step(sel)) == SQLITE_ROW) {
+		mask = (unsigned)sqlite3_column_int64(sel, 1) & (CAT__NMASKS - 1);
+		if (upd[mask] == NULL) {
+			/* Column names from our whitelist; values bound. Parameter
+			 * k + 1 is column k of CAT__ROW_COLS (sel column k + 2). */
+			n = (size_t)snprintf(sql, sizeof(sql), "UPDATE product SET ");
+			for (k = 0; k < CAT_NFIELDS; k++)
+				if (mask & (1u << k))
+					n += (size_t)snprintf(sql + n, sizeof(sql) - n,
+					    "%s = ?%d, ", cat__col((enum cat_field)k), k + 1);
+			if (mask & CAT__SUPPLIER_BIT)
+				n += (size_t)snprintf(sql + n, sizeof(sql) - n,
+				    "supplier_code = ?%d, ", CAT_NFIELDS + 1);
+			snprintf(sql + n, sizeof(sql) - n, "updated_job = ?%d, "
+			    "updated_at = ?%d WHERE id = ?%d", CAT_NFIELDS + 2,
+			    CAT_NFIELDS + 3, CAT_NFIELDS + 4);
+			if ((rc = sqlx_prepare(c->db, sql, &upd[mask])) != PA_OK)
+				break;
+		}
+		for (i = 0; i < CAT_NFIELDS + 3; i++)
+			sqlite3_bind_value(upd[mask], i + 1,
+			    sqlite3_column_value(sel, i + 2));
+		sqlite3_bind_int64(upd[mask], CAT_NFIELDS + 4,
+		    sqlite3_column_int64(sel, 0));
+		rc = cat__step_done(c, upd[mask], "restore changed rows");
+	}
+	if (rc == PA_OK && step != SQLITE_DONE)
+		rc = sqlx_err(c->db, step, "read before-images");
+	sqlite3_finalize(sel);
+	for (mask = 0; mask < CAT__NMASKS; mask++)
+		sqlite3_finalize(upd[mask]);
 	return rc;
 }
 
@@ -218,8 +242,8 @@ cat_revert(cat *c, const char *job_uuid, const char *job_name, int dry_run,
 		goto out;
 	if ((rc = count_rows(c, "SELECT count(*) FROM product WHERE id > ?1 AND "
 	    "id <= ?2", r.id_lo, r.id_hi, &res->removed)) != PA_OK ||
-	    (rc = count_rows(c, "SELECT count(*) FROM undo_row WHERE id BETWEEN "
-	    "?1 AND ?2", r.undo_lo, r.undo_hi, &res->restored)) != PA_OK)
+	    (rc = count_rows(c, "SELECT count(DISTINCT product_id) FROM undo_row "
+	    "WHERE id BETWEEN ?1 AND ?2", r.undo_lo, r.undo_hi, &res->restored)) != PA_OK)
 		goto out;
 	if (dry_run)
 		goto out;

@@ -74,6 +74,10 @@ static const char *const migrations[] = {
 	"  list_price INTEGER, standard_price INTEGER, qty_available REAL,"
 	"  category TEXT, brand TEXT, uom TEXT, supplier_code TEXT,"
 	"  updated_job TEXT, updated_at TEXT);",
+	/* 2 -> 3: a before-image keeps only the columns its write changed
+	 * (bit per field as in enum cat_field, 512 = supplier_code); NULL, as
+	 * in the rows of 2, means every column. */
+	"ALTER TABLE undo_row ADD COLUMN mask INTEGER;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -148,3 +148,20 @@ def test_pruned_jobs_take_their_before_images(agent, tmp_path):
     rc, doc, r = agent.jrun("job", "prune", "--older-than", "0")
     assert rc == 0 and doc["deleted"] == 2, r
     assert undo_rows(agent) == 0
+
+
+def test_a_row_written_twice_by_one_file_is_restored_exactly(agent, tmp_path):
+    setup_a(agent)
+    after_a = everything(agent)
+    base = open(os.path.join(PG, "base.csv")).read().splitlines()
+    # The first row moves the price, the repeat renames it and moves the
+    # price again: the older before-image holds the original price.
+    b_lines = [base[0], base[1].replace("1000.00", "1200.00"),
+               base[1].replace("1000.00", "1300.00").replace("Progressive", "Renamed")]
+    rc, b, r = agent.jrun("import", write(tmp_path, "b.csv", b_lines), "--profile", "Test")
+    assert rc == 0 and b["updated_count"] == 2, r
+    rc, dry, r = agent.jrun("job", "revert", b["name"], "--dry-run")
+    assert rc == 0 and dry["revert"]["restored"] == 1, r
+    rc, _, r = agent.jrun("job", "revert", b["name"])
+    assert rc == 0, r
+    assert everything(agent) == after_a
