@@ -11,6 +11,7 @@
 
 #include "agent/bridge/health.h"
 #include "agent/daemon/inbox.h"
+#include "agent/import/revert.h"
 #include "agent/import/runner.h"
 #include "agent/import/space.h"
 #include "hal/hal.h"
@@ -326,6 +327,9 @@ prune(struct daemon *d)
 		pa_log(PA_LOG_ERR, "retention: %s", pa_err_msg(rc));
 		return;
 	}
+	/* Before-images go with their jobs (issue #15); best effort. */
+	if (rep.jobs)
+		(void)rev_sweep_dir(d->a, d->cfg.data_dir);
 	if (rep.jobs || rep.spool_files || rep.db_bytes_after < rep.db_bytes_before)
 		pa_log(PA_LOG_INFO, "retention: %ld job%s and %ld spool file%s removed; agent.db "
 		    "%.1f -> %.1f MB", rep.jobs, rep.jobs == 1 ? "" : "s",
