@@ -171,11 +171,27 @@ hal_pathf(char *buf, size_t n, const char *fmt, ...)
 	return PA_OK;
 }
 
+/* mkdir's failure as our code: permission problems say what to do. */
+static int
+mkdir_err(const char *dir, int e)
+{
+	if (e == EACCES || e == EPERM || e == EROFS)
+		return pa_err_set(PA_EACCESS, "cannot create directory %s: %s "
+		    "(run posagent as the user that owns the data directory, or "
+		    "fix its owner and mode)", dir, strerror(e));
+	if (e == ENOTDIR)
+		return pa_err_set(PA_EEXISTS, "cannot create directory %s: a "
+		    "part of the path is a file, not a directory", dir);
+	return pa_err_set(PA_EIO, "cannot create directory %s: %s", dir,
+	    strerror(e));
+}
+
 int
 hal_mkdirs(const char *path)
 {
 	char buf[PATH_MAX];
 	size_t n = strlen(path);
+	struct stat st;
 	char *p;
 
 	if (n == 0 || n >= sizeof(buf))
@@ -186,13 +202,21 @@ hal_mkdirs(const char *path)
 			continue;
 		*p = '\0';
 		if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-			return pa_err_set(PA_EIO, "cannot create directory %s: %s",
-			    buf, strerror(errno));
+			return mkdir_err(buf, errno);
 		*p = '/';
 	}
 	if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-		return pa_err_set(PA_EIO, "cannot create directory %s: %s", buf,
-		    strerror(errno));
+		return mkdir_err(buf, errno);
+	/* We create files in every directory we make: say so now, not with
+	 * SQLite's "attempt to write a readonly database" later (issue #9). */
+	if (stat(buf, &st) != 0)
+		return pa_err_set(PA_EIO, "stat %s: %s", buf, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return pa_err_set(PA_EEXISTS, "%s is a file, not a directory", buf);
+	if (access(buf, W_OK | X_OK) != 0)
+		return pa_err_set(PA_EACCESS, "directory %s is not writable by "
+		    "this user (uid %u): run posagent as the user that owns it, or "
+		    "fix its owner and mode", buf, (unsigned)geteuid());
 	return PA_OK;
 }
 
@@ -306,8 +330,11 @@ hal_spool_file(const char *src, const char *dir, char hex[65], uint64_t *size)
 	mbedtls_sha256_init(&ctx);
 	tmp[0] = '\0';
 	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0) {
-		rc = pa_err_set(errno == ENOENT ? PA_ENOTFOUND : PA_EIO,
-		    "cannot open %s: %s", src, strerror(errno));
+		int e = errno;
+		rc = pa_err_set(e == ENOENT ? PA_ENOTFOUND : e == EACCES ?
+		    PA_EACCESS : PA_EIO, "cannot open %s: %s%s", src,
+		    strerror(e), e == EACCES ? " (make it readable by the user "
+		    "posagent runs as)" : "");
 		goto out;
 	}
 	if ((rc = hal_pathf(tmp, sizeof(tmp), "%s/.in.%ld", dir,
@@ -660,6 +687,49 @@ int
 hal_stop_signal(void)
 {
 	return (int)stop_flag;
+}
+
+int
+hal_path_id(const char *path, struct hal_file_id *id)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return pa_err_set(errno == ENOENT || errno == ENOTDIR ?
+		    PA_ENOTFOUND : PA_EIO, "stat %s: %s", path, strerror(errno));
+	id->dev = (uint64_t)st.st_dev;
+	id->ino = (uint64_t)st.st_ino;
+	return PA_OK;
+}
+
+int
+hal_fd_id(int fd, struct hal_file_id *id)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return pa_err_set(PA_EIO, "fstat: %s", strerror(errno));
+	id->dev = (uint64_t)st.st_dev;
+	id->ino = (uint64_t)st.st_ino;
+	return PA_OK;
+}
+
+int
+hal_check_same(const char *what, const char *path,
+    const struct hal_file_id *id)
+{
+	struct hal_file_id now;
+	int rc;
+
+	if ((rc = hal_path_id(path, &now)) == PA_OK && now.dev == id->dev &&
+	    now.ino == id->ino)
+		return PA_OK;
+	if (rc != PA_OK && rc != PA_ENOTFOUND)
+		return rc;
+	return pa_err_set(PA_EGONE, "%s %s was %s while posagent was using it: "
+	    "work since then went to deleted files and is not reported as "
+	    "done; restore the directory and start posagent again", what, path,
+	    rc == PA_ENOTFOUND ? "removed" : "replaced");
 }
 
 int

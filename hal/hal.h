@@ -108,4 +108,17 @@ int hal_stop_signal(void);
 void hal_reload_install(void);
 int hal_reload_requested(void);
 
+/* Which file a path or fd names (device, inode): a directory removed and
+ * made again, or a lock file unlinked, is another file (issue #9). */
+struct hal_file_id {
+	uint64_t dev, ino;
+};
+/* PA_OK with *id; PA_ENOTFOUND when path is gone; PA_EIO otherwise. */
+int hal_path_id(const char *path, struct hal_file_id *id);
+int hal_fd_id(int fd, struct hal_file_id *id);
+/* PA_OK when path still names id, else PA_EGONE saying what (the message
+ * names what, the path, and that the process must be restarted). */
+int hal_check_same(const char *what, const char *path,
+    const struct hal_file_id *id);
+
 #endif

@@ -41,7 +41,8 @@
 	X(TIMEOUT,    -25, "timed out")                                        \
 	X(ACCESS,     -26, "permission denied")                                \
 	X(KKT_AUTH,   -27, "KKT adapter wants credentials")                    \
-	X(NOSPC,      -28, "disk full")
+	X(NOSPC,      -28, "disk full")                                        \
+	X(GONE,       -29, "data directory removed or replaced")
 
 enum pa_err {
 #define PA__ERR_ENUM(name, val, msg) PA_E##name = (val),

@@ -44,6 +44,7 @@ cli_exit_code(int rc)
 	case PA_EACCESS:           /* EX_NOPERM: the OS refused us a file */
 		return 77;
 	case PA_ENOSPC:            /* EX_IOERR: the disk, not the data */
+	case PA_EGONE:             /* EX_IOERR: our files were unlinked */
 		return 74;
 	case PA_ECONFIG:
 	case PA_EPROFILE:
@@ -145,8 +146,9 @@ static const char main_help[] =
 "\n"
 "exit codes: 0 ok, 1 status: needs attention, 64 usage or wrong job state,\n"
 "65 job failed on its data, 66 not found, 69 KKT adapter or HQ unavailable,\n"
-"70 internal, 74 disk full, 75 refused: KKT buffer not synced, 77 permission\n"
-"denied, 78 configuration error (see man posagent)\n";
+"70 internal, 74 disk full or data directory removed while running,\n"
+"75 refused: KKT buffer not synced, 77 permission denied, 78 configuration\n"
+"error (see man posagent)\n";
 
 static const struct {
 	const char *name;

@@ -229,6 +229,8 @@ create_job(struct cli_ctx *ctx, adb *a, const struct jargs *ja,
 
 	if ((rc = prof_get(a, ja->profile, &p)) != PA_OK)
 		return rc;
+	if ((rc = prof_check_active(p)) != PA_OK)
+		goto out;
 	if ((rc = runner_spool(ctx->cfg->data_dir, ja->pos, sha, &size)) != PA_OK)
 		goto out;
 	snprintf(base, sizeof(base), "%s", ja->pos);
@@ -298,7 +300,8 @@ preview(struct cli_ctx *ctx, adb *a, const struct jargs *ja)
 
 	if (pv.rows == NULL)
 		return PA_ENOMEM;
-	if ((rc = prof_get(a, ja->profile, &p)) != PA_OK)
+	if ((rc = prof_get(a, ja->profile, &p)) != PA_OK ||
+	    (rc = prof_check_active(p)) != PA_OK)
 		goto out;
 	snprintf(base, sizeof(base), "%s", ja->pos);
 	/* The label goes into messages and JSON: the name's UTF-8 rendering. */

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/cli/cli_int.h"
 #include "agent/import/profile.h"
@@ -86,12 +87,18 @@ read_small(const char *path, char **buf, size_t *len)
 	FILE *f = NULL;
 	char *b = NULL;
 	size_t n;
-	int rc = PA_OK;
+	int rc = PA_OK, fd;
 
 	*buf = NULL;
-	if ((f = fopen(path, "rb")) == NULL)
-		return pa_err_set(errno == ENOENT ? PA_ENOTFOUND : PA_EIO,
-		    "cannot read %s: %s", path, strerror(errno));
+	/* 77 for permission denied, 66 missing, 78 not a file or too big;
+	 * a FIFO is refused, never waited on. */
+	if ((rc = hal_open_regular(path, PROFILE_MAX_BYTES, &fd)) != PA_OK)
+		return pa_err_wrap(rc == PA_EFORMAT || rc == PA_ELIMIT ?
+		    PA_EPROFILE : rc, "profile: ");
+	if ((f = fdopen(fd, "rb")) == NULL) {
+		close(fd);
+		return pa_err_set(PA_EIO, "read %s: %s", path, strerror(errno));
+	}
 	if ((b = pa_malloc(PROFILE_MAX_BYTES + 1)) == NULL) {
 		rc = PA_ENOMEM;
 		goto out;
@@ -138,7 +145,8 @@ profile_add(struct cli_ctx *ctx, adb *a, int argc, char **argv)
 		return pa_err_set(PA_EUSAGE, "profile add needs FILE.json");
 	if ((rc = read_small(file, &text, &len)) != PA_OK)
 		goto out;
-	if ((rc = prof_parse(text, len, &p)) != PA_OK) {
+	if ((rc = prof_parse(text, len, &p)) != PA_OK ||
+	    (rc = prof_check_new(p)) != PA_OK) {
 		pa_err_wrap(rc, "%s: ", file);
 		goto out;
 	}
@@ -163,6 +171,7 @@ cmd_profile(struct cli_ctx *ctx, int argc, char **argv)
 		{ "name", "NAME", 0, 40 }, { "file_format", "FORMAT", 0, 0 },
 		{ "supplier_code", "SUPPLIER", 0, 12 },
 		{ "upsert_field", "KEY", 0, 0 }, { "file_pattern", "PATTERN", 0, 30 },
+		{ "active", "ACTIVE", 0, 0 },
 	};
 	struct profile *p = NULL;
 	json_t *list = NULL;
@@ -186,7 +195,7 @@ cmd_profile(struct cli_ctx *ctx, int argc, char **argv)
 		} else if (json_array_size(list) == 0) {
 			printf("no profiles yet: posagent profile add FILE.json\n");
 		} else {
-			cli_table(stdout, ctx->color, cols, 5, list);
+			cli_table(stdout, ctx->color, cols, 6, list);
 		}
 	} else if ((strcmp(argv[1], "show") == 0 ||
 	    strcmp(argv[1], "remove") == 0) && argc == 3) {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent/core/names.h"
 #include "agent/bridge/health.h"
 #include "agent/daemon/inbox.h"
 #include "agent/import/revert.h"
@@ -60,6 +61,11 @@ struct daemon {
 	struct sync_thread st;
 	struct kkt_status gate;
 	adb *a;
+	/* What we serve: the data directory and our lock file, as files.
+	 * Removed or made again, our work would go to deleted files and a
+	 * second daemon could start on the same inbox (issue #9). */
+	struct hal_file_id dir_id, lock_id;
+	char lock[PATH_MAX];
 };
 
 /* CLOCK_REALTIME deadline ms from now (what the pthread timed calls take). */
@@ -189,8 +195,12 @@ sync_main(void *arg)
 	pthread_mutex_unlock(&t->status->mu);
 	rc = syncer_run(s);
 out:
-	if (rc != PA_OK)
-		pa_log(PA_LOG_ERR, "HQ sync stopped: %s", pa_err_msg(rc));
+	if (rc != PA_OK) {
+		char m[1200];
+		/* The message may quote HQ's answer: escaped, one line. */
+		pa_log(PA_LOG_ERR, "HQ sync stopped: %s", names_human(
+		    pa_err_msg(rc), m, sizeof(m)));
+	}
 	pthread_mutex_lock(&t->status->mu);
 	t->status->sync = NULL;
 	pthread_mutex_unlock(&t->status->mu);
@@ -364,6 +374,11 @@ serve(struct daemon *d, const struct daemon_opts *o, const char *inbox,
 	ro.gate = &d->gate;
 	while (!hal_stop_requested()) {
 		int64_t now = hal_sys.mono_ms();
+		if ((rc = hal_check_same("data directory", d->cfg.data_dir,
+		    &d->dir_id)) != PA_OK ||
+		    (rc = hal_check_same("lock file", d->lock, &d->lock_id)) !=
+		    PA_OK)
+			return rc;
 		status_set(&d->status, NULL);
 		if (hal_reload_requested())
 			reload(d);
@@ -378,9 +393,15 @@ serve(struct daemon *d, const struct daemon_opts *o, const char *inbox,
 		outcome = INBOX_IDLE;
 		if (now >= gate_next) {
 			memset(&d->gate, 0, sizeof(d->gate));
-			if ((rc = inbox_scan(&d->cfg, d->a, inbox, &ro, &outcome)) !=
-			    PA_OK)
-				pa_log(PA_LOG_ERR, "%s", pa_err_msg(rc));
+			rc = inbox_scan(&d->cfg, d->a, inbox, &ro, &outcome);
+			if (rc == PA_EGONE)
+				return rc;
+			if (rc != PA_OK) {
+				char m[1200];
+				/* May quote a file name: escaped (issue #9). */
+				pa_log(PA_LOG_ERR, "%s", names_human(pa_err_msg(rc),
+				    m, sizeof(m)));
+			}
 			if (outcome == INBOX_GATE_REFUSED ||
 			    outcome == INBOX_NO_SPACE) {
 				gate_next = now + gate_backoff;
@@ -428,8 +449,10 @@ daemon_run(const struct daemon_opts *o)
 	hal_watch *w = NULL;
 	int rc, lockfd = -1, sig;
 
-	if ((rc = hal_mkdirs(o->cfg->data_dir)) != PA_OK ||
-	    (rc = hal_pathf(lock, sizeof(lock), "%s/posagent.lock",
+	if ((rc = hal_mkdirs(o->cfg->data_dir)) != PA_OK)
+		return pa_err_wrap(rc == PA_EEXISTS ? PA_ECONFIG : rc, "data "
+		    "directory ([agent] data_dir or -d): ");
+	if ((rc = hal_pathf(lock, sizeof(lock), "%s/posagent.lock",
 	    o->cfg->data_dir)) != PA_OK)
 		return rc;
 	if ((rc = hal_lock_file(lock, &lockfd)) != PA_OK)
@@ -440,6 +463,13 @@ daemon_run(const struct daemon_opts *o)
 		goto out;
 	}
 	d->cfg = *o->cfg;
+	snprintf(d->lock, sizeof(d->lock), "%s", lock);
+	if ((rc = hal_path_id(d->cfg.data_dir, &d->dir_id)) != PA_OK ||
+	    (rc = hal_fd_id(lockfd, &d->lock_id)) != PA_OK) {
+		pa_free(d);
+		d = NULL;
+		goto out;
+	}
 	pthread_mutex_init(&d->status.mu, NULL);
 	pthread_cond_init(&d->status.cv, NULL);
 	pthread_mutex_init(&d->st.mu, NULL);
@@ -476,6 +506,8 @@ daemon_run(const struct daemon_opts *o)
 	    PA_VERSION, d->cfg.data_dir, inbox, hal_watch_inotify(w) ?
 	    "inotify" : "polling", d->st.started ? ", HQ sync on" : "");
 	hal_notify("READY=1");
+	/* PA_EGONE: the data directory went; sync_stop below ends the sync
+	 * thread too (its agent.db is a deleted file); exit 74. */
 	rc = serve(d, o, inbox, w);
 	status_stop(&d->status);
 	if ((sig = hal_stop_signal()) != 0)

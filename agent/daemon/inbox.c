@@ -92,8 +92,9 @@ match(struct profile *const *profs, size_t n, const char *name,
 	size_t i;
 
 	/* Supplier file names vary in case (ESSILOR_2026.XLSX). */
+	/* A profile switched off ("active": false) never takes a file. */
 	for (i = 0; i < n; i++)
-		if (profs[i]->file_pattern &&
+		if (profs[i]->active && profs[i]->file_pattern &&
 		    (fnmatch(profs[i]->file_pattern, name, FNM_CASEFOLD) == 0 ||
 		    fnmatch(profs[i]->file_pattern, shown, FNM_CASEFOLD) == 0))
 			return profs[i];
@@ -212,8 +213,10 @@ inbox_scan(const struct pa_config *cfg, adb *a, const char *inbox,
 			*outcome = INBOX_WORKED;
 			break;
 		}
-		if ((rc = handle(cfg, a, path, de->d_name, shown, p, ro, outcome)) !=
-		    PA_OK) {
+		rc = handle(cfg, a, path, de->d_name, shown, p, ro, outcome);
+		if (rc == PA_EGONE)
+			goto out; /* the daemon stops: nothing here is ours now */
+		if (rc != PA_OK) {
 			/* One bad file must not stop the others. */
 			pa_log(PA_LOG_ERR, "%s: %s", H(shown, e1),
 			    H(pa_err_msg(rc), e2));

@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "hal/pa_err.h"
 #include "hal/pa_utf8.h"
@@ -155,8 +156,9 @@ conv__fail(enum conv__why why, const char *what, const char *s, size_t len)
 		    "than 2 digits after the decimal separator (is it '5,000' "
 		    "meaning five thousand?); write 5000 or 5000,00", q, what);
 	case CONV_RANGE:
-		return pa_err_set(PA_EINVAL, "'%s' is too large for a %s", q,
-		    what);
+		return pa_err_set(PA_EINVAL, "'%s' is too large for a %s%s", q,
+		    what, strcmp(what, "price") == 0 ? " (at most 1 000 000 000,00)" :
+		    "");
 	case CONV_OK:           /* not a failure: cannot happen */
 	case CONV_SYNTAX:
 		break;
@@ -224,7 +226,8 @@ conv_money(const char *s, size_t len, int64_t *kopecks)
 			return conv__fail(CONV_RANGE, "price", s, len);
 		v = v * 10 + (*p - '0');
 	}
-	if (v > (INT64_MAX - frac) / 100)
+	if (v > (INT64_MAX - frac) / 100 ||
+	    v * 100 + frac > CONV_MONEY_MAX_KOPECKS)
 		return conv__fail(CONV_RANGE, "price", s, len);
 	*kopecks = v * 100 + frac;
 	return PA_OK;
@@ -292,7 +295,7 @@ conv_money_num(const char *s, size_t len, int64_t *kopecks)
 			return conv__fail(CONV_RANGE, "price", s, len);
 		v *= 10;
 	}
-	if (up && v == INT64_MAX)
+	if ((up && v == INT64_MAX) || v + up > CONV_MONEY_MAX_KOPECKS)
 		return conv__fail(CONV_RANGE, "price", s, len);
 	*kopecks = v + up;
 	return PA_OK;

@@ -22,6 +22,12 @@
  * part and returns the trimmed length. */
 size_t conv_trim(const char **s, size_t len);
 
+/* The largest price accepted: 1 000 000 000,00 (a billion rubles, in
+ * kopecks). An optics price list never comes near it; a value above is a
+ * mangled cell (a barcode in the price column, a shifted row), and was
+ * stored as INT64_MAX kopecks before (issue #9): an error row now. */
+#define CONV_MONEY_MAX_KOPECKS 100000000000LL
+
 /* Money typed by a person or exported as text, to kopecks.
  * Accepted (after conv_trim):
  *   digits               5000
@@ -34,7 +40,7 @@ size_t conv_trim(const char **s, size_t len);
  *                        five rubles; guessing wrong is a 1000x price error
  *   no digit before or after the separator   ",5", "5000."
  *   a sign, exponent, currency or any other text   -5, +5, 1e5, 12 000 руб.
- *   more than INT64_MAX kopecks
+ *   more than CONV_MONEY_MAX_KOPECKS
  *   an empty value
  * Returns PA_OK and sets *kopecks, or PA_EINVAL. */
 int conv_money(const char *s, size_t len, int64_t *kopecks);

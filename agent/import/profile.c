@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hal/sqlx.h"
+#include "agent/core/names.h"
 #include "hal/hal.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
@@ -180,6 +181,45 @@ percent(json_t *root, const char *key, double def, double *out)
 	return PA_OK;
 }
 
+/* A name is typed on command lines and shown in tables and logs: no
+ * control characters (a newline forged log lines), not blank, bounded. */
+static int
+check_name(const char *name)
+{
+	const char *s;
+
+	if (strlen(name) > PROFILE_MAX_NAME)
+		return pa_err_set(PA_EPROFILE, "profile field 'name': longer than "
+		    "%d bytes", PROFILE_MAX_NAME);
+	if (names_needs_escape(name))
+		return pa_err_set(PA_EPROFILE, "profile field 'name': must not "
+		    "hold control characters (newline, tab, escape, bidi "
+		    "controls)");
+	for (s = name; *s == ' ' || (*s == '\xc2' && s[1] == '\xa0'); )
+		s += *s == ' ' ? 1 : 2;
+	if (*s == '\0')
+		return bad("name", "must not be blank%s", "");
+	if (name[0] == ' ' || name[strlen(name) - 1] == ' ')
+		return bad("name", "must not start or end with a space%s", "");
+	return PA_OK;
+}
+
+int
+prof_check_new(const struct profile *p)
+{
+	return check_name(p->name);
+}
+
+int
+prof_check_active(const struct profile *p)
+{
+	if (p->active)
+		return PA_OK;
+	return pa_err_set(PA_EPROFILE, "profile '%s' is disabled (\"active\": "
+	    "false): nothing is imported with it; set \"active\": true and run "
+	    "posagent profile add --replace FILE.json to use it again", p->name);
+}
+
 static int
 validate(json_t *root, struct profile *p)
 {
@@ -198,6 +238,8 @@ validate(json_t *root, struct profile *p)
 		return rc;
 	if (p->name == NULL)
 		return bad("name", "is required%s", "");
+	if ((rc = opt_bool(root, "active", 1, &p->active)) != PA_OK)
+		return rc;
 	if ((rc = opt_str(root, "supplier_code", &p->supplier_code, 0)) != PA_OK ||
 	    (rc = opt_str(root, "sheet", &p->sheet, 1)) != PA_OK ||
 	    (rc = opt_str(root, "file_pattern", &p->file_pattern, 1)) != PA_OK)
@@ -268,6 +310,12 @@ prof_parse(const char *text, size_t len, struct profile **out)
 
 	*out = NULL;
 	nofail = pa_mem_failures();
+	/* Windows editors (Notepad) start a UTF-8 file with a BOM; RFC 8259
+	 * §8.1 lets a parser ignore it, and jansson does not. */
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		text += 3;
+		len -= 3;
+	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	/* Not the profile's fault: jansson reports some allocation failures
 	 * as bad JSON ("invalid token"), or with no text at all. */
@@ -441,12 +489,13 @@ prof_list(adb *a, json_t **out)
 	}
 	for (i = 0; i < n; i++) {
 		struct profile *p = all[i];
-		json_t *o = json_pack("{s:s, s:s*, s:s, s:s*, s:s, s:O}",
+		json_t *o = json_pack("{s:s, s:s*, s:s, s:s*, s:s, s:O, s:b}",
 		    "name", p->name, "supplier_code", p->supplier_code,
 		    "file_format", prof_format_name(p->format),
 		    "file_pattern", p->file_pattern,
 		    "upsert_field", cat_field_name(p->upsert_field),
-		    "column_mapping", json_object_get(p->json, "column_mapping"));
+		    "column_mapping", json_object_get(p->json, "column_mapping"),
+		    "active", p->active);
 		if (o == NULL || json_array_append_new(arr, o) != 0) {
 			rc = PA_ENOMEM;
 			goto out;

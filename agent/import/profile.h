@@ -28,6 +28,7 @@ struct profile {
 	 * of the matched products would move a price by more than
 	 * max_price_change_percent. Defaults 50 and 20; both 100: off. */
 	double max_price_change_percent, max_changed_share_percent;
+	int active;                   /* "active": false = switched off */
 	json_t *json;                 /* the profile as given (owned ref) */
 };
 
@@ -37,6 +38,15 @@ int prof_parse(const char *text, size_t len, struct profile **out);
 void prof_free(struct profile *p);
 
 const char *prof_format_name(enum rs_format f);
+/* Rules for a profile being added (not applied to stored ones, so an
+ * older profile never becomes unreadable): its name has no control
+ * characters, is not blank, has no outer spaces, fits PROFILE_MAX_NAME.
+ * PA_EPROFILE naming the rule. */
+#define PROFILE_MAX_NAME 200
+int prof_check_new(const struct profile *p);
+/* PA_OK when p may be used for an import; PA_EPROFILE naming it when the
+ * operator switched it off ("active": false). */
+int prof_check_active(const struct profile *p);
 
 /* Store. add: PA_EEXISTS when the name is taken and !replace. */
 int prof_add(adb *a, const struct profile *p, int replace);
@@ -44,7 +54,7 @@ int prof_add(adb *a, const struct profile *p, int replace);
 int prof_get(adb *a, const char *name, struct profile **out);
 int prof_remove(adb *a, const char *name);
 /* New array of {name, supplier_code, file_format, file_pattern,
- * upsert_field, created_at} ordered by name. */
+ * upsert_field, column_mapping, active} ordered by name. */
 int prof_list(adb *a, json_t **out);
 /* Every stored profile, for the inbox matcher; *n set. Free each with
  * prof_free and the array with pa_free. */

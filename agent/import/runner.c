@@ -376,6 +376,7 @@ runner_run(adb *a, struct job *j, const struct runner_opts *o)
 	struct profile *p = NULL;
 	char spool[PATH_MAX], lock[PATH_MAX], msg[512];
 	struct kkt_status ks;
+	struct hal_file_id dir_id;
 	int rc, prc, gate, lockfd = -1;
 	cat *c = NULL;
 
@@ -384,6 +385,8 @@ runner_run(adb *a, struct job *j, const struct runner_opts *o)
 	r.a = a;
 	r.j = j;
 	r.o = o;
+	if ((rc = hal_path_id(o->data_dir, &dir_id)) != PA_OK)
+		return rc;
 	if ((rc = job_reload(a, j)) != PA_OK)
 		return rc;
 	if (j->state != JOB_DRAFT)
@@ -393,6 +396,11 @@ runner_run(adb *a, struct job *j, const struct runner_opts *o)
 		    " (reset it first: posagent job reset)" : "");
 	if ((rc = prof_get(a, j->profile, &p)) != PA_OK)
 		return pa_err_wrap(rc, "job %s: ", j->name);
+	/* Switched off after the job was made: it stays draft (issue #9). */
+	if ((rc = prof_check_active(p)) != PA_OK) {
+		pa_err_wrap(rc, "job %s stays draft: ", j->name);
+		goto out;
+	}
 	if ((rc = hal_pathf(spool, sizeof(spool), "%s/spool/%s", o->data_dir,
 	    j->sha256)) != PA_OK)
 		goto out;
@@ -460,6 +468,12 @@ runner_run(adb *a, struct job *j, const struct runner_opts *o)
 	po.accepted_by = o->accepted_by;
 	r.last_ms = hal_sys.mono_ms();
 	prc = pipe_run(&po, &sink, &st);
+	/* The data directory removed (or replaced) under us: the catalog and
+	 * agent.db we wrote are unlinked files. Report that, never "done"
+	 * (issue #9); the job row, in the deleted agent.db, is moot. */
+	if ((rc = hal_check_same("data directory", o->data_dir, &dir_id)) !=
+	    PA_OK)
+		goto out;
 	/* settle() commits the rows' log lines with the outcome, whatever it is. */
 	rc = settle(&r, prc, &st);
 	if (rc == PA_ENOSPC)

@@ -180,7 +180,8 @@ adb_open(const char *data_dir, adb **out)
 
 	*out = NULL;
 	if ((rc = hal_mkdirs(data_dir)) != PA_OK)
-		return rc;
+		return pa_err_wrap(rc == PA_EEXISTS ? PA_ECONFIG : rc, "data "
+		    "directory ([agent] data_dir or -d): ");
 	if ((size_t)snprintf(path, sizeof(path), "%s/agent.db", data_dir) >=
 	    sizeof(path))
 		return pa_err_set(PA_ECONFIG, "data_dir too long: %s", data_dir);

@@ -216,3 +216,47 @@ def test_control_characters_in_file_name_do_not_forge_log_lines(agent):
     out = agent.run("job", "list").out
     assert len(out.strip().splitlines()) == 2, out
     assert "x\\n2026" in out
+
+
+# --- issue #9 item 4: the data directory removed while the daemon runs ---
+
+def _serving(agent):
+    """Start the daemon and wait until its loop has imported a file."""
+    agent.add_profile(file_pattern="*.csv")
+    inbox(agent)
+    p = agent.popen("run")
+    drop(agent, "first.csv")
+    wait_for(lambda: (agent.data / "archive" / "first.csv").exists(),
+             what="the daemon to serve")
+    return p
+
+
+def test_data_dir_removed_daemon_stops_with_74(agent):
+    p = _serving(agent)
+    try:
+        shutil.rmtree(agent.data)
+        out, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 74, err
+    # Whichever the loop sees gone first (rmtree unlinks the lock early).
+    assert "removed while posagent was using it" in err, err
+    assert "data directory" in err or "lock file" in err
+    # Nothing made again at the old path: no fresh catalog, no second lock.
+    assert not (agent.data / "catalog.db").exists()
+    assert not (agent.data / "posagent.lock").exists()
+
+
+def test_lock_file_removed_daemon_stops_with_74(agent):
+    """Without its lock a second daemon could start on the same inbox."""
+    p = _serving(agent)
+    try:
+        os.unlink(agent.data / "posagent.lock")
+        drop(agent, "second.csv")                 # wakes the loop
+        out, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 74, err
+    assert "lock file" in err and "removed" in err

@@ -344,3 +344,76 @@ def test_job_create_failure_leaves_no_orphan_spool(agent):
     db.execute("DROP TRIGGER no_job")
     db.commit()
     db.close()
+
+
+def test_data_dir_removed_during_cli_import_is_not_done(agent, kkt_peer):
+    """It printed `done` and exited 0 into deleted files (issue #9 item 4).
+    The KKT check holds the import while the directory goes."""
+    from fx_hq import wait_for
+    from fx_kkt import use_kkt
+    use_kkt(agent, kkt_peer.url, timeout_ms=30000)
+    agent.add_profile()
+    kkt_peer.set("slow", delay_ms=3000)
+    p = agent.popen("import", _SEED_CSV, "--profile", "Test", json_out=True)
+    try:
+        wait_for(lambda: kkt_peer.hits("opticserp_status") >= 1,
+                 what="the import to ask the KKT adapter")
+        shutil.rmtree(agent.data)
+        out, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 74, err
+    assert "removed while posagent was using it" in err
+    assert '"done"' not in out
+    assert not (agent.data / "catalog.db").exists()
+
+
+# --- issue #9: permission problems say what to do (77/78, not 70) ---
+
+def test_read_only_data_dir_is_a_permission_problem(agent):
+    agent.add_profile()
+    os.chmod(agent.data, 0o555)
+    try:
+        r = agent.run("job", "list", as_user=True)
+    finally:
+        os.chmod(agent.data, 0o750)
+    assert r.rc == 77, r
+    assert "not writable" in r.err and str(agent.data) in r.err
+    assert "readonly database" not in r.err
+
+
+def test_data_dir_that_is_a_file_is_a_config_error(agent):
+    f = agent.dir / "afile"
+    f.write_text("x")
+    r = agent.run("-d", f, "job", "list")
+    assert r.rc == 78, r
+    assert "is a file, not a directory" in r.err and "data_dir" in r.err
+
+
+def test_unreadable_csv_is_a_permission_problem(agent):
+    agent.add_profile()
+    csv = agent.dir / "locked.csv"
+    shutil.copy(_SEED_CSV, csv)
+    csv.chmod(0)
+    r = agent.run("import", csv, "--profile", "Test", as_user=True)
+    assert r.rc == 77, r
+    assert "permission denied" in r.err.lower() and "locked.csv" in r.err
+    assert agent.jrun("job", "list")[1] == []
+
+
+def test_price_above_documented_maximum_is_an_error_row(agent):
+    """92233720368547758.07 was stored as INT64_MAX kopecks (issue #9)."""
+    agent.add_profile()
+    f = agent.dir / "big.csv"
+    f.write_text("SKU,Product Name,Price,Stock\n"
+                 "A1,ok,1 000 000 000,1\n"
+                 "A2,too much,92233720368547758.07,1\n"
+                 "A3,just over,1000000000.01,1\n")
+    rc, job, r = agent.jrun("import", f, "--profile", "Test")
+    assert rc == 0, r
+    assert job["created_count"] == 1 and job["error_count"] == 2
+    assert [p["default_code"] for p in agent.catalog()] == ["A1"]
+    log = agent.jrun("log", job["name"], "--level", "error")[1]["entries"]
+    assert [e["row_number"] for e in log] == [3, 4]
+    assert "at most 1 000 000 000,00" in log[0]["message"]

@@ -96,3 +96,93 @@ def test_remove_and_missing_profile(agent):
 def test_missing_profile_file(agent):
     r = agent.run("profile", "add", agent.dir / "nope.json")
     assert r.rc == 66 and "nope.json" in r.err
+
+
+# --- issue #9 item 5 and weak spots: disabled profiles, names, BOM ---
+
+def _seed():
+    import os
+    from conftest import FIXTURES
+    return os.path.join(FIXTURES, "uat03", "supplier_price_list.csv")
+
+
+def test_disabled_profile_manual_import_is_refused(agent):
+    agent.add_profile(active=False)
+    r = agent.run("import", _seed(), "--profile", "Test")
+    assert r.rc == 78, r
+    assert "profile 'Test' is disabled" in r.err and '"active": true' in r.err
+    assert agent.jrun("job", "list")[1] == []       # no job made
+    assert agent.catalog() == []
+    r = agent.run("import", _seed(), "--profile", "Test", "--preview", "3")
+    assert r.rc == 78, r
+    rc, doc, r = agent.jrun("profile", "list")
+    assert rc == 0 and doc[0]["active"] is False
+    assert "ACTIVE" in agent.run("profile", "list").out
+
+
+def test_disabled_profile_draft_job_stays_draft(agent):
+    name = agent.add_profile()
+    rc, job, r = agent.jrun("job", "create", _seed(), "--profile", name)
+    assert rc == 0, r
+    p = agent.dir / "off.json"
+    prof = json.loads((agent.dir / "profile-Test.json").read_text())
+    prof["active"] = False
+    p.write_text(json.dumps(prof))
+    assert agent.run("profile", "add", "--replace", p).rc == 0
+    r = agent.run("job", "run", job["name"])
+    assert r.rc == 78, r
+    assert "stays draft" in r.err and "disabled" in r.err
+    assert agent.jrun("job", "show", job["name"])[1]["state"] == "draft"
+    assert agent.catalog() == []
+
+
+def test_disabled_profile_never_matches_an_inbox_file(agent):
+    agent.add_profile(active=False, file_pattern="*.csv")
+    import shutil
+    d = agent.data / "inbox"
+    d.mkdir(parents=True, exist_ok=True)
+    shutil.copy(_seed(), d / "price.csv")
+    r = agent.run("run", "--once")
+    assert r.rc == 0, r
+    assert (agent.data / "rejected" / "price.csv").exists()
+    assert agent.jrun("job", "list")[1] == []
+    assert agent.catalog() == []
+
+
+def test_profile_file_with_utf8_bom_is_accepted(agent):
+    p = agent.dir / "bom.json"
+    p.write_bytes(b"\xef\xbb\xbf" + json.dumps(BASE, ensure_ascii=False).encode())
+    r = agent.run("profile", "add", p)
+    assert r.rc == 0, r
+    assert [x["name"] for x in agent.jrun("profile", "list")[1]] == ["Essilor"]
+
+
+@pytest.mark.parametrize("name,words", [
+    ("   ", "must not be blank"),
+    ("\u00a0 \u00a0", "must not be blank"),
+    ("Ess\nilor", "control characters"),
+    ("Ess\u001b[31milor", "control characters"),
+    ("Ess\u202eilor", "control characters"),
+    (" Essilor", "start or end with a space"),
+])
+def test_bad_profile_names_are_refused(agent, name, words):
+    r = add(agent, variant(name=name))
+    assert r.rc == 78, r
+    assert words in r.err
+    assert agent.jrun("profile", "list")[1] == []
+
+
+def test_unreadable_profile_file_is_a_permission_problem(agent):
+    p = agent.dir / "p.json"
+    p.write_text(json.dumps(BASE))
+    p.chmod(0)
+    assert agent.run("init").rc == 0
+    r = agent.run("profile", "add", p, as_user=True)
+    assert r.rc == 77, r
+    assert "permission denied" in r.err and str(p) in r.err
+
+
+def test_profile_file_that_is_a_directory_is_refused(agent):
+    r = agent.run("profile", "add", agent.dir)
+    assert r.rc == 78, r
+    assert "is a directory" in r.err

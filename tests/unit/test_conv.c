@@ -251,14 +251,22 @@ test_money_refuses_bad_grouping(void **state)
 	money_bad(NNBSP "5");
 }
 
+/* issue #9: 92233720368547758.07 was stored as INT64_MAX kopecks. */
 static void
-test_money_limits_to_int64(void **state)
+test_money_limits_to_documented_maximum(void **state)
 {
 	(void)state;
-	assert_int_equal(money_ok("92233720368547758.07"), INT64_MAX);
+	assert_int_equal(money_ok("1 000 000 000,00"), CONV_MONEY_MAX_KOPECKS);
+	money_bad("1000000000.01");
+	assert_non_null(strstr(pa_err_msg(PA_EINVAL), "at most 1 000 000 000,00"));
+	money_bad("92233720368547758.07");
 	money_bad("92233720368547758.08");
 	money_bad("99999999999999999999999999");
 	assert_non_null(strstr(pa_err_msg(PA_EINVAL), "too large"));
+	assert_int_equal(money_num_ok("1E9"), CONV_MONEY_MAX_KOPECKS);
+	money_num_bad("1000000000.005");
+	money_num_bad("4.60123456789E+12");
+	money_num_bad("9.3E18");
 }
 
 static void
@@ -402,7 +410,7 @@ main(void)
 		cmocka_unit_test(test_money_refuses_missing_digits_around_separator),
 		cmocka_unit_test(test_money_refuses_three_decimals),
 		cmocka_unit_test(test_money_refuses_bad_grouping),
-		cmocka_unit_test(test_money_limits_to_int64),
+		cmocka_unit_test(test_money_limits_to_documented_maximum),
 		cmocka_unit_test(test_money_long_value_is_cut_in_message),
 		cmocka_unit_test(test_money_num_exact_and_rounded),
 		cmocka_unit_test(test_money_num_exponent),
