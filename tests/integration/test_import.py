@@ -417,3 +417,17 @@ def test_price_above_documented_maximum_is_an_error_row(agent):
     log = agent.jrun("log", job["name"], "--level", "error")[1]["entries"]
     assert [e["row_number"] for e in log] == [3, 4]
     assert "at most 1 000 000 000,00" in log[0]["message"]
+
+
+def test_cp1251_file_under_utf8_profile_fails_the_job(agent):
+    """Every row was an error row and the job ended done, exit 0 (issue #9);
+    the reverse mismatch already failed with 65."""
+    agent.add_profile()
+    f = agent.dir / "cp.csv"
+    f.write_bytes("SKU,Product Name,Price,Stock\nA1,Линза,10,1\nA2,Оправа,20,2\n"
+                  "A3,Футляр,30,3\nA4,Салфетка,40,4\n".encode("cp1251"))
+    rc, job, r = agent.jrun("import", f, "--profile", "Test")
+    assert rc == 65, r
+    assert job["state"] == "failed"
+    assert "csv_cp1251" in job["error_message"]
+    assert agent.catalog() == []

@@ -365,6 +365,30 @@ test_cp1251_profile_refuses_utf8_after_ascii_chunk(void **state)
 	rd_done(&r, p);
 }
 
+/* issue #9: a Windows-1251 price list (ASCII header) under a csv_utf8
+ * profile made every row an error row and the job ended done. */
+static void
+test_utf8_profile_refuses_cp1251_file(void **state)
+{
+	/* SKU;Name / 1;Линза / 2;Оправа / 3;Футляр in CP1251 */
+	const char *p = write_str("cp_as_utf8.csv", "SKU;Name\n1;\xcb\xe8\xed"
+	    "\xe7\xe0\n2;\xce\xef\xf0\xe0\xe2\xe0\n3;\xd4\xf3\xf2\xeb\xff"
+	    "\xf0\n");
+	struct rs_opts o = { .format = RS_CSV_UTF8, .delimiter = ';' };
+	struct rd r;
+
+	(void)state;
+	assert_int_equal(csvr_open(p, &o, &r.ops, &r.impl), PA_EFORMAT);
+	assert_non_null(strstr(pa_err_msg(PA_EFORMAT), "csv_cp1251"));
+	unlink(p);
+	/* Two bad lines are too little to judge: error cells, as before. */
+	ROWS("two_bad.csv", "a\n\xcb\xe8\n\xce\xef\n", 0,
+	    "1[a] 2[!\\xCB\\xE8] 3[!\\xCE\\xEF]");
+	/* One good UTF-8 character and the file is UTF-8. */
+	ROWS("one_good.csv", "\xcb\n\xce\n\xd0\x9e\n\xd4\n", 0,
+	    "1[!\\xCB] 2[!\\xCE] 3[О] 4[!\\xD4]");
+}
+
 static void
 test_invalid_utf8_flagged_bad(void **state)
 {
@@ -664,6 +688,7 @@ main(void)
 		cmocka_unit_test(test_cp1251_profile_refuses_utf8_file),
 		cmocka_unit_test(test_cp1251_profile_refuses_utf8_bom),
 		cmocka_unit_test(test_cp1251_profile_refuses_utf8_after_ascii_chunk),
+		cmocka_unit_test(test_utf8_profile_refuses_cp1251_file),
 		cmocka_unit_test(test_invalid_utf8_flagged_bad),
 		cmocka_unit_test(test_overlong_utf8_flagged_bad),
 		cmocka_unit_test(test_surrogate_utf8_flagged_bad),
