@@ -21,6 +21,8 @@ struct mapper {
 	char **headers;               /* trimmed header text per column */
 	size_t nheaders;
 	const char *label;
+	char *barcode;                /* the row's normalised barcode */
+	char warn[512];               /* the row's warning, "" = none */
 };
 
 static void
@@ -49,6 +51,70 @@ mapper_free(struct mapper *m)
 	pa_free(m->headers);
 	m->headers = NULL;
 	m->nheaders = 0;
+	pa_free(m->barcode);
+	m->barcode = NULL;
+}
+
+/* "4.60123456789E+12", "4,6E12": Excel's display of a long number. */
+static int
+sci_notation(const char *s, size_t len)
+{
+	size_t i = 0, d = 0;
+
+	while (i < len && s[i] >= '0' && s[i] <= '9')
+		i++, d++;
+	if (d == 0)
+		return 0;
+	if (i < len && (s[i] == '.' || s[i] == ',')) {
+		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+	}
+	if (i == len || (s[i] != 'e' && s[i] != 'E'))
+		return 0;
+	if (++i < len && (s[i] == '+' || s[i] == '-'))
+		i++;
+	for (d = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+		d++;
+	return d > 0 && i == len;
+}
+
+/* A barcode as the scanner reads it (issue #9): full-width digits
+ * (U+FF10..U+FF19, from East Asian input methods) become ASCII; a value in
+ * scientific notation sets a warning, because its digits are gone. */
+static int
+barcode_norm(struct mapper *m, const struct rs_row *row, const char *col,
+    const char *head, const char **s, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)*s;
+	size_t i, o = 0;
+	int wide = 0;
+
+	for (i = 0; i + 2 < *len && !wide; i++)
+		wide = p[i] == 0xEF && p[i + 1] == 0xBC && p[i + 2] >= 0x90 &&
+		    p[i + 2] <= 0x99;
+	if (wide) {
+		if (m->barcode == NULL &&
+		    (m->barcode = pa_malloc(RS_MAX_CELL_BYTES + 1)) == NULL)
+			return PA_ENOMEM;
+		for (i = 0; i < *len; ) {
+			if (i + 2 < *len && p[i] == 0xEF && p[i + 1] == 0xBC &&
+			    p[i + 2] >= 0x90 && p[i + 2] <= 0x99) {
+				m->barcode[o++] = (char)('0' + p[i + 2] - 0x90);
+				i += 3;
+			} else {
+				m->barcode[o++] = (char)p[i++];
+			}
+		}
+		*s = m->barcode;
+		*len = o;
+	}
+	if (sci_notation(*s, *len))
+		snprintf(m->warn, sizeof(m->warn), "row %lu, column %s (\"%s\"): "
+		    "barcode %.*s is in scientific notation: the spreadsheet "
+		    "rounded it and its last digits are lost; stored as given. "
+		    "Format the column as text and export again", row->row_number,
+		    col, head, (int)(*len > 40 ? 40 : *len), *s);
+	return PA_OK;
 }
 
 /* Text for JSON: valid UTF-8 as is; otherwise invalid bytes spelled \xNN so
@@ -131,11 +197,24 @@ take_header(struct mapper *m, const struct rs_row *row)
 		m->col[f] = NO_COLUMN;
 		if (!p->column[f])
 			continue;
-		for (i = 0; i < m->nheaders; i++)
-			if (strcmp(m->headers[i], p->column[f]) == 0) {
-				m->col[f] = i;
-				break;
+		for (i = 0; i < m->nheaders; i++) {
+			if (strcmp(m->headers[i], p->column[f]) != 0)
+				continue;
+			/* The first used to win silently (issue #9): which of
+			 * two "Price" columns is the price is not ours to guess. */
+			if (m->col[f] != NO_COLUMN) {
+				char a[8], b[8];
+				col_letters(m->col[f], a);
+				col_letters(i, b);
+				return pa_err_set(PA_EDATA, "%s: the header \"%s\" "
+				    "(mapped to %s) occurs twice in header row %ld, "
+				    "in columns %s and %s; rename one in the file, or "
+				    "map the other header", m->label, p->column[f],
+				    cat_field_name((enum cat_field)f), p->header_row,
+				    a, b);
 			}
+			m->col[f] = i;
+		}
 	}
 	for (f = 0; f < CAT_NFIELDS; f++) {
 		if (!p->column[f] || m->col[f] != NO_COLUMN)
@@ -171,7 +250,7 @@ row_is_empty(const struct rs_row *row)
 /* Convert the mapped cells of row into vals. On a bad value returns
  * PA_EINVAL with a message naming row, column and what to do. */
 static int
-map_row(const struct mapper *m, const struct rs_row *row,
+map_row(struct mapper *m, const struct rs_row *row,
     struct cat_value *vals)
 {
 	const struct profile *p = m->prof;
@@ -179,6 +258,7 @@ map_row(const struct mapper *m, const struct rs_row *row,
 	char col[8];
 	int f, rc;
 
+	m->warn[0] = '\0';
 	for (f = 0; f < CAT_NFIELDS; f++) {
 		const struct rs_cell *c;
 		const char *s = empty;
@@ -198,6 +278,9 @@ map_row(const struct mapper *m, const struct rs_row *row,
 				    "Windows-1251" : "UTF-8");
 			s = c->text;
 			len = conv_trim(&s, c->len);
+			if ((enum cat_field)f == CAT_BARCODE && (rc = barcode_norm(m,
+			    row, col, p->column[f], &s, &len)) != PA_OK)
+				return rc;
 		}
 		vals[f].text = s;
 		vals[f].len = len;
@@ -453,6 +536,9 @@ pipe_run(const struct pipe_opts *o, const struct pipe_sink *sink,
 		} else if (rc != PA_OK) {
 			goto out;
 		} else if ((rc = upsert_row(o, sink, &m, row, vals, st)) != PA_OK) {
+			goto out;
+		} else if (m.warn[0] &&
+		    (rc = log_row(sink, &m, JOB_WARNING, row, m.warn)) != PA_OK) {
 			goto out;
 		}
 		/* Fail fast (issue #8): a wrong file or profile makes every row

@@ -431,3 +431,42 @@ def test_cp1251_file_under_utf8_profile_fails_the_job(agent):
     assert job["state"] == "failed"
     assert "csv_cp1251" in job["error_message"]
     assert agent.catalog() == []
+
+
+def test_duplicate_mapped_header_fails_naming_both_columns(agent):
+    """The first "Price" column won silently (issue #9)."""
+    agent.add_profile()
+    f = agent.dir / "dup.csv"
+    f.write_text("SKU,Product Name,Price,Stock,Price\nA1,Lens,10,1,99\n")
+    rc, job, r = agent.jrun("import", f, "--profile", "Test")
+    assert rc == 65, r
+    assert job["state"] == "failed"
+    assert '"Price" (mapped to list_price) occurs twice' in job["error_message"]
+    assert "columns C and E" in job["error_message"]
+    assert agent.catalog() == []
+    # An unmapped header may repeat.
+    g = agent.dir / "dup2.csv"
+    g.write_text("SKU,Product Name,Price,Stock,Note,Note\nA1,Lens,10,1,a,b\n")
+    rc, job, r = agent.jrun("import", g, "--profile", "Test")
+    assert rc == 0, r
+
+
+def test_barcode_in_scientific_notation_warns_and_full_width_is_normalised(agent):
+    """Barcodes were stored as given, unchecked (issue #9)."""
+    agent.add_profile(column_mapping={"default_code": "SKU", "name": "Product Name",
+                                      "list_price": "Price", "barcode": "Barcode"})
+    f = agent.dir / "bc.csv"
+    f.write_text("SKU,Product Name,Price,Barcode\n"
+                 "A1,Lens,10,4.60123456789E+12\n"
+                 "A2,Frame,20,４６０７００００１７０３６\n"
+                 "A3,Case,30,4607000017043\n", encoding="utf-8")
+    rc, job, r = agent.jrun("import", f, "--profile", "Test")
+    assert rc == 0, r
+    assert job["created_count"] == 3 and job["error_count"] == 0
+    bc = {p["default_code"]: p["barcode"] for p in agent.catalog()}
+    assert bc["A2"] == "4607000017036"
+    assert bc["A3"] == "4607000017043"
+    log = agent.jrun("log", job["name"], "--level", "warning")[1]["entries"]
+    sci = [e for e in log if "scientific notation" in e["message"]]
+    assert len(sci) == 1 and sci[0]["row_number"] == 2
+    assert "digits are lost" in sci[0]["message"]
