@@ -318,7 +318,7 @@ csvr__sniff_utf8(struct csvr *c, size_t i)
 			i++;
 			continue;
 		}
-		n = conv_utf8_seq((const char *)c->buf + i, c->len - i);
+		n = pa_utf8_seq((const char *)c->buf + i, c->len - i);
 		if (n > 0) {
 			c->sniffing = 0;        /* well-formed UTF-8: it is UTF-8 */
 			return PA_OK;

@@ -34,6 +34,7 @@ struct xcell {
 	size_t off, len;       /* in the row buffer, unless ext */
 	const char *ext;       /* constant text ("TRUE", "") */
 	unsigned flags;
+	int placed;            /* a cell of the file, not a gap filler */
 };
 
 struct xlsx {
@@ -296,14 +297,25 @@ cell_place(struct xlsx *s, const char *ext, size_t off, size_t len,
 		s->xc[i].ext = empty;
 		s->xc[i].off = s->xc[i].len = 0;
 		s->xc[i].flags = 0;
+		s->xc[i].placed = 0;
 	}
 	if (s->col >= s->nxc)
 		s->nxc = s->col + 1;
-	/* A repeated reference (hostile or sloppy) overwrites: last wins. */
+	else if (s->xc[s->col].placed) {
+		/* A reference given twice in one row silently replaced the
+		 * first value (issue #9); duplicate rows are refused, so is
+		 * this. Cells out of order but distinct are placed. */
+		char cn[24];
+		cell_name(s->col, s->row_no, cn, sizeof(cn));
+		sheet_fail(s, PA_EFORMAT, "cell %s appears twice in the row: "
+		    "which value is meant is unknown", cn);
+		return;
+	}
 	s->xc[s->col].ext = ext;
 	s->xc[s->col].off = off;
 	s->xc[s->col].len = len;
 	s->xc[s->col].flags = flags;
+	s->xc[s->col].placed = 1;
 }
 
 static void

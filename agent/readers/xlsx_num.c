@@ -2,8 +2,11 @@
  *
  * A numeric cell holds an IEEE double as text ("4601234567890",
  * "0.30000000000000004", "1.5E-3"). We print it the way a spreadsheet shows
- * it with 15 significant digits (Excel's precision), never with an exponent:
- * barcodes and SKUs stay exact integers, binary noise is trimmed.
+ * it with 15 significant digits (Excel's precision), without an exponent:
+ * barcodes and SKUs stay exact integers, binary noise is trimmed. Only a
+ * magnitude no barcode or price has (below 1E-9, or more than 21 integer
+ * digits) takes Excel's exponent form, "1E-320" rather than 322 characters
+ * of zeros (issue #9).
  *
  * Dates are numbers too (days since 1899-12-30, or 1904-01-01 with
  * workbookPr date1904) and are only recognisable through the cell's style:
@@ -232,6 +235,11 @@ xlsx__styles_free(struct xlsx__styles *s)
 
 /* --- numbers -------------------------------------------------------------- */
 
+/* Fixed notation between 1E-9 and 21 integer digits (int64 and every
+ * barcode fit); outside, the exponent form. */
+#define XLSX_NUM_MIN_POINT (-8)
+#define XLSX_NUM_MAX_POINT 21
+
 size_t
 xlsx__num_canon(double d, locale_t cloc, char *out, size_t outsz)
 {
@@ -257,6 +265,21 @@ xlsx__num_canon(double d, locale_t cloc, char *out, size_t outsz)
 		if (*c >= '0' && *c <= '9' && nd < sizeof(dig))
 			dig[nd++] = *c;
 	point = ex + 1;  /* digits before the decimal point */
+	if (point < XLSX_NUM_MIN_POINT || point > XLSX_NUM_MAX_POINT) {
+		if (outsz < nd + 12)
+			return 0;  /* cannot happen with XLSX_NUM_MAX */
+		if (g[0] == '-')
+			out[o++] = '-';
+		out[o++] = dig[0];
+		if (nd > 1) {
+			out[o++] = '.';
+			memcpy(out + o, dig + 1, nd - 1);
+			o += nd - 1;
+		}
+		o += (size_t)snprintf(out + o, outsz - o, "E%c%02ld",
+		    ex < 0 ? '-' : '+', labs(ex));
+		return o;
+	}
 	if (outsz < (size_t)labs(ex) + nd + 4)
 		return 0;  /* cannot happen with XLSX_NUM_MAX */
 	if (g[0] == '-')
@@ -341,10 +364,14 @@ num_fast(const char *v, size_t len, char *out)
 		fe--;
 	if (ib < ie) {
 		sig = (ie - ib) + (fe - fb);
+		if (ie - ib > XLSX_NUM_MAX_POINT)
+			return 0;  /* the exponent form */
 	} else {
 		for (z = fb; z < fe && v[z] == '0'; z++)
 			;
 		sig = fe - z;
+		if (sig > 0 && z - fb > (size_t)-XLSX_NUM_MIN_POINT)
+			return 0;  /* the exponent form */
 	}
 	if (sig > 15)
 		return 0;

@@ -479,6 +479,10 @@ test_canonical_number_text(void **state)
 		{ 1234567890123456789.0, "1234567890123460000" },
 		{ 0.1 + 0.2, "0.3" }, { 1e15, "1000000000000000" },
 		{ 123456.789, "123456.789" }, { -42.0, "-42" },
+		/* issue #9: 1e-320 was 322 characters of zeros in a text field */
+		{ 1e-320, "9.99988867182683E-321" }, { 1e-9, "0.000000001" },
+		{ -2.5e-10, "-2.5E-10" }, { 1e20, "100000000000000000000" },
+		{ 1e21, "1E+21" }, { 1.5e300, "1.5E+300" },
 	};
 	locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
 	char buf[XLSX_NUM_MAX];
@@ -539,7 +543,11 @@ test_number_edges(void **state)
 		{ " 42 ", "42", RS_CELL_NUMBER }, /* XML whitespace */
 		{ "+.50", "0.5", RS_CELL_NUMBER },
 		{ "-000.000", "0", RS_CELL_NUMBER },
-		{ "4.94065645841247e-324", "0.", RS_CELL_NUMBER },
+		{ "4.94065645841247e-324", "4.94065645841247E-324",
+		    RS_CELL_NUMBER },
+		{ "1e-320", "9.99988867182683E-321", RS_CELL_NUMBER },
+		{ "0.0000000001", "1E-10", RS_CELL_NUMBER },       /* fast path */
+		{ "10000000000000000000000", "1E+22", RS_CELL_NUMBER },
 		{ "12 000", "12 000", 0 },
 	};
 	locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
@@ -1241,6 +1249,26 @@ test_rows_out_of_order_refused(void **state)
 	free(xml);
 }
 
+/* issue #9: a repeated reference silently replaced the first value;
+ * refused like duplicate rows. Distinct cells out of order stay fine. */
+static void
+test_cell_repeated_in_a_row_refused(void **state)
+{
+	char *xml = sheet_xml("<row r=\"1\"><c r=\"A1\"><v>1</v></c>"
+	    "<c r=\"B1\"><v>2</v></c><c r=\"B1\"><v>3</v></c></row>");
+	const char *path = make_book("cells_dup.xlsx", xml, strlen(xml));
+
+	(void)state;
+	expect_fail(path, NULL, PA_EFORMAT, "cell B1 appears twice in the row");
+	free(xml);
+	/* Going back to a cell given earlier is the same thing. */
+	xml = sheet_xml("<row r=\"1\"><c r=\"C1\"><v>1</v></c>"
+	    "<c r=\"A1\"><v>2</v></c><c><v>3</v></c><c><v>4</v></c></row>");
+	path = make_book("cells_back.xlsx", xml, strlen(xml));
+	expect_fail(path, NULL, PA_EFORMAT, "cell C1 appears twice in the row");
+	free(xml);
+}
+
 /* Every allocation of ours failing in turn: PA_ENOMEM, no leak, no crash
  * (ASan checks the leaks at exit). */
 static void
@@ -1382,6 +1410,7 @@ main(void)
 		cmocka_unit_test(test_huge_tag_limited),
 		cmocka_unit_test(test_bad_cell_reference_refused),
 		cmocka_unit_test(test_rows_out_of_order_refused),
+		cmocka_unit_test(test_cell_repeated_in_a_row_refused),
 		cmocka_unit_test(test_out_of_memory_at_each_allocation),
 	};
 
