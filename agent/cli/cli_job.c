@@ -117,6 +117,12 @@ print_job(struct cli_ctx *ctx, const struct job *j, int rc)
 		return;
 	}
 	guard_summary(o);
+	/* DESIGN §5: a failed or cancelled job changed nothing; say so
+	 * rather than show zeros a reader may take for "nothing matched". */
+	if (j->state == JOB_FAILED || j->state == JOB_CANCELLED) {
+		json_object_set_new(o, "created_count", json_string("rolled back"));
+		json_object_set_new(o, "updated_count", json_string("rolled back"));
+	}
 	cli_kv(stdout, ctx->color, o, show_keys);
 	if ((ov = json_object_get(o, "gate_override")) != NULL)
 		printf("%-18s  by %s, reason \"%s\"; KKT: %s\n", "gate_override",

@@ -300,6 +300,12 @@ settle(struct run *r, int rc, const struct pipe_stats *st)
 	/* The verdict rides on the job object, so HQ gets it with the state. */
 	json_decref(r->j->price_guard);
 	r->j->price_guard = st->guarded ? pg_to_json(&st->guard) : NULL;
+	/* Failed or cancelled: the catalog was rolled back, nothing was
+	 * created or updated (DESIGN §5; a partial created_count of 1 was
+	 * shown after an unterminated quote, issue #9). Rows read and error
+	 * rows stay: they say why. */
+	if (rc != PA_OK)
+		r->j->created = r->j->updated = 0;
 	if ((rc2 = batch_begin(r)) != PA_OK)
 		return rc2;
 	if ((rc2 = log_unlogged(r)) != PA_OK)

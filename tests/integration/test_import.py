@@ -1,5 +1,6 @@
 """CSV import end to end through the real binary (DESIGN §5)."""
 import json
+import re
 import os
 import shutil
 
@@ -470,3 +471,19 @@ def test_barcode_in_scientific_notation_warns_and_full_width_is_normalised(agent
     sci = [e for e in log if "scientific notation" in e["message"]]
     assert len(sci) == 1 and sci[0]["row_number"] == 2
     assert "digits are lost" in sci[0]["message"]
+
+
+def test_failed_job_counts_read_rolled_back(agent):
+    """created_count: 1 after an unterminated quote at the end of the file,
+    though nothing was committed (issue #9, DESIGN §5)."""
+    agent.add_profile()
+    f = agent.dir / "quote.csv"
+    f.write_text('SKU,Product Name,Price,Stock\nA1,Lens,10,1\nA2,"Frame,20,2\n')
+    rc, job, r = agent.jrun("import", f, "--profile", "Test")
+    assert rc == 65, r
+    assert job["state"] == "failed"
+    assert job["created_count"] == 0 and job["updated_count"] == 0
+    assert agent.catalog() == []
+    out = agent.run("job", "show", job["name"]).out
+    assert re.search(r"created_count +rolled back", out), out
+    assert re.search(r"updated_count +rolled back", out), out
