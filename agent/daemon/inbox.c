@@ -101,6 +101,39 @@ match(struct profile *const *profs, size_t n, const char *name,
 	return NULL;
 }
 
+/* The inbox file j was made from replaced one the gate held: its older
+ * draft jobs would stay draft forever. Cancel them, saying by what, in
+ * their logs (to HQ) and ours (issue #9). Best effort: j goes on. */
+static void
+supersede(adb *a, const struct job *j)
+{
+	json_t *names = NULL, *v;
+	struct job *old = NULL;
+	char msg[256];
+	size_t i;
+
+	if (jobq_drafts_replaced(a, j, &names) != PA_OK)
+		return;
+	json_array_foreach(names, i, v) {
+		if (job_get(a, json_string_value(v), &old) != PA_OK)
+			continue;
+		snprintf(msg, sizeof(msg), "superseded by %s: the inbox file was "
+		    "replaced before this job could run", j->name);
+		/* One transaction: the log line and the state change together. */
+		if (adb_begin(a) == PA_OK &&
+		    job_log(a, old, JOB_WARNING, 0, msg, NULL) == PA_OK &&
+		    job_transition(a, old, JOB_CANCELLED, msg) == PA_OK &&
+		    adb_commit(a) == PA_OK)
+			say("%s: job %s cancelled, %s", j->file_name, old->name,
+			    msg);
+		else
+			adb_rollback(a);
+		job_free(old);
+		old = NULL;
+	}
+	json_decref(names);
+}
+
 /* name: the file's bytes (file operations); shown: their rendering (logs). */
 static int
 handle(const struct pa_config *cfg, adb *a, const char *path,
@@ -132,10 +165,13 @@ handle(const struct pa_config *cfg, adb *a, const char *path,
 	}
 	if ((rc = jobq_find_draft(a, sha, p->name, &j)) != PA_OK)
 		return rc;
-	if (j == NULL && (rc = job_create(a, p->name, name, sha, (int64_t)size,
-	    &j)) != PA_OK) {
-		runner_unspool(a, cfg->data_dir, sha);
-		return rc;
+	if (j == NULL) {
+		if ((rc = job_create(a, p->name, name, sha, (int64_t)size, &j)) !=
+		    PA_OK) {
+			runner_unspool(a, cfg->data_dir, sha);
+			return rc;
+		}
+		supersede(a, j);
 	}
 	ro = *base;
 	ro.data_dir = cfg->data_dir;

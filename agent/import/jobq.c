@@ -255,6 +255,43 @@ jobq_sha_used(adb *a, const char *sha256, int *found)
 }
 
 int
+jobq_drafts_replaced(adb *a, const struct job *j, json_t **names)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *arr = json_array();
+	int rc;
+
+	*names = NULL;
+	if (arr == NULL)
+		return PA_ENOMEM;
+	if ((rc = sqlx_prepare(adb_sqlite(a), "SELECT name FROM job WHERE "
+	    "state = 'draft' AND file_name = ?1 AND profile = ?2 AND "
+	    "file_sha256 <> ?3 AND id < ?4 ORDER BY id", &st)) != PA_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, j->file_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, j->profile, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, j->sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, j->id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (json_array_append_new(arr, json_string((const char *)
+		    sqlite3_column_text(st, 0))) != 0) {
+			rc = PA_ENOMEM;
+			goto out;
+		}
+	if (rc != SQLITE_DONE) {
+		rc = sqlx_err(adb_sqlite(a), rc, "find replaced drafts");
+		goto out;
+	}
+	rc = PA_OK;
+	*names = arr;
+	arr = NULL; /* transferred */
+out:
+	sqlite3_finalize(st);
+	json_decref(arr);
+	return rc;
+}
+
+int
 jobq_running(adb *a, json_t **names)
 {
 	sqlite3_stmt *st = NULL;

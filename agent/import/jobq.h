@@ -47,6 +47,11 @@ int jobq_sha_used(adb *a, const char *sha256, int *found);
 int jobq_find_draft(adb *a, const char *sha256, const char *profile,
     struct job **out);
 
+/* Names of older draft jobs for the same file name and profile as j but
+ * other content: an inbox file replaced while the gate held it (their
+ * drafts would stay forever). *names is a new JSON array. */
+int jobq_drafts_replaced(adb *a, const struct job *j, json_t **names);
+
 /* Names of jobs in state running (for recovery); *names is a JSON array. */
 int jobq_running(adb *a, json_t **names);
 

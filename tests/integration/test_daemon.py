@@ -260,3 +260,26 @@ def test_lock_file_removed_daemon_stops_with_74(agent):
             p.kill()
     assert p.returncode == 74, err
     assert "lock file" in err and "removed" in err
+
+
+def test_replaced_inbox_file_supersedes_its_draft(agent, kkt_peer):
+    """The old draft job stayed draft forever (issue #9)."""
+    use_kkt(agent, kkt_peer.url)
+    agent.add_profile(file_pattern="*.csv")
+    kkt_peer.set("pending", pending=2)
+    drop(agent, "p.csv")
+    assert agent.run("run", "--once").rc == 0
+    assert [j["state"] for j in jobs(agent)] == ["draft"]
+    other = agent.dir / "other.csv"
+    other.write_text("SKU,Product Name,Price,Stock\nZ1,New lens,10,1\n")
+    drop(agent, "p.csv", other)                     # replaced, new content
+    kkt_peer.set("synced")
+    r = agent.run("run", "--once")
+    assert r.rc == 0, r
+    j = {x["name"]: x for x in jobs(agent)}
+    assert j["IMP/00001"]["state"] == "cancelled"
+    assert "superseded by IMP/00002" in j["IMP/00001"]["error_message"]
+    assert j["IMP/00002"]["state"] == "done"
+    assert "job IMP/00001 cancelled, superseded by IMP/00002" in r.err
+    log = agent.jrun("log", "IMP/00001")[1]["entries"]
+    assert any("superseded by IMP/00002" in e["message"] for e in log)
