@@ -8,6 +8,7 @@
 
 #include "agent/cli/cli_int.h"
 #include "agent/bridge/health.h"
+#include "agent/core/names.h"
 #include "hal/hal.h"
 #include "hal/pa_err.h"
 #include "hal/pa_log.h"
@@ -66,8 +67,11 @@ session_close(struct sync_session *ss)
 static void
 log_stderr(void *arg, int prio, const char *line)
 {
+	char buf[1200];
+
 	(void)arg;
-	pa_log(prio, "%s", line);
+	/* A line may quote HQ's answer: escaped, so it stays one line. */
+	pa_log(prio, "%s", names_human(line, buf, sizeof(buf)));
 }
 
 static int
