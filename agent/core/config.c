@@ -97,8 +97,24 @@ struct loadctx {
 	struct pa_config *cfg;
 	const char *path;
 	int rc;
-	unsigned char seen[NENTRIES];   /* a key set twice is refused */
+	FILE *f;
+	int line, line_next;            /* of the line being handled */
+	int seen[NENTRIES];             /* line of each key set, 0 = not */
 };
+
+/* fgets that counts lines: Debian's inih is built without line numbers,
+ * and a message naming file:line says where to look. */
+static char *
+read_line(char *str, int num, void *stream)
+{
+	struct loadctx *lc = stream;
+	char *s = fgets(str, num, lc->f);
+
+	lc->line = lc->line_next;
+	if (s && strchr(s, '\n'))
+		lc->line_next++;
+	return s;
+}
 
 static int
 set_value(struct pa_config *cfg, const struct centry *e, const char *v,
@@ -157,8 +173,7 @@ on_ini(void *user, const char *section, const char *name, const char *value)
 
 	if (lc->rc != PA_OK)
 		return 0;
-	/* Debian's inih is built without line numbers: name the file. */
-	snprintf(where, sizeof(where), "%s", lc->path);
+	snprintf(where, sizeof(where), "%s:%d", lc->path, lc->line);
 	for (i = 0; i < NENTRIES; i++) {
 		if (strcmp(table[i].section, section) == 0 &&
 		    strcmp(table[i].key, name) == 0) {
@@ -166,10 +181,11 @@ on_ini(void *user, const char *section, const char *name, const char *value)
 			 * "backend = none" turned the gate off (issue #9). */
 			if (lc->seen[i]) {
 				lc->rc = pa_err_set(PA_ECONFIG, "%s: [%s] %s is set "
-				    "twice: keep one line", where, section, name);
+				    "twice (lines %d and %d): keep one", lc->path,
+				    section, name, lc->seen[i], lc->line);
 				return 0;
 			}
-			lc->seen[i] = 1;
+			lc->seen[i] = lc->line;
 			lc->rc = set_value(lc->cfg, &table[i], value, where);
 			return lc->rc == PA_OK;
 		}
@@ -182,7 +198,7 @@ on_ini(void *user, const char *section, const char *name, const char *value)
 int
 config_load(struct pa_config *cfg, const char *path, int required)
 {
-	struct loadctx lc = { cfg, path, PA_OK, { 0 } };
+	struct loadctx lc = { cfg, path, PA_OK, NULL, 0, 1, { 0 } };
 	size_t i;
 	FILE *f = NULL;
 	int rc = PA_OK, prc, fd = -1;
@@ -216,7 +232,8 @@ config_load(struct pa_config *cfg, const char *path, int required)
 	}
 	fd = -1; /* transferred */
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
-	prc = ini_parse_file(f, on_ini, &lc);
+	lc.f = f;
+	prc = ini_parse_stream(read_line, &lc, on_ini, &lc);
 	if (lc.rc != PA_OK) {
 		rc = lc.rc;
 		goto out;

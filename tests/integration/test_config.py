@@ -65,7 +65,7 @@ def test_duplicate_config_key_is_refused(agent):
         f.write("[kkt]\nbackend = none\n")
     r = agent.run("job", "list")
     assert r.rc == 78, r
-    assert "[kkt] backend is set twice" in r.err
+    assert "[kkt] backend is set twice (lines 5 and 8)" in r.err, r
 
 
 def test_unreadable_config_is_a_permission_problem(agent):
@@ -73,3 +73,11 @@ def test_unreadable_config_is_a_permission_problem(agent):
     r = agent.run("job", "list", as_user=True)
     assert r.rc == 77, r
     assert "permission denied" in r.err and str(agent.conf_path) in r.err
+
+
+def test_unknown_config_key_names_file_and_line(agent):
+    with open(agent.conf_path, "a") as f:
+        f.write("[kkt]\nbackedn = none\n")
+    r = agent.run("job", "list")
+    assert r.rc == 78, r
+    assert f"{agent.conf_path}:8: unknown setting [kkt] backedn" in r.err
