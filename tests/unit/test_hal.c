@@ -219,6 +219,62 @@ test_lock_is_the_file_at_the_path(void **state)
 	hal_lock_drop(path, b);
 }
 
+/* issue #9: -c DIRECTORY read as an empty config; a FIFO or /dev/zero hung. */
+static void
+test_open_regular_refuses_what_is_not_a_small_file(void **state)
+{
+	char path[128];
+	int fd = -2;
+
+	(void)state;
+	assert_int_equal(hal_open_regular(dir, 1024, &fd), PA_EFORMAT);
+	assert_int_equal(fd, -1);
+	assert_non_null(strstr(pa_err_msg(PA_EFORMAT), "is a directory"));
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(hal_open_regular(path, 1024, &fd), PA_EFORMAT);
+	assert_non_null(strstr(pa_err_msg(PA_EFORMAT), "not a regular file"));
+	assert_int_equal(hal_open_regular("/dev/zero", 1024, &fd), PA_EFORMAT);
+	snprintf(path, sizeof(path), "%s/big", dir);
+	write_file(path, "0123456789");
+	assert_int_equal(hal_open_regular(path, 9, &fd), PA_ELIMIT);
+	assert_int_equal(hal_open_regular(path, 10, &fd), PA_OK);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	assert_int_equal(hal_open_regular(path, 10, &fd), PA_ENOTFOUND);
+}
+
+/* issue #9: a data directory removed and made again is another file. */
+static void
+test_check_same_sees_removed_and_replaced(void **state)
+{
+	struct hal_file_id id;
+	char path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/data", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(hal_path_id(path, &id), PA_OK);
+	assert_int_equal(hal_check_same("data directory", path, &id), PA_OK);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(hal_check_same("data directory", path, &id), PA_EGONE);
+	assert_non_null(strstr(pa_err_msg(PA_EGONE), "was removed"));
+	/* Another directory under the same name: another inode, as long as
+	 * the first is kept alive (else the inode number may be reused). */
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(hal_path_id(path, &id), PA_OK);
+	{
+		char moved[140];
+		snprintf(moved, sizeof(moved), "%s.old", path);
+		assert_int_equal(rename(path, moved), 0);
+		assert_int_equal(mkdir(path, 0700), 0);
+		assert_int_equal(hal_check_same("data directory", path, &id),
+		    PA_EGONE);
+		assert_non_null(strstr(pa_err_msg(PA_EGONE), "was replaced"));
+	}
+}
+
 int
 main(void)
 {
@@ -230,6 +286,8 @@ main(void)
 		cmocka_unit_test(test_pathf_refuses_truncation),
 		cmocka_unit_test(test_secret_file_readable_by_others_is_refused),
 		cmocka_unit_test(test_lock_is_the_file_at_the_path),
+		cmocka_unit_test(test_open_regular_refuses_what_is_not_a_small_file),
+		cmocka_unit_test(test_check_same_sees_removed_and_replaced),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
