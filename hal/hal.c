@@ -799,6 +799,8 @@ hal_act_as_owner(const char *dir)
 		return errno == ENOENT ? PA_OK : pa_err_set(errno == EACCES ?
 		    PA_EACCESS : PA_EIO, "data directory %s: %s", dir,
 		    strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return pa_err_set(PA_EEXISTS, "%s is a file, not a directory", dir);
 	user_name(st.st_uid, owner, sizeof(owner));
 	if (geteuid() == 0 && st.st_uid != 0) {
 		/* Root acting on the service user's directory: become that user

@@ -95,7 +95,8 @@ void hal_lock_drop(const char *path, int fd);
  * another user, become that user (groups, gid, uid), so root never leaves
  * files the service cannot open; then PA_EACCESS ("run as OWNER or root")
  * unless the directory is readable, writable and searchable. PA_OK when it
- * does not exist yet (it is created as whoever runs). */
+ * does not exist yet (it is created as whoever runs); PA_EEXISTS when dir
+ * is a file, not a directory. */
 int hal_act_as_owner(const char *dir);
 
 /* Install SIGTERM/SIGINT handlers that set a flag read by hal_stop_requested. */

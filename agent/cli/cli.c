@@ -313,8 +313,12 @@ cli_main(int argc, char **argv)
 		/* Every command but `kkt` works in the data directory: act as its
 		 * owner (root drops to it) or say who can (issue #8 §3). */
 		if (strcmp(args[0], "kkt") != 0 &&
-		    (rc = hal_act_as_owner(cfg.data_dir)) != PA_OK)
+		    (rc = hal_act_as_owner(cfg.data_dir)) != PA_OK) {
+			if (rc == PA_EEXISTS) /* a file: the setting is wrong */
+				rc = pa_err_wrap(PA_ECONFIG, "data directory "
+				    "([agent] data_dir or -d): ");
 			goto out;
+		}
 	}
 	rc = commands[c].fn(&ctx, nargs, args);
 out:

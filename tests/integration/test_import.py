@@ -380,7 +380,7 @@ def test_read_only_data_dir_is_a_permission_problem(agent):
     finally:
         os.chmod(agent.data, 0o750)
     assert r.rc == 77, r
-    assert "not writable" in r.err and str(agent.data) in r.err
+    assert "cannot use the data directory" in r.err and str(agent.data) in r.err
     assert "readonly database" not in r.err
 
 
