@@ -109,7 +109,7 @@ supersede(adb *a, const struct job *j)
 {
 	json_t *names = NULL, *v;
 	struct job *old = NULL;
-	char msg[256];
+	char msg[256], e1[1024];
 	size_t i;
 
 	if (jobq_drafts_replaced(a, j, &names) != PA_OK)
@@ -124,8 +124,8 @@ supersede(adb *a, const struct job *j)
 		    job_log(a, old, JOB_WARNING, 0, msg, NULL) == PA_OK &&
 		    job_transition(a, old, JOB_CANCELLED, msg) == PA_OK &&
 		    adb_commit(a) == PA_OK)
-			say("%s: job %s cancelled, %s", j->file_name, old->name,
-			    msg);
+			pa_log(PA_LOG_WARNING, "%s: job %s cancelled, %s",
+			    H(j->file_name, e1), old->name, msg);
 		else
 			adb_rollback(a);
 		job_free(old);
