@@ -1,7 +1,11 @@
 # posagent — the one build entry point (non-recursive).
 #   make            release build: build/host/posagent
-#   make deps       install/build dependencies (toolchain/deps.sh)
-#   make test       unit (cmocka) + integration (pytest), ASan + UBSan
+#   make TARGET=aarch64-linux-gnu | arm-linux-gnueabihf   cross build:
+#                   build/<target>/posagent (toolchain/target.mk)
+#   make deps       install tools, build the pinned dependency set (toolchain/)
+#   make test       unit (cmocka) + integration (pytest), ASan + UBSan;
+#                   with a cross TARGET: the same under qemu-user (no sanitizers)
+#   make size       stripped size and dynamic dependencies of the binary
 #   make demo       build, start posagent-hq + the KKT emulator, run the main job
 #   make bench      import, sync and posagent-hq benchmarks (make bench-hq: HQ only)
 #   make fuzz       libFuzzer targets (clang)
@@ -15,7 +19,6 @@ TARGET   ?= host
 CC       ?= cc
 PREFIX   ?= /usr/local
 PYTHON   ?= /usr/bin/python3
-DEPS     := build/deps
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 ifeq ($(origin CC),default)
@@ -33,18 +36,16 @@ OPTFLAGS := -O2 -g
 SANLD    :=
 endif
 
-PKGS     := sqlite3 jansson libzip expat inih
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CURL_CFLAGS := -I$(DEPS)/include -DCURL_STATICLIB
-CURL_LIBS   := $(DEPS)/lib/libcurl.a -lmbedtls -lmbedx509 -lmbedcrypto
+.DEFAULT_GOAL := all
+# Compiler, dependency set, qemu runner, size/repro checks per TARGET.
+include toolchain/target.mk
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wvla
 CPPFLAGS += -I. -D_GNU_SOURCE -DPA_VERSION='"$(VERSION)"'
-ALL_CFLAGS := -std=c11 $(WARN) $(OPTFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $(CURL_CFLAGS) $(CFLAGS)
-LIBS     := $(CURL_LIBS) $(PKG_LIBS) -lcsv -lpthread -lm
-ALL_LDFLAGS := $(SANLD) $(LDFLAGS)
+ALL_CFLAGS := -std=c11 $(WARN) $(OPTFLAGS) $(REPRO_CFLAGS) $(CPPFLAGS) $(DEP_CFLAGS) $(CFLAGS)
+LIBS     := $(DEP_LIBS)
+ALL_LDFLAGS := $(SANLD) $(REPRO_LDFLAGS) $(LDFLAGS)
 
 LIB_SRC  := $(sort $(wildcard hal/*.c kkt/*.c sync/*.c agent/*/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -55,14 +56,11 @@ FUZZ_SRC := $(filter-out tests/fuzz/fuzz_replay.c,$(sort $(wildcard tests/fuzz/f
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 
 .PHONY: all agent deps test unit integration demo bench bench-hq fuzz install \
-        install-agent uninstall man deb clean check-deps FORCE
-all: $(BUILD)/posagent
+        install-agent uninstall man deb clean FORCE
+all: $(BUILD)/posagent $(BUILD)/SOURCES
 
 deps:
-	@bash toolchain/deps.sh
-
-check-deps:
-	@test -f $(DEPS)/lib/libcurl.a || { echo "libcurl not built: run 'make deps' first" >&2; exit 1; }
+	@bash toolchain/deps.sh $(TARGET)
 
 # Objects rebuild when the flags change.
 $(BUILD)/.flags: FORCE
@@ -74,7 +72,7 @@ ifeq ($(V),0)
 Q := @
 endif
 
-$(BUILD)/obj/%.o: %.c $(BUILD)/.flags | check-deps
+$(BUILD)/obj/%.o: %.c $(BUILD)/.flags $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
@@ -86,11 +84,12 @@ $(BUILD)/libposagent.a: $(LIB_OBJ)
 $(BUILD)/posagent: $(MAIN_OBJ) $(BUILD)/libposagent.a
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(POST_LINK)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libposagent.a $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libposagent.a $(LIBS) -lcmocka
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libposagent.a $(LIBS) $(CMOCKA_LIBS)
 
 # Each fuzz target with a plain main(): replays crash files under gdb, and
 # the committed corpora in `make test`.
@@ -102,18 +101,19 @@ $(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/fuzz_replay.c $(BUILD)/libpos
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
 
-# --- tests: always sanitized ------------------------------------------------
+# --- tests: sanitized on the host; under qemu-user for a cross TARGET -----------
+# (TEST_SAN, TEST_EXTRA, RUN, POSAGENT_RUN, PYTEST_ARGS: toolchain/target.mk)
 test: deps
-	@$(MAKE) --no-print-directory SAN=1 unit integration
+	@$(MAKE) --no-print-directory SAN=$(TEST_SAN) unit integration $(TEST_EXTRA)
 
 unit: $(UNIT_BIN) $(REPLAY_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $(RUN) $$t; done
 	@set -e; for t in $(REPLAY_BIN); do n=$${t##*/replay_fuzz_}; \
 	  echo "== fuzz corpus $$n: $$(ls tests/fuzz/corpus/$$n | wc -l) inputs"; \
-	  ASAN_OPTIONS=detect_leaks=1 $$t tests/fuzz/corpus/$$n/*; done
+	  ASAN_OPTIONS=detect_leaks=1 $(RUN) $$t tests/fuzz/corpus/$$n/*; done
 
-integration: $(BUILD)/posagent
-	POSAGENT_BIN=$(abspath $(BUILD)/posagent) ASAN_OPTIONS=detect_leaks=1 \
+integration: $(POSAGENT_RUN)
+	POSAGENT_BIN=$(abspath $(POSAGENT_RUN)) ASAN_OPTIONS=detect_leaks=1 \
 	  $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
 
 demo: deps
@@ -138,7 +138,7 @@ $(BUILD)/hq_load: bench/hq_load.c $(BUILD)/.flags
 	$(Q)$(CC) -std=c11 $(WARN) $(OPTFLAGS) -D_GNU_SOURCE $(shell pkg-config --cflags libcurl) \
 	  -o $@ $< $(shell pkg-config --libs libcurl)
 
-FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -std=c11 $(CPPFLAGS) $(PKG_CFLAGS) $(CURL_CFLAGS)
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -std=c11 $(CPPFLAGS) $(DEP_CFLAGS)
 fuzz: deps
 	@mkdir -p build/fuzz
 	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
@@ -199,12 +199,12 @@ uninstall:
 # build/deb/. lintian must report no error (overrides carry their reasons).
 DEB_ARCH ?= $(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null)
 DEB_FILE := build/deb/posagent_$(VERSION)_$(DEB_ARCH).deb
-deb: check-deps
+deb: $(DEPS_OK)
 	@v=$$(dpkg-parsechangelog -l debian/changelog -S Version); \
 	  test "$$v" = "$(VERSION)" || { echo "debian/changelog is $$v but VERSION is $(VERSION)" >&2; exit 1; }
 	rm -rf build/deb && mkdir -p build/deb/src/build
 	tar --exclude=./build --exclude=./.git -cf - . | tar -C build/deb/src -xf -
-	ln -s $(abspath $(DEPS)) build/deb/src/build/deps
+	ln -s $(abspath build/deps) build/deb/src/build/deps
 	cd build/deb/src && dpkg-buildpackage -b -us -uc -a$(DEB_ARCH) >../build.log 2>&1 || \
 	  { tail -40 ../build.log; exit 1; }
 	rm -rf build/deb/src
@@ -212,6 +212,11 @@ deb: check-deps
 	@echo "built $(DEB_FILE)"
 
 clean:
-	rm -rf build/host build/host-san build/fuzz build/man build/deb build/posagent.service
+	rm -rf build/host build/host-san build/fuzz build/man build/deb build/posagent.service \
+	  $(CROSS_TARGETS:%=build/%)
 
+# posagent-hq is a host program (the server); a cross TARGET builds the
+# agent only.
+ifeq ($(CROSS),)
 include hq/hq.mk
+endif

@@ -344,7 +344,7 @@ hal_spool_file(const char *src, const char *dir, char hex[65], uint64_t *size)
 		rc = pa_err_set(PA_EIO, "create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	mbedtls_sha256_starts_ret(&ctx, 0);
+	mbedtls_sha256_starts(&ctx, 0);
 	while ((n = read(in, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
@@ -352,12 +352,12 @@ hal_spool_file(const char *src, const char *dir, char hex[65], uint64_t *size)
 			rc = pa_err_set(PA_EIO, "read %s: %s", src, strerror(errno));
 			goto out;
 		}
-		mbedtls_sha256_update_ret(&ctx, buf, (size_t)n);
+		mbedtls_sha256_update(&ctx, buf, (size_t)n);
 		if ((rc = write_all(out, buf, (size_t)n, tmp)) != PA_OK)
 			goto out;
 		total += (uint64_t)n;
 	}
-	mbedtls_sha256_finish_ret(&ctx, dig);
+	mbedtls_sha256_finish(&ctx, dig);
 	for (i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", dig[i]);
 	*size = total;

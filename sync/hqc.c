@@ -8,10 +8,12 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <mbedtls/x509.h>
 
 #include "hal/hal.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
+#include "sync/tlsprobe.h"
 
 #ifndef PA_VERSION
 #define PA_VERSION "0.0.0"
@@ -24,6 +26,13 @@ struct hqc {
 	char url_heartbeat[1024];
 	char base[512];                 /* for messages */
 	char ca_file[512];
+	/* For the handshake probe (tlsprobe.h) after a failure. */
+	char host[256];
+	char port[8];
+	char cert_file[512];
+	char key_file[512];
+	long timeout_ms;
+	int https;
 	char errbuf[CURL_ERROR_SIZE];
 	char body[HQC_MAX_RESPONSE_BYTES + 1];
 	size_t body_len;
@@ -252,6 +261,33 @@ check_ca_file(const char *path)
 		goto out; \
 	} } while (0)
 
+/* The URL's host and port (the scheme's default when absent), for the
+ * probe. The URL passed hqc_check_url() already. */
+static int
+host_port(const char *url, hqc *c)
+{
+	CURLU *u = NULL;
+	char *host = NULL, *port = NULL;
+	int rc = PA_OK;
+
+	if ((u = curl_url()) == NULL)
+		return PA_ENOMEM;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+	    CURLUE_OK ||
+	    (size_t)snprintf(c->host, sizeof(c->host), "%s", host) >=
+	    sizeof(c->host) ||
+	    (size_t)snprintf(c->port, sizeof(c->port), "%s", port) >=
+	    sizeof(c->port))
+		rc = pa_err_set(PA_ECONFIG, "[hq] url: cannot take host and port "
+		    "from %s", url);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return rc;
+}
+
 int
 hqc_open(const struct hq_config *cfg, const char *agent_id, hqc **out)
 {
@@ -294,6 +330,12 @@ hqc_open(const struct hq_config *cfg, const char *agent_id, hqc **out)
 	while (blen > 0 && c->base[blen - 1] == '/')
 		c->base[--blen] = '\0';
 	snprintf(c->ca_file, sizeof(c->ca_file), "%s", cfg->ca_file);
+	snprintf(c->cert_file, sizeof(c->cert_file), "%s", cfg->cert_file);
+	snprintf(c->key_file, sizeof(c->key_file), "%s", cfg->key_file);
+	c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 10000L;
+	c->https = https;
+	if ((rc = host_port(cfg->url, c)) != PA_OK)
+		goto out;
 	if ((size_t)snprintf(c->url_events, sizeof(c->url_events),
 	    "%s/api/v1/agents/%s/events", c->base, agent_id) >=
 	    sizeof(c->url_events) ||
@@ -361,28 +403,79 @@ hqc_close(hqc *c)
 
 /* --- requests ------------------------------------------------------------ */
 
+/* A second handshake, alone, with the same settings (tlsprobe.h): libcurl
+ * keeps what went wrong to a line of text. wait_alert: also wait for an
+ * alert after the handshake (TLS 1.3 servers judge client certificates
+ * then). */
+static int
+probe(hqc *c, int wait_alert, struct tlsp_result *pr)
+{
+	struct tlsp_cfg pc;
+
+	pc.host = c->host;
+	pc.port = c->port;
+	pc.ca_file = c->ca_file;
+	pc.cert_file = c->cert_file;
+	pc.key_file = c->key_file;
+	pc.timeout_ms = c->timeout_ms;
+	pc.wait_alert = wait_alert;
+	return tlsp_run(&pc, pr);
+}
+
 static int
 tls_verify_failed(hqc *c, CURLcode cc, struct hqc_resp *r)
 {
+	struct tlsp_result pr;
+	uint32_t f;
+
 	r->transport = RT_T_TLS_VERIFY;
 	if (cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
 		return pa_err_set(PA_ETLS, "HQ %s: TLS: public key does not match "
 		    "pin ([hq] pin): refusing to talk to this server", c->base);
-	/* libcurl's mbedTLS backend reports the verification flag only as text
-	 * in the error buffer (it never fills CURLINFO_SSL_VERIFYRESULT), so
-	 * that text is the one way to tell which check failed. */
-	if (strstr(c->errbuf, "CN_MISMATCH"))
+	/* libcurl's mbedTLS backend turns the verification flags into words
+	 * (and never into CURLINFO_SSL_VERIFYRESULT); the probe reads the
+	 * flags themselves. */
+	if (probe(c, 0, &pr) != PA_OK)
+		return PA_ENOMEM;
+	f = pr.verify_flags;
+	if (f & MBEDTLS_X509_BADCERT_CN_MISMATCH)
 		return pa_err_set(PA_ETLS, "HQ %s: TLS: certificate is for another "
-		    "host (name in [hq] url does not match HQ's certificate)",
-		    c->base);
-	if (strstr(c->errbuf, "NOT_TRUSTED"))
+		    "host (the name or address in [hq] url is not in HQ's "
+		    "certificate)", c->base);
+	if (f & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
 		return pa_err_set(PA_ETLS, "HQ %s: TLS: certificate not trusted by "
 		    "ca_file %s", c->base, c->ca_file);
-	if (strstr(c->errbuf, "EXPIRED") || strstr(c->errbuf, "FUTURE"))
+	if (f & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE))
 		return pa_err_set(PA_ETLS, "HQ %s: TLS: certificate expired or not "
 		    "yet valid (check this terminal's clock)", c->base);
 	return pa_err_set(PA_ETLS, "HQ %s: TLS: certificate refused: %s",
 	    c->base, c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
+}
+
+/* libcurl says only that the handshake failed; the probe says with which
+ * alert, at which version, about which certificate. only_alert: a send or
+ * receive error after the handshake, which is TLS's doing only if HQ sent
+ * an alert (otherwise a reset). */
+static int
+handshake_failed(hqc *c, const char *why, int only_alert,
+    struct hqc_resp *r)
+{
+	struct tlsp_result pr;
+	char msg[400];
+
+	if (probe(c, 1, &pr) != PA_OK)
+		return PA_ENOMEM;
+	if (only_alert && !(pr.ran && pr.alert >= 0)) {
+		r->transport = RT_T_RESET;
+		return pa_err_set(PA_EHQ_UNAVAILABLE, "HQ %s: connection failed: "
+		    "%s", c->base, why);
+	}
+	r->transport = RT_T_HANDSHAKE;
+	if (!pr.ran)
+		return pa_err_set(PA_EHQ_UNAVAILABLE, "HQ %s: TLS handshake failed "
+		    "(%s)", c->base, why);
+	tlsp_explain(&pr, c->cert_file[0] != '\0', msg, sizeof(msg));
+	return pa_err_set(PA_EHQ_UNAVAILABLE, "HQ %s: %s", c->base, msg);
 }
 
 /* Map a failed transfer to a transport class and a PA code. The rule
@@ -455,10 +548,18 @@ classify(hqc *c, CURLcode cc, struct hqc_resp *r)
 		    "(not HTTP as expected): %s; retrying", c->base, why);
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CLIENTCERT:
-		r->transport = RT_T_HANDSHAKE;
-		return pa_err_set(PA_EHQ_UNAVAILABLE, "HQ %s: TLS handshake failed "
-		    "(%s); if HQ requires a client certificate, set [hq] cert_file "
-		    "and key_file", c->base, why);
+		return handshake_failed(c, why, 0, r);
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+		/* A TLS 1.3 server refuses a client certificate (or its absence)
+		 * after the handshake: libcurl sees the alert on its first read,
+		 * or a broken pipe on its first write. Only the probe can tell
+		 * that from a reset. */
+		if (c->https)
+			return handshake_failed(c, why, 1, r);
+		r->transport = RT_T_RESET;
+		return pa_err_set(PA_EHQ_UNAVAILABLE, "HQ %s: connection failed: %s",
+		    c->base, why);
 	default:
 		/* Reset, closed mid-answer, nothing received, send/receive
 		 * errors, anything newer: the network's doing, transient. */

@@ -1,19 +1,32 @@
 #!/usr/bin/env bash
-# Bootstrap everything the build needs on Debian 12:
-#  1. the -dev packages found through pkg-config (installed when missing);
-#  2. libcurl built from Debian's own curl source against mbedTLS, static,
-#     HTTP/HTTPS only, into build/deps (skipped when already there).
-# Idempotent: a second run does nothing but check.
+# Bootstrap everything the build needs on Debian 12, then the pinned set:
+#
+#   toolchain/deps.sh [TARGET]
+#
+#  1. the Debian 12 packages the build and tests use (compilers, the aarch64
+#     and armhf cross compilers with their libc, qemu-user-static, cmake,
+#     ninja, tcl for SQLite's amalgamation, cmocka, pytest), when missing;
+#  2. deb-src entries: Debian 12 and Debian 13 ("trixie") sources. Trixie is
+#     a source for `apt-get source` only: no binary entry is added, and an
+#     apt preference pins its releases to -1 so no trixie binary can ever be
+#     installed on the build machine;
+#  3. toolchain/build-deps.sh for the host and for TARGET (if another).
+# Idempotent: a second run only checks. Steps 1-2 need root.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-prefix="$top/build/deps"
-work="$top/build/deps-src"
+target=${1:-host}
 
+# posagent links none of the system -dev libraries any more (it links the
+# pinned set in build/deps/<target>); they stay for the HQ server build
+# (hq/hq.mk links system libraries) and for tools.
 pkgs=(build-essential pkg-config clang libclang-rt-14-dev
       libsqlite3-dev sqlite3 libjansson-dev libcsv-dev libzip-dev libexpat1-dev
       libinih-dev libcmocka-dev libmbedtls-dev python3-pytest openssl
-      dpkg-dev ca-certificates
+      dpkg-dev ca-certificates cmake ninja-build tcl
+      gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+      gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
+      qemu-user-static
       libmicrohttpd-dev libgnutls28-dev libpq-dev postgresql xxd
       nginx-light                # posagent-hq behind nginx (its test)
       chromium chromium-driver   # the HQ dashboard's browser test (headless)
@@ -47,15 +60,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-if [ -f "$prefix/lib/libcurl.a" ] && [ -f "$prefix/.curl-ok" ]; then
-	exit 0
-fi
-
+need_update=0
 # Debian 12 ships sources as deb822; add a deb-src twin of the main archive once.
 srcfile=/etc/apt/sources.list.d/posagent-src.sources
-if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ && \
-   ! grep -qs '^deb-src' /etc/apt/sources.list; then
-	echo "deps: adding a deb-src entry ($srcfile)"
+if ! grep -lsE '^Types:.*deb-src' /etc/apt/sources.list.d/*.sources 2>/dev/null | \
+     xargs -r grep -qsE '^Suites:.*bookworm' && \
+   ! grep -qs '^deb-src.* bookworm ' /etc/apt/sources.list; then
+	echo "deps: adding a deb-src entry for Debian 12 ($srcfile)"
 	as_root tee "$srcfile" >/dev/null <<'SRC'
 Types: deb-src
 URIs: http://deb.debian.org/debian
@@ -69,36 +80,52 @@ Suites: bookworm-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
-	apt_updated=0
+	need_update=1
 fi
-apt_update
 
-rm -rf "$work"
-mkdir -p "$work" "$prefix"
-cd "$work"
-echo "deps: fetching Debian's curl source"
-apt-get source -q --download-only curl >/dev/null
-dpkg-source -x --no-check curl_*.dsc curl-src >/dev/null
-cd curl-src
+# Debian 13 sources: mbedTLS 3.6 LTS, curl 8.14 and libzip 1.11 (toolchain/README.md).
+trixie=/etc/apt/sources.list.d/posagent-trixie-src.sources
+pref=/etc/apt/preferences.d/posagent-no-trixie-binaries
+if [ ! -f "$pref" ]; then
+	as_root tee "$pref" >/dev/null <<'PREF'
+# posagent's toolchain/deps.sh: Debian 13 is for `apt-get source` only.
+Package: *
+Pin: release n=trixie
+Pin-Priority: -1
 
-echo "deps: configuring libcurl (mbedTLS, static, HTTP/HTTPS only)"
-./configure --prefix="$prefix" --disable-shared --enable-static \
-	--with-mbedtls --without-openssl --without-gnutls --without-nss \
-	--without-wolfssl --without-rustls \
-	--disable-ftp --disable-file --disable-ldap --disable-ldaps --disable-rtsp \
-	--disable-dict --disable-telnet --disable-tftp --disable-pop3 --disable-imap \
-	--disable-smb --disable-smtp --disable-gopher --disable-mqtt \
-	--disable-manual --disable-docs --disable-ntlm --disable-ntlm-wb \
-	--disable-alt-svc --disable-hsts --disable-cookies --disable-netrc \
-	--without-libpsl --without-brotli --without-zstd --without-nghttp2 \
-	--without-ngtcp2 --without-nghttp3 --without-libidn2 --without-librtmp \
-	--without-libssh2 --without-libssh --without-zlib --without-ca-bundle \
-	--without-ca-path --enable-symbol-hiding \
-	>"$work/configure.log" 2>&1 || { tail -30 "$work/configure.log"; exit 1; }
-echo "deps: building libcurl"
-make -j"$(nproc)" -C lib >"$work/make.log" 2>&1 || { tail -30 "$work/make.log"; exit 1; }
-make -C lib install >/dev/null
-make -C include install >/dev/null
-make install-pkgconfigDATA >/dev/null 2>&1 || cp libcurl.pc "$prefix/lib/pkgconfig/" 2>/dev/null || true
-touch "$prefix/.curl-ok"
-echo "deps: libcurl ready in $prefix"
+Package: *
+Pin: release n=trixie-updates
+Pin-Priority: -1
+
+Package: *
+Pin: release n=trixie-security
+Pin-Priority: -1
+PREF
+fi
+if [ ! -f "$trixie" ]; then
+	echo "deps: adding a deb-src entry for Debian 13 sources ($trixie)"
+	as_root tee "$trixie" >/dev/null <<'SRC'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: trixie trixie-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: trixie-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+	need_update=1
+fi
+# A source index older than the sources files (or none yet): refresh it.
+if [ $need_update -eq 1 ] || ! apt-cache showsrc mbedtls 2>/dev/null | grep -q '^Version: 3\.6'; then
+	apt_updated=0
+	apt_update
+fi
+
+bash "$top/toolchain/build-deps.sh" host
+if [ "$target" != host ]; then
+	bash "$top/toolchain/build-deps.sh" "$target"
+fi

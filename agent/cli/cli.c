@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "agent/cli/cli_int.h"
+#include "agent/cli/cli_version.h"
 #include "agent/core/names.h"
 #include "agent/import/runner.h"
 #include "hal/hal.h"
@@ -140,7 +141,8 @@ static const char main_help[] =
 "               debug lines too\n"
 "  --json       machine-readable output on stdout (times in UTC; human\n"
 "               output shows local time)\n"
-"  --version    print the version\n"
+"  --version    print the version (with -v/--verbose: every bundled\n"
+"               library and its version)\n"
 "  --help       this text; COMMAND --help for a command; --help config for\n"
 "               a commented sample configuration\n"
 "\n"
@@ -262,7 +264,17 @@ cli_main(int argc, char **argv)
 		} else if (nargs == 0 && strcmp(argv[i], "-d") == 0 && i + 1 < argc) {
 			data_dir = argv[++i];
 		} else if (nargs == 0 && strcmp(argv[i], "--version") == 0) {
-			printf("posagent %s\n", PA_VERSION);
+			/* -v/--verbose and --json before or after --version. */
+			int verbose = ctx.verbose;
+
+			while (++i < argc) {
+				if (strcmp(argv[i], "--verbose") == 0 ||
+				    strcmp(argv[i], "-v") == 0)
+					verbose = 1;
+				else if (strcmp(argv[i], "--json") == 0)
+					ctx.json = 1;
+			}
+			rc = cli_version(verbose, ctx.json);
 			goto out;
 		} else if (nargs == 0 && (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0)) {

@@ -69,8 +69,9 @@ class HqPeer:
     def clear(self):
         return self._call("POST", "/clear", {})
 
-    def tls(self, cert, key, client_ca=None):
-        return self._call("POST", "/tls", {"cert": cert, "key": key, "client_ca": client_ca})
+    def tls(self, cert, key, client_ca=None, tls_min=None, tls_max=None):
+        return self._call("POST", "/tls", {"cert": cert, "key": key, "client_ca": client_ca,
+                                           "min": tls_min, "max": tls_max})
 
     def events(self, agent_id=AGENT_ID):
         return self._call("GET", f"/events?agent_id={agent_id}")

@@ -1,7 +1,7 @@
 """TLS to HQ (DESIGN §7): verification always on, and a refusal says which
-check failed — the CA, the host name or the pin. mTLS with a client
-certificate. All URLs name the host (localhost): Debian 12's mbedTLS 2.28
-matches certificate host names, never IP-address SANs."""
+check failed — the CA, the host name or address, or the pin. mTLS with a
+client certificate. TLS 1.2 and 1.3 (mbedTLS 3.6); HQ by name or by IP
+address (IP SANs). A failed handshake names the alert HQ sent."""
 import shutil
 
 from fx_hq import outbox_rows, seed_events, start_hq, stop_hq, use_hq
@@ -69,15 +69,52 @@ def test_unreadable_ca_file_is_a_config_error(agent, hq, hq_certs, tmp_path):
     assert "missing-ca.pem" in r.err
 
 
-def test_ip_address_url_fails_the_name_check(agent, hq, hq_certs):
-    """Why the docs say: address HQ by name (mbedTLS 2.28 has no IP SANs)."""
-    use_hq(agent, hq, hq_certs)
+def _by_ip(agent, hq):
     agent.conf["hq"]["url"] = f"https://127.0.0.1:{hq.port}"
     agent.write_conf()
+
+
+def test_ip_address_url_verifies_against_the_ip_san(agent, hq, hq_certs):
+    use_hq(agent, hq, hq_certs)
+    _by_ip(agent, hq)
+    seqs = seed_events(agent, 3)
+    r = agent.run("sync", "--once")
+    assert r.rc == 0, r
+    assert [e["seq"] for e in hq.events()] == seqs
+
+
+def test_ip_address_not_in_the_certificate_is_refused(agent, hq, hq_certs):
+    # wronghost carries IP:127.0.0.2 (and a DNS name), not 127.0.0.1.
+    hq.tls(hq_certs["wronghost"], hq_certs["wronghost_key"])
+    use_hq(agent, hq, hq_certs)
+    _by_ip(agent, hq)
     seed_events(agent, 1)
     r = agent.run("sync", "--once")
     assert r.rc == 69, r
     assert "certificate is for another host" in r.err
+    assert hq.stats()["stored"] == 0
+
+
+def test_tls13_only_hq_negotiates_tls13(agent, hq, hq_certs):
+    hq.tls(hq_certs["server"], hq_certs["server_key"], tls_min="1.3")
+    use_hq(agent, hq, hq_certs)
+    seqs = seed_events(agent, 2)
+    r = agent.run("sync", "--once")
+    assert r.rc == 0, r
+    assert [e["seq"] for e in hq.events()] == seqs
+    st = hq.stats()
+    assert st.get("tls:TLSv1.3", 0) >= 1 and "tls:TLSv1.2" not in st, st
+
+
+def test_tls12_only_hq_still_works(agent, hq, hq_certs):
+    hq.tls(hq_certs["server"], hq_certs["server_key"], tls_max="1.2")
+    use_hq(agent, hq, hq_certs)
+    seqs = seed_events(agent, 2)
+    r = agent.run("sync", "--once")
+    assert r.rc == 0, r
+    assert [e["seq"] for e in hq.events()] == seqs
+    st = hq.stats()
+    assert st.get("tls:TLSv1.2", 0) >= 1 and "tls:TLSv1.3" not in st, st
 
 
 def _mtls_peer(tmp_path, hq_certs):
@@ -99,15 +136,73 @@ def test_mtls_with_client_certificate(agent, tmp_path, hq_certs):
         stop_hq(peer)
 
 
-def test_mtls_without_client_certificate_fails_with_a_hint(agent, tmp_path, hq_certs):
+def test_mtls_over_tls13_with_client_certificate(agent, tmp_path, hq_certs):
+    """HQ behind a proxy with TLS 1.3 only and client certificates."""
     peer = _mtls_peer(tmp_path, hq_certs)
     try:
+        peer.tls(hq_certs["server"], hq_certs["server_key"], client_ca=hq_certs["ca"],
+                 tls_min="1.3")
+        key = tmp_path / "client.key"
+        shutil.copy(hq_certs["client_key"], key)
+        key.chmod(0o600)
+        use_hq(agent, peer, hq_certs, cert_file=hq_certs["client"], key_file=str(key))
+        seqs = seed_events(agent, 3)
+        r = agent.run("sync", "--once")
+        assert r.rc == 0, r
+        assert [e["seq"] for e in peer.events()] == seqs
+        assert peer.stats().get("tls:TLSv1.3", 0) >= 1
+    finally:
+        stop_hq(peer)
+
+
+def test_mtls13_without_client_certificate_names_the_alert(agent, tmp_path, hq_certs):
+    """TLS 1.3: HQ says certificate_required after the handshake; the
+    message says so as a fact, not as a guess."""
+    peer = _mtls_peer(tmp_path, hq_certs)
+    try:
+        peer.tls(hq_certs["server"], hq_certs["server_key"], client_ca=hq_certs["ca"],
+                 tls_min="1.3")
         use_hq(agent, peer, hq_certs)
         seed_events(agent, 2)
         r = agent.run("sync", "--once")
         assert r.rc == 69, r
-        assert "cert_file and key_file" in r.err
+        assert "certificate_required (116), TLS 1.3 agreed" in r.err
+        assert "HQ requires a client certificate; set [hq] cert_file and key_file" in r.err
+        assert "guess" not in r.err
         assert len(outbox_rows(agent)) == 2
+    finally:
+        stop_hq(peer)
+
+
+def test_mtls12_without_client_certificate_guesses_and_says_so(agent, tmp_path, hq_certs):
+    """TLS 1.2: a plain handshake_failure alert; the client certificate is
+    only the likely cause, and the message says it is a guess."""
+    peer = _mtls_peer(tmp_path, hq_certs)
+    try:
+        peer.tls(hq_certs["server"], hq_certs["server_key"], client_ca=hq_certs["ca"],
+                 tls_max="1.2")
+        use_hq(agent, peer, hq_certs)
+        seed_events(agent, 2)
+        r = agent.run("sync", "--once")
+        assert r.rc == 69, r
+        assert "HQ sent alert" in r.err, r.err
+        assert "a guess" in r.err and "cert_file and key_file" in r.err
+        assert len(outbox_rows(agent)) == 2
+    finally:
+        stop_hq(peer)
+
+
+def test_client_certificate_from_another_ca_is_named(agent, tmp_path, hq_certs):
+    peer = _mtls_peer(tmp_path, hq_certs)
+    try:
+        key = tmp_path / "rogue.key"
+        shutil.copy(hq_certs["rogue_key"], key)
+        key.chmod(0o600)
+        use_hq(agent, peer, hq_certs, cert_file=hq_certs["rogue"], key_file=str(key))
+        seed_events(agent, 1)
+        r = agent.run("sync", "--once")
+        assert r.rc == 69, r
+        assert "HQ refused this terminal's client certificate: alert" in r.err, r.err
     finally:
         stop_hq(peer)
 

@@ -1,20 +1,19 @@
 """Test PKI for the HQ peer, made at test time with the openssl CLI (nothing
-is committed). Keys are EC P-256: fast to generate, and mbedTLS 2.28 speaks
-ECDHE-ECDSA over TLS 1.2.
+is committed). Keys are EC P-256: fast to generate, ECDHE-ECDSA over TLS 1.2
+and 1.3.
 
     make(dir) -> dict of paths and pins:
       ca, ca_key               the CA the agent trusts (ca_file)
-      server, server_key       CN/SAN localhost, signed by ca
-      wronghost, wronghost_key SAN hq.other.example, signed by ca
+      server, server_key       CN localhost, SAN localhost and IP 127.0.0.1, signed by ca
+      wronghost, wronghost_key SAN hq.other.example and IP 127.0.0.2, signed by ca
       otherca                  a second CA nobody trusts
       rogue, rogue_key         CN/SAN localhost, signed by otherca
       client, client_key       client certificate (mTLS), signed by ca
       pin_server               sha256//... of server's public key
       pin_other                sha256//... of some other key
 
-Note: Debian 12's mbedTLS 2.28 matches host *names* only, never IP-address
-SANs, so everything here is issued for "localhost" and the agent must use
-https://localhost:PORT.
+The agent reaches the peer as https://localhost:PORT or, to test IP-address
+SANs (mbedTLS 3.6), https://127.0.0.1:PORT.
 
 Run as a script to create a directory by hand: certs.py DIR
 """
@@ -74,8 +73,8 @@ def make(d):
     os.makedirs(d, exist_ok=True)
     _ca("ca", "posagent test CA", d)
     _ca("otherca", "somebody else's CA", d)
-    _leaf("server", "localhost", "DNS:localhost", "ca", d)
-    _leaf("wronghost", "hq.other.example", "DNS:hq.other.example", "ca", d)
+    _leaf("server", "localhost", "DNS:localhost,IP:127.0.0.1", "ca", d)
+    _leaf("wronghost", "hq.other.example", "DNS:hq.other.example,IP:127.0.0.2", "ca", d)
     _leaf("rogue", "localhost", "DNS:localhost", "otherca", d)
     _leaf("client", "store-test-001", None, "ca", d, client=True)
     _key("other.key", d)

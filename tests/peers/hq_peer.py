@@ -23,11 +23,13 @@ Control (plain HTTP on a second loopback port, JSON in and out):
           weird_status (status: a nonsense code such as 999 or 302)
        "path": "events" | "heartbeat" | "any" restricts where it applies.
   POST /clear            remove every fault (and listen again after refuse)
-  POST /tls {"cert", "key", "client_ca": path|null}  new TLS identity for
-                         new connections (existing ones are closed)
+  POST /tls {"cert", "key", "client_ca": path|null, "min", "max": "1.2"|"1.3"}
+                         new TLS identity (and protocol versions) for new
+                         connections (existing ones are closed)
   GET  /events[?agent_id=A]  stored events in seq order, with arrival order
   GET  /heartbeats       stored heartbeat documents
-  GET  /stats            request/connection counters
+  GET  /stats            request/connection counters (with "tls:TLSv1.3"-style
+                         counts of the versions negotiated)
 
 The ports go to --port-file as JSON {"port", "control", "pid"}, written
 (atomically) only once both sockets listen.
@@ -101,7 +103,7 @@ class State:
 
     def count(self, key, n=1):
         with self.lock:
-            self.stats[key] += n
+            self.stats[key] = self.stats.get(key, 0) + n
 
     def status(self, code, path=""):
         with self.lock:
@@ -341,6 +343,7 @@ class HQServer(ThreadingHTTPServer):
                 except (ssl.SSLError, OSError):
                     self.state.count("handshake_failures")
                     return
+                self.state.count("tls:" + str(request.version()))
                 with self.conns_lock:
                     self.conns.add(request)
             super().finish_request(request, client_address)
@@ -361,10 +364,14 @@ class HQServer(ThreadingHTTPServer):
         pass  # resets and aborted handshakes are part of the tests
 
 
-def make_ctx(cert, key, client_ca):
+TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+
+
+def make_ctx(cert, key, client_ca, tls_min=None, tls_max=None):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    # mbedTLS 2.28 (the agent's TLS) speaks TLS 1.2.
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.minimum_version = TLS_VERSIONS[tls_min or "1.2"]
+    if tls_max:
+        ctx.maximum_version = TLS_VERSIONS[tls_max]
     ctx.load_cert_chain(cert, key)
     if client_ca:
         ctx.verify_mode = ssl.CERT_REQUIRED
@@ -425,7 +432,8 @@ class Peer:
                 self.listen()
             return {"ok": True}
         if method == "POST" and u.path == "/tls":
-            self.ctx["ctx"] = make_ctx(doc["cert"], doc["key"], doc.get("client_ca"))
+            self.ctx["ctx"] = make_ctx(doc["cert"], doc["key"], doc.get("client_ca"),
+                                       doc.get("min"), doc.get("max"))
             if self.https is not None:
                 self.https.drop_connections()
             return {"ok": True}
