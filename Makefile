@@ -102,7 +102,7 @@ $(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/fuzz_replay.c $(BUILD)/libpos
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
 
 # --- tests: sanitized on the host; under qemu-user for a cross TARGET -----------
-# (TEST_SAN, TEST_EXTRA, RUN, POSAGENT_RUN, PYTEST_ARGS: toolchain/target.mk)
+# (TEST_SAN, TEST_EXTRA, RUN, POSAGENT_RUN, PYTEST_SEL: toolchain/target.mk)
 test: deps
 	@$(MAKE) --no-print-directory SAN=$(TEST_SAN) unit integration $(TEST_EXTRA)
 
@@ -114,7 +114,7 @@ unit: $(UNIT_BIN) $(REPLAY_BIN)
 
 integration: $(POSAGENT_RUN)
 	POSAGENT_BIN=$(abspath $(POSAGENT_RUN)) ASAN_OPTIONS=detect_leaks=1 \
-	  $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
+	  $(PYTHON) -m pytest -q $(PYTEST_SEL) $(PYTEST_ARGS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all

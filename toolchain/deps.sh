@@ -125,7 +125,41 @@ if [ $need_update -eq 1 ] || ! apt-cache showsrc mbedtls 2>/dev/null | grep -q '
 	apt_update
 fi
 
+# The tests of a cross target run under qemu-user with Debian's own libc6
+# for that architecture as the sysroot: the cross toolchain's libc has no
+# gconv modules, and iconv (CP1251) needs them, as on a real terminal.
+# Downloaded (`apt-get download`, the signed index) and unpacked into
+# build/deps/TARGET-sysroot, never installed: the foreign architecture is
+# named for these two apt calls only, not added to dpkg.
+qemu_sysroot() {
+	local t=$1 arch dir=$top/build/deps/$1-sysroot deb
+	case "$t" in
+	aarch64-linux-gnu) arch=arm64 ;;
+	arm-linux-gnueabihf) arch=armhf ;;
+	*) return 0 ;;
+	esac
+	[ -f "$dir/.ok" ] && return 0
+	local archopt=(-o APT::Architectures::=amd64 -o "APT::Architectures::=$arch")
+	echo "deps: fetching Debian's libc6:$arch for the qemu sysroot"
+	# A mirror mid-sync can fail one index (seen: bookworm-security armhf);
+	# the download below says whether what we need is there.
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q "${archopt[@]}" \
+		>/dev/null 2>&1 || true
+	mkdir -p "$top/build/deps/src"
+	(cd "$top/build/deps/src" && as_root apt-get download -q "${archopt[@]}" \
+		"libc6:$arch" >/dev/null 2>&1) || {
+		echo "deps: cannot download libc6:$arch (needed to run $t tests)" >&2
+		exit 1
+	}
+	deb=$(ls -t "$top/build/deps/src"/libc6_*_"$arch".deb | head -1)
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	dpkg-deb -x "$deb" "$dir"
+	basename "$deb" >"$dir/.ok"
+}
+
 bash "$top/toolchain/build-deps.sh" host
 if [ "$target" != host ]; then
 	bash "$top/toolchain/build-deps.sh" "$target"
+	qemu_sysroot "$target"
 fi
