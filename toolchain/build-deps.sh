@@ -273,7 +273,7 @@ hostopt=()
 	--disable-alt-svc --disable-hsts --disable-cookies --disable-netrc \
 	--disable-aws --disable-kerberos-auth --disable-negotiate-auth \
 	--disable-dateparse --disable-progress-meter --disable-sspi --disable-tls-srp \
-	--disable-http-auth --disable-mime --disable-form-api --disable-doh \
+	--disable-digest-auth --disable-mime --disable-form-api --disable-doh \
 	--disable-bindlocal --disable-headers-api \
 	--without-libpsl --without-brotli --without-zstd --without-nghttp2 \
 	--without-ngtcp2 --without-nghttp3 --without-libidn2 --without-librtmp \
