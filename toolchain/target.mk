@@ -29,6 +29,16 @@ else
 $(error TARGET=$(TARGET): use host, aarch64-linux-gnu or arm-linux-gnueabihf)
 endif
 
+# 32-bit ARM: 64-bit file offsets and inode numbers. Without them readdir()
+# fails with EOVERFLOW on a 64-bit kernel (ext4's 64-bit directory offsets),
+# and posagent would see its inbox and spool as empty (found under qemu, the
+# same as a 32-bit userland on a 64-bit kernel). Only posagent's own code
+# needs it: no bundled library takes an off_t or a struct stat from it.
+# (_TIME_BITS=64 is not set: libzip's zip_stat_t holds a time_t.)
+ifeq ($(TARGET),arm-linux-gnueabihf)
+CPPFLAGS += -D_FILE_OFFSET_BITS=64
+endif
+
 STRIP    := $(CROSS)strip
 OBJCOPY  := $(CROSS)objcopy
 READELF  := readelf
