@@ -285,7 +285,7 @@ hash_only(const char *src, char hex[65], uint64_t *size)
 	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
 		return PA_EIO;
 	mbedtls_sha256_init(&ctx);
-	mbedtls_sha256_starts_ret(&ctx, 0);
+	mbedtls_sha256_starts(&ctx, 0);
 	while ((n = read(in, buf, sizeof(buf))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -293,10 +293,10 @@ hash_only(const char *src, char hex[65], uint64_t *size)
 			rc = PA_EIO;
 			break;
 		}
-		mbedtls_sha256_update_ret(&ctx, buf, (size_t)n);
+		mbedtls_sha256_update(&ctx, buf, (size_t)n);
 		total += (uint64_t)n;
 	}
-	mbedtls_sha256_finish_ret(&ctx, dig);
+	mbedtls_sha256_finish(&ctx, dig);
 	mbedtls_sha256_free(&ctx);
 	close(in);
 	for (i = 0; i < 32; i++)

@@ -2,6 +2,8 @@
 
 #include <stdio.h>
 
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/x509_crt.h>
@@ -59,11 +61,22 @@ tlsf_check_pair(const char *cert_path, const char *key_path)
 {
 	mbedtls_x509_crt crt;
 	mbedtls_pk_context key;
+	/* mbedTLS 3 blinds private-key operations (parsing checks, the pair
+	 * check) with a random generator. */
+	mbedtls_entropy_context ent;
+	mbedtls_ctr_drbg_context drbg;
 	char buf[160];
 	int mrc, rc = PA_OK;
 
 	mbedtls_x509_crt_init(&crt);
 	mbedtls_pk_init(&key);
+	mbedtls_entropy_init(&ent);
+	mbedtls_ctr_drbg_init(&drbg);
+	if ((mrc = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent,
+	    NULL, 0)) != 0) {
+		rc = pa_err_set(PA_EINTERNAL, "random generator: %s", why(mrc, buf));
+		goto out;
+	}
 	if ((mrc = mbedtls_x509_crt_parse_file(&crt, cert_path)) != 0) {
 		rc = pa_err_set(PA_ECONFIG, "[hq] cert_file %s: %s", cert_path,
 		    mrc > 0 ? "it does not parse as a certificate" : why(mrc, buf));
@@ -71,13 +84,15 @@ tlsf_check_pair(const char *cert_path, const char *key_path)
 	}
 	if ((rc = validity(&crt, "[hq] cert_file", cert_path)) != PA_OK)
 		goto out;
-	if ((mrc = mbedtls_pk_parse_keyfile(&key, key_path, NULL)) != 0) {
+	if ((mrc = mbedtls_pk_parse_keyfile(&key, key_path, NULL,
+	    mbedtls_ctr_drbg_random, &drbg)) != 0) {
 		rc = pa_err_set(PA_ECONFIG, "[hq] key_file %s: %s (an unencrypted "
 		    "PEM key is expected)", key_path, why(mrc, buf));
 		goto out;
 	}
 	/* The first certificate of cert_file is ours; the rest is its chain. */
-	if ((mrc = mbedtls_pk_check_pair(&crt.pk, &key)) != 0) {
+	if ((mrc = mbedtls_pk_check_pair(&crt.pk, &key,
+	    mbedtls_ctr_drbg_random, &drbg)) != 0) {
 		rc = pa_err_set(PA_ECONFIG, "[hq] key_file %s is not the key of "
 		    "cert_file %s", key_path, cert_path);
 		goto out;
@@ -85,5 +100,7 @@ tlsf_check_pair(const char *cert_path, const char *key_path)
 out:
 	mbedtls_pk_free(&key);
 	mbedtls_x509_crt_free(&crt);
+	mbedtls_ctr_drbg_free(&drbg);
+	mbedtls_entropy_free(&ent);
 	return rc;
 }
