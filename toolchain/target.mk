@@ -134,7 +134,7 @@ endif
 ARM_PYTEST_aarch64-linux-gnu := tests/integration/test_import.py \
   tests/integration/test_import_xlsx.py tests/integration/test_profiles.py \
   tests/integration/test_config.py tests/integration/test_sync.py \
-  tests/integration/test_sync_tls.py
+  tests/integration/test_sync_tls.py tests/integration/test_version.py
 ARM_PYTEST_arm-linux-gnueabihf := tests/integration -k 'test_seed_list_creates_ten_products or \
   test_cp1251_russian_names_and_spaced_prices or test_producers_import_alike or \
   test_matching_pin_is_accepted or test_ip_address_url_verifies_against_the_ip_san or \
