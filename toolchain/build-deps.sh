@@ -272,7 +272,7 @@ hostopt=()
 	--disable-websockets --disable-manual --disable-docs --disable-ntlm \
 	--disable-alt-svc --disable-hsts --disable-cookies --disable-netrc \
 	--disable-aws --disable-kerberos-auth --disable-negotiate-auth \
-	--disable-dateparse --disable-progress-meter --disable-sspi --disable-tls-srp \
+	--disable-progress-meter --disable-sspi --disable-tls-srp \
 	--disable-digest-auth --disable-mime --disable-form-api --disable-doh \
 	--disable-bindlocal --disable-headers-api \
 	--without-libpsl --without-brotli --without-zstd --without-nghttp2 \
