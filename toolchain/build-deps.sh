@@ -274,7 +274,7 @@ hostopt=()
 	--disable-aws --disable-kerberos-auth --disable-negotiate-auth \
 	--disable-progress-meter --disable-sspi --disable-tls-srp \
 	--disable-digest-auth --disable-mime --disable-form-api --disable-doh \
-	--disable-bindlocal --disable-headers-api \
+	--disable-bindlocal \
 	--without-libpsl --without-brotli --without-zstd --without-nghttp2 \
 	--without-ngtcp2 --without-nghttp3 --without-libidn2 --without-librtmp \
 	--without-libssh2 --without-libssh --without-zlib --without-ca-bundle \
