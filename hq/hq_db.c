@@ -79,7 +79,16 @@ hq_db_script(hq_db *db, const char *sql)
 int
 hq_db_begin(hq_db *db)
 {
-	int rc = db->ops->begin(db->conn);
+	int rc = db->ops->begin(db->conn, 0);
+
+	db->in_tx = rc == PA_OK;
+	return rc;
+}
+
+int
+hq_db_begin_quick(hq_db *db)
+{
+	int rc = db->ops->begin(db->conn, 1);
 
 	db->in_tx = rc == PA_OK;
 	return rc;

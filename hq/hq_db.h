@@ -56,6 +56,11 @@ int hq_db_script(hq_db *db, const char *sql);
 /* Transactions. begin takes the write lock at once on SQLite (BEGIN
  * IMMEDIATE) so two writers never deadlock on an upgrade. */
 int hq_db_begin(hq_db *db);
+/* A short transaction whose loss in a power cut costs nothing (the latest
+ * heartbeat: the next one replaces it in 30 s). It goes before waiting
+ * batches (SQLite) and skips the commit's fsync (both stores), so a
+ * heartbeat is not queued behind event batches. */
+int hq_db_begin_quick(hq_db *db);
 int hq_db_commit(hq_db *db);
 void hq_db_rollback(hq_db *db);
 
@@ -85,7 +90,7 @@ struct hq_db_ops {
 	int (*exec)(void *conn, const char *sql, const struct hq_val *p, int np,
 	    hq_rows **rows, long *changes);
 	int (*script)(void *conn, const char *sql);
-	int (*begin)(void *conn);
+	int (*begin)(void *conn, int quick);
 	int (*commit)(void *conn);
 	void (*rollback)(void *conn);
 	/* NULL: batches run statement by statement through exec */

@@ -337,9 +337,10 @@ pg_pipe_end(void *arg)
 }
 
 static int
-pg_begin(void *c)
+pg_begin(void *c, int quick)
 {
-	return pg_script(c, "BEGIN");
+	return pg_script(c, quick ? "BEGIN; SET LOCAL synchronous_commit = off" :
+	    "BEGIN");
 }
 
 static int

@@ -29,14 +29,51 @@ struct sq_conn {
 	int n;
 	int busy_ms;
 	int holds_writer;
+	int quick;              /* this transaction commits without fsync */
 };
 
 /* SQLite has one writer at a time. Inside this process the worker threads
- * queue for it here, in order, instead of in SQLite's busy handler, which
- * sleeps in steps of up to 100 ms (that handler still arbitrates between
- * processes sharing the file). One mutex per process: posagent-hq opens one
- * store. */
-static pthread_mutex_t sq_writer = PTHREAD_MUTEX_INITIALIZER;
+ * take turns here instead of in SQLite's busy handler, which sleeps in
+ * steps of up to 100 ms (that handler still arbitrates between processes
+ * sharing the file). Quick transactions (heartbeats) go before waiting
+ * batches. One turn per process: posagent-hq opens one store. */
+static pthread_mutex_t sq_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sq_cv = PTHREAD_COND_INITIALIZER;
+static int sq_busy;             /* a writer holds the turn */
+static int sq_quick_waiting;
+
+/* Wait for the write turn until deadline; PA_ETIMEOUT after it. */
+static int
+sq_turn_take(int quick, const struct timespec *until)
+{
+	int e = 0;
+
+	pthread_mutex_lock(&sq_mu);
+	if (quick)
+		sq_quick_waiting++;
+	while (e == 0 && (sq_busy || (!quick && sq_quick_waiting > 0)))
+		e = pthread_cond_timedwait(&sq_cv, &sq_mu, until);
+	if (e == 0)
+		sq_busy = 1;
+	if (quick)
+		sq_quick_waiting--;
+	/* A quick waiter that gave up may have been holding batches back. */
+	if (e != 0 && quick)
+		pthread_cond_broadcast(&sq_cv);
+	pthread_mutex_unlock(&sq_mu);
+	return e == 0 ? PA_OK : PA_ETIMEOUT;
+}
+
+static void
+sq_turn_give(void)
+{
+	pthread_mutex_lock(&sq_mu);
+	sq_busy = 0;
+	pthread_cond_broadcast(&sq_cv);
+	pthread_mutex_unlock(&sq_mu);
+}
+
+static void sq_release(struct sq_conn *c);
 
 /* One place maps SQLite's result codes to ours. */
 static int
@@ -53,6 +90,7 @@ sq_err(struct sq_conn *c, int src, const char *what)
 		return PA_ENOMEM;
 	return pa_err_set(PA_EDB, "sqlite %s: %s", what, sqlite3_errmsg(c->db));
 }
+
 
 static void
 sq_close(void *arg)
@@ -204,11 +242,11 @@ out:
 }
 
 static int
-sq_begin(void *arg)
+sq_begin(void *arg, int quick)
 {
 	struct sq_conn *c = arg;
 	struct timespec until;
-	int rc, e;
+	int rc;
 
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += c->busy_ms / 1000;
@@ -217,25 +255,36 @@ sq_begin(void *arg)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000;
 	}
-	if ((e = pthread_mutex_timedlock(&sq_writer, &until)) != 0)
-		return pa_err_set(e == ETIMEDOUT ? PA_ETIMEOUT : PA_EINTERNAL,
-		    "store busy: no write turn within %d ms", c->busy_ms);
+	if (sq_turn_take(quick, &until) != PA_OK)
+		return pa_err_set(PA_ETIMEOUT, "store busy: no write turn within "
+		    "%d ms", c->busy_ms);
 	c->holds_writer = 1;
+	/* WAL with synchronous=NORMAL commits without fsync (durable at the
+	 * next checkpoint); the pragma holds until set back at release. */
+	if (quick && (rc = sq_script(c, "PRAGMA synchronous=NORMAL")) != PA_OK)
+		goto fail;
+	c->quick = quick;
 	/* IMMEDIATE: the write lock now, so two writers never deadlock on
 	 * a read-to-write upgrade. */
-	if ((rc = sq_script(c, "BEGIN IMMEDIATE")) != PA_OK) {
-		c->holds_writer = 0;
-		pthread_mutex_unlock(&sq_writer);
-	}
+	if ((rc = sq_script(c, "BEGIN IMMEDIATE")) != PA_OK)
+		goto fail;
+	return PA_OK;
+fail:
+	sq_release(c);
 	return rc;
 }
 
 static void
 sq_release(struct sq_conn *c)
 {
+	if (c->quick) {
+		c->quick = 0;
+		sq_script(c, "PRAGMA synchronous=FULL"); /* cannot fail outside a
+		    transaction */
+	}
 	if (c->holds_writer) {
 		c->holds_writer = 0;
-		pthread_mutex_unlock(&sq_writer);
+		sq_turn_give();
 	}
 }
 

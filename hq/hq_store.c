@@ -326,7 +326,7 @@ hq_store_heartbeat(hq_db *db, const char *agent, const char *doc,
 
 	/* Read and write in one transaction: two replicas' heartbeats for
 	 * one store never interleave the gate's "since". */
-	if ((rc = hq_db_begin(db)) != PA_OK)
+	if ((rc = hq_db_begin_quick(db)) != PA_OK)
 		return rc;
 	if ((rc = hq_store_agent_get(db, agent, &cur)) != PA_OK)
 		goto fail;
