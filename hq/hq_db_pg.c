@@ -22,6 +22,7 @@
  * changed rows goes (NULL: not wanted, or a statement prepared on the way). */
 struct pg_pending {
 	long *changes;
+	int prep;       /* a statement prepared on the way: its index + 1 */
 };
 
 struct pg_conn {
@@ -270,8 +271,16 @@ pg_pipe_drain(struct pg_conn *c)
 				*c->pend[idx].changes = (t && t[0]) ?
 				    strtol(t, NULL, 10) : 0;
 			}
-		} else if (es != PGRES_PIPELINE_ABORTED && c->pipe_rc == PA_OK) {
-			c->pipe_rc = pg_err(c, res, "statement");
+		} else {
+			/* A prepare skipped by an aborted pipeline (a lock
+			 * timeout before it, say) never reached the server:
+			 * forget it and what was queued after it, or the next
+			 * batch asks for a statement that does not exist. */
+			if (idx < c->npend && c->pend[idx].prep > 0 &&
+			    c->pend[idx].prep - 1 < c->n)
+				c->n = c->pend[idx].prep - 1;
+			if (es != PGRES_PIPELINE_ABORTED && c->pipe_rc == PA_OK)
+				c->pipe_rc = pg_err(c, res, "statement");
 		}
 		PQclear(res);
 	}
@@ -301,8 +310,9 @@ pg_pipe_exec(void *arg, const char *sql, const struct hq_val *p, int np,
 			return pa_err_set(PA_EINTERNAL, "statement cache full");
 		if (PQsendPrepare(c->pg, name, sql, 0, NULL) != 1)
 			return c->pipe_rc = pg_err(c, NULL, "prepare");
+		c->pend[c->npend].changes = NULL;
+		c->pend[c->npend++].prep = c->n + 1;
 		c->keys[c->n++] = sql;
-		c->pend[c->npend++].changes = NULL;
 	}
 	for (i = 0; i < np; i++) {
 		if (p[i].t == HQ_V_INT) {
@@ -314,7 +324,8 @@ pg_pipe_exec(void *arg, const char *sql, const struct hq_val *p, int np,
 	}
 	if (PQsendQueryPrepared(c->pg, name, np, vals, NULL, NULL, 0) != 1)
 		return c->pipe_rc = pg_err(c, NULL, "send");
-	c->pend[c->npend++].changes = changes;
+	c->pend[c->npend].changes = changes;
+	c->pend[c->npend++].prep = 0;
 	if (c->npend >= PG_PIPE_CHUNK)
 		return pg_pipe_drain(c);
 	return PA_OK;
