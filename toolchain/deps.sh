@@ -47,17 +47,19 @@ as_root() {
 	fi
 }
 
+# Every apt-get waits for dpkg's lock (up to 10 min) instead of failing at
+# once: unattended-upgrades, or a second `make deps TARGET=...`, may hold it.
 apt_updated=0
 apt_update() {
 	[ $apt_updated -eq 1 ] && return 0
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q
 	apt_updated=1
 }
 
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps: installing ${missing[*]}"
 	apt_update
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
 fi
 
 need_update=0
@@ -143,10 +145,10 @@ qemu_sysroot() {
 	echo "deps: fetching Debian's libc6:$arch for the qemu sysroot"
 	# A mirror mid-sync can fail one index (seen: bookworm-security armhf);
 	# the download below says whether what we need is there.
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q "${archopt[@]}" \
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q "${archopt[@]}" \
 		>/dev/null 2>&1 || true
 	mkdir -p "$top/build/deps/src"
-	(cd "$top/build/deps/src" && as_root apt-get download -q "${archopt[@]}" \
+	(cd "$top/build/deps/src" && as_root apt-get -o DPkg::Lock::Timeout=600 download -q "${archopt[@]}" \
 		"libc6:$arch" >/dev/null 2>&1) || {
 		echo "deps: cannot download libc6:$arch (needed to run $t tests)" >&2
 		exit 1
