@@ -12,7 +12,9 @@
 #   make install    PREFIX=/usr/local DESTDIR= (binary stripped, unit, man,
 #                   sysusers.d, tmpfiles.d, completion); make uninstall
 #   make man        build/man/posagent.1, posagent.conf.5 (scdoc)
-#   make deb        build/deb/posagent_VERSION_ARCH.deb (dpkg-buildpackage), linted
+#   make deb        build/deb/posagent_VERSION_ARCH.deb (dpkg-buildpackage), linted;
+#                   with a cross TARGET: the arm64 / armhf package (a Debian cross build)
+#   make systemd-check  the .deb's unit under a live systemd (a container; root)
 #   make clean
 
 TARGET   ?= host
@@ -56,7 +58,7 @@ FUZZ_SRC := $(filter-out tests/fuzz/fuzz_replay.c,$(sort $(wildcard tests/fuzz/f
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 
 .PHONY: all agent deps test unit integration demo bench bench-hq fuzz install \
-        install-agent uninstall man deb clean FORCE
+        install-agent uninstall man deb systemd-check clean FORCE
 all: $(BUILD)/posagent $(BUILD)/SOURCES
 
 deps:
@@ -113,7 +115,8 @@ unit: $(UNIT_BIN) $(REPLAY_BIN)
 	  ASAN_OPTIONS=detect_leaks=1 $(RUN) $$t tests/fuzz/corpus/$$n/*; done
 
 integration: $(POSAGENT_RUN)
-	POSAGENT_BIN=$(abspath $(POSAGENT_RUN)) ASAN_OPTIONS=detect_leaks=1 \
+	POSAGENT_BIN=$(abspath $(POSAGENT_RUN)) POSAGENT_TARGET=$(TARGET) POSAGENT_RUN='$(RUN)' \
+	  ASAN_OPTIONS=detect_leaks=1 \
 	  $(PYTHON) -m pytest -q $(PYTEST_SEL) $(PYTEST_ARGS)
 
 demo: deps
@@ -194,25 +197,51 @@ uninstall:
 	-rmdir $(DESTDIR)$(PREFIX)/share/posagent 2>/dev/null
 
 # dpkg-buildpackage writes its results next to the source tree, so it runs
-# on a copy in build/deb/src (without build/ and .git; libcurl from
-# build/deps is linked in): the .deb, .changes and .buildinfo land in
-# build/deb/. lintian must report no error (overrides carry their reasons).
+# on a copy in build/deb/src-ARCH (without build/ and .git; the pinned set
+# from build/deps is linked in): the .deb, .changes and .buildinfo land in
+# build/deb/. With a cross TARGET it is a Debian cross build
+# (dpkg-buildpackage -aarm64 / -aarmhf; debian/rules builds that TARGET and
+# dh_strip uses the triplet's strip). lintian must report no error
+# (overrides carry their reasons); its output is kept in
+# build/deb/posagent_VERSION_ARCH.lintian.
+ifeq ($(CROSS),)
 DEB_ARCH ?= $(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null)
+DEB_SYSROOT :=
+else
+# The cross build profile; no tests at package build time (make test runs
+# them under qemu); CC tells dpkg-architecture which compiler is the host's.
+DEB_PROFILES := -Pcross,nocheck
+DEB_ENV := CC=$(CC) DEB_BUILD_OPTIONS="nocheck $(DEB_BUILD_OPTIONS)"
+DEB_ARCH ?= $(shell dpkg-architecture -t$(TARGET) -qDEB_HOST_ARCH 2>/dev/null)
+# libc6's symbols for dpkg-shlibdeps (debian/rules), from toolchain/deps.sh.
+DEB_SYSROOT := build/deps/$(TARGET)-sysroot/DEBIAN/symbols
+$(DEB_SYSROOT):
+	@bash toolchain/deps.sh $(TARGET)
+endif
 DEB_FILE := build/deb/posagent_$(VERSION)_$(DEB_ARCH).deb
-deb: $(DEPS_OK)
+DEB_SRC  := build/deb/src-$(DEB_ARCH)
+deb: $(DEPS_OK) $(DEB_SYSROOT)
 	@v=$$(dpkg-parsechangelog -l debian/changelog -S Version); \
 	  test "$$v" = "$(VERSION)" || { echo "debian/changelog is $$v but VERSION is $(VERSION)" >&2; exit 1; }
-	rm -rf build/deb && mkdir -p build/deb/src/build
-	tar --exclude=./build --exclude=./.git -cf - . | tar -C build/deb/src -xf -
-	ln -s $(abspath build/deps) build/deb/src/build/deps
-	cd build/deb/src && dpkg-buildpackage -b -us -uc -a$(DEB_ARCH) >../build.log 2>&1 || \
-	  { tail -40 ../build.log; exit 1; }
-	rm -rf build/deb/src
-	lintian --fail-on error --info $(DEB_FILE) | tee build/deb/lintian.txt
-	@echo "built $(DEB_FILE)"
+	rm -rf $(DEB_SRC) build/deb/posagent*_$(VERSION)_$(DEB_ARCH).* && mkdir -p $(DEB_SRC)/build
+	tar --exclude=./build --exclude=./.git -cf - . | tar -C $(DEB_SRC) -xf -
+	ln -s $(abspath build/deps) $(DEB_SRC)/build/deps
+	cd $(DEB_SRC) && $(DEB_ENV) dpkg-buildpackage -b -us -uc -jauto -a$(DEB_ARCH) $(DEB_PROFILES) \
+	  >../build_$(DEB_ARCH).log 2>&1 || { tail -40 ../build_$(DEB_ARCH).log; exit 1; }
+	rm -rf $(DEB_SRC)
+	lintian --fail-on error --info $(DEB_FILE) | tee $(DEB_FILE:.deb=.lintian)
+	@echo "built $(DEB_FILE) ($$(stat -c %s $(DEB_FILE)) bytes)"
+
+# Opt-in, not in `make test` (root; debootstrap, systemd-nspawn): the
+# package installed and its hardened unit started, watched, stopped under a
+# live systemd, in a container booted for it (tests/systemd/check.sh).
+systemd-check:
+	@$(MAKE) --no-print-directory deb TARGET=host
+	@bash tests/systemd/check.sh build/deb/posagent_$(VERSION)_$$(dpkg-architecture -qDEB_HOST_ARCH).deb
 
 clean:
 	rm -rf build/host build/host-san build/fuzz build/man build/deb build/posagent.service \
+	  build/systemd-check \
 	  $(CROSS_TARGETS:%=build/%)
 
 # posagent-hq is a host program (the server); a cross TARGET builds the

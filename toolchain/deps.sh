@@ -132,7 +132,9 @@ fi
 # gconv modules, and iconv (CP1251) needs them, as on a real terminal.
 # Downloaded (`apt-get download`, the signed index) and unpacked into
 # build/deps/TARGET-sysroot, never installed: the foreign architecture is
-# named for these two apt calls only, not added to dpkg.
+# named for these two apt calls only, not added to dpkg. Its control files
+# go to TARGET-sysroot/DEBIAN: the cross .deb's dpkg-shlibdeps reads libc6's
+# symbols there (debian/rules) to compute the package's libc6 dependency.
 qemu_sysroot() {
 	local t=$1 arch dir=$top/build/deps/$1-sysroot deb
 	case "$t" in
@@ -140,7 +142,7 @@ qemu_sysroot() {
 	arm-linux-gnueabihf) arch=armhf ;;
 	*) return 0 ;;
 	esac
-	[ -f "$dir/.ok" ] && return 0
+	[ -f "$dir/.ok" ] && [ -f "$dir/DEBIAN/symbols" ] && return 0
 	local archopt=(-o APT::Architectures::=amd64 -o "APT::Architectures::=$arch")
 	echo "deps: fetching Debian's libc6:$arch for the qemu sysroot"
 	# A mirror mid-sync can fail one index (seen: bookworm-security armhf);
@@ -157,6 +159,7 @@ qemu_sysroot() {
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	dpkg-deb -x "$deb" "$dir"
+	dpkg-deb -e "$deb" "$dir/DEBIAN"
 	basename "$deb" >"$dir/.ok"
 }
 

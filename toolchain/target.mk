@@ -130,12 +130,15 @@ endif
 # a cross target runs a documented subset: imports (CSV, XLSX), profiles,
 # config, HQ sync and every TLS test on aarch64; a smoke subset on armhf.
 # The daemon, job-control, KKT-gate, crash and fault-loop tests run on the
-# host only.
+# host only. Both targets also build their .deb and run the packaged
+# binary (test_package_cross.py).
 ARM_PYTEST_aarch64-linux-gnu := tests/integration/test_import.py \
   tests/integration/test_import_xlsx.py tests/integration/test_profiles.py \
   tests/integration/test_config.py tests/integration/test_sync.py \
-  tests/integration/test_sync_tls.py tests/integration/test_version.py
-ARM_PYTEST_arm-linux-gnueabihf := tests/integration -k 'test_seed_list_creates_ten_products or \
+  tests/integration/test_sync_tls.py tests/integration/test_version.py \
+  tests/integration/test_package_cross.py
+ARM_PYTEST_arm-linux-gnueabihf := tests/integration -k 'test_cross_deb or \
+  test_seed_list_creates_ten_products or \
   test_cp1251_russian_names_and_spaced_prices or test_producers_import_alike or \
   test_matching_pin_is_accepted or test_ip_address_url_verifies_against_the_ip_san or \
   test_tls13_only_hq_negotiates_tls13 or test_drain_delivers_every_event_once_in_order'

@@ -190,9 +190,12 @@ report(struct cli_ctx *ctx, int rc)
 {
 	char buf[4096];
 
-	/* Escaped: a name's control characters must not forge a line. */
-	fprintf(stderr, "posagent: %s\n", names_human(pa_err_msg(rc), buf,
-	    sizeof(buf)));
+	/* Escaped: a name's control characters must not forge a line. In
+	 * the journal it is an error (sd-daemon(3) prefix): without it the
+	 * reason a service failed to start (a bad key, exit 78) was logged
+	 * at info, found by `make systemd-check`. */
+	fprintf(stderr, "%sposagent: %s\n", pa_log_to_journal() ? "<3>" : "",
+	    names_human(pa_err_msg(rc), buf, sizeof(buf)));
 	if (ctx->json && !ctx->json_done)
 		cli_emit_json(json_pack("{s:o*}", "error", cli_error_json(rc)));
 }

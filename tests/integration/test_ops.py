@@ -1,6 +1,7 @@
 """Operating the agent (issue #13): config check, no invented identity,
 status reasons and exit code, the metrics file, journal severities and the
 CLI conventions (-q, --since DATE, local time, TERM=dumb, --help)."""
+import json
 import os
 import pty
 import re
@@ -306,6 +307,22 @@ def test_journal_lines_carry_priorities_and_no_timestamp(agent, tmp_path):
     assert any(l.startswith("<4>") and "other.txt" in l and "rejected" in l for l in lines), lines
 
 
+def test_the_error_a_service_fails_with_is_an_error_in_the_journal(agent, tmp_path):
+    # Found by make systemd-check: a bad key stopped the service (exit 78)
+    # but its reason reached the journal at info, hidden from -p err.
+    agent.conf["agent"]["bogus_key"] = "1"
+    agent.write_conf()
+    err = tmp_path / "stderr.log"
+    with open(err, "w") as f:
+        st = os.fstat(f.fileno())
+        env = dict(os.environ, JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}")
+        p = subprocess.run([BIN, "-c", str(agent.conf_path), "run"],
+                           stdout=subprocess.DEVNULL, stderr=f, env=env)
+    assert p.returncode == 78
+    lines = err.read_text().splitlines()
+    assert any(l.startswith("<3>posagent: ") and "bogus_key" in l for l in lines), lines
+
+
 def test_an_inherited_journal_stream_is_not_ours(agent, tmp_path):
     assert agent.run("init").rc == 0
     rc, lines = run_to_journal(agent, tmp_path, journal=False)
@@ -319,6 +336,59 @@ def test_verbose_adds_debug_lines(agent):
     assert r.rc == 0 and "configuration " in r.err and "data_dir" in r.err, r
     r = agent.run("run", "--once")
     assert r.rc == 0 and "data_dir" not in r.err, r
+
+
+def test_quiet_commands_print_only_data_and_errors(agent, tmp_path):
+    # -q on every command: confirmations and progress go, errors, warnings
+    # and what was asked for stay; an action prints the name of a job it
+    # made and nothing else.
+    r = agent.run("-q", "init")
+    assert r.rc == 0 and r.out == "", r
+    assert agent.run("init").out != ""            # without -q it says so
+    prof = tmp_path / "p.json"
+    prof.write_text(json.dumps({
+        "name": "Q", "supplier_code": "Q", "file_format": "csv_utf8",
+        "csv_delimiter": ",", "header_row": 1, "data_start_row": 2,
+        "upsert_field": "default_code", "create_missing": True,
+        "update_existing": True, "max_error_percent": 0,
+        "column_mapping": {"default_code": "SKU", "name": "Product Name",
+                           "list_price": "Price"}}))
+    r = agent.run("-q", "profile", "add", prof)
+    assert r.rc == 0 and r.out == "", r
+    r = agent.run("-q", "job", "list")
+    assert r.rc == 0 and r.out == "", r           # "no jobs match" is chatter
+    good = tmp_path / "good.csv"
+    good.write_text("SKU,Product Name,Price\nA-1,Lens,10.00\n")
+    r = agent.run("-q", "import", good, "--profile", "Q")
+    assert r.rc == 0 and r.out == "IMP/00001\n" and r.err == "", r
+    r = agent.run("-q", "job", "create", good, "--profile", "Q")
+    assert r.rc == 0 and r.out == "IMP/00002\n", r
+    r = agent.run("-q", "job", "run", "IMP/00002")
+    assert r.rc == 0 and r.out == "", r
+    # A dry run's counts and `job show` are the data asked for.
+    r = agent.run("-q", "import", good, "--profile", "Q", "--dry-run")
+    assert r.rc == 0 and "dry run" in r.out and "IMP/00003" in r.out, r
+    r = agent.run("-q", "job", "show", "IMP/00001")
+    assert r.rc == 0 and "done" in r.out and "created_count" in r.out, r
+    r = agent.run("-q", "job", "list")
+    assert r.rc == 0 and "IMP/00001" in r.out and "IMP/00002" in r.out, r
+    # A failed import still shows its job, and the error.
+    bad = tmp_path / "bad.csv"
+    bad.write_text("SKU,Product Name,Price\nA-2,Lens,x\n")
+    r = agent.run("-q", "import", bad, "--profile", "Q")
+    assert r.rc == 65, r
+    assert "failed" in r.out and "rolled back" in r.out and r.err.startswith("posagent: "), r
+    r = agent.run("-q", "job", "show", "IMP/09999")
+    assert r.rc == 66 and r.out == "" and "IMP/09999" in r.err, r
+    r = agent.run("-q", "job", "delete", "IMP/00002")
+    assert r.rc == 0 and r.out == "", r
+    r = agent.run("-q", "job", "prune", "--older-than", "1")
+    assert r.rc == 0 and r.out == "", r
+    r = agent.run("-q", "profile", "list")
+    assert r.rc == 0 and "Q" in r.out, r
+    # --json is requested data: -q does not touch it.
+    rc, doc, r = agent.jrun("-q", "job", "show", "IMP/00001")
+    assert rc == 0 and doc["name"] == "IMP/00001", r
 
 
 def test_quiet_keeps_only_warnings(agent):

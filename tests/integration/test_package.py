@@ -79,10 +79,11 @@ def deb():
     BEFORE.extend(leftovers())
     r = sh("make", "-C", TOP, "deb", ok=False)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
-    debs = glob.glob(os.path.join(TOP, "build", "deb", "posagent_*.deb"))
+    arch = sh("dpkg-architecture", "-qDEB_HOST_ARCH").stdout.strip()
+    debs = glob.glob(os.path.join(TOP, "build", "deb", f"posagent_*_{arch}.deb"))
     assert len(debs) == 1, debs
     # lintian ran inside make deb with --fail-on error; keep what it said.
-    lint = open(os.path.join(TOP, "build", "deb", "lintian.txt")).read()
+    lint = open(debs[0][:-len(".deb")] + ".lintian").read()
     assert not re.search(r"^E: ", lint, re.M), lint
     return debs[0]
 
