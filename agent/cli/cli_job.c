@@ -100,12 +100,23 @@ guard_summary(json_t *o)
 	json_object_set_new(o, "price_guard", json_string(line));
 }
 
-static void
-print_job(struct cli_ctx *ctx, const struct job *j, int rc)
-{
-	json_t *o = job_to_json(j), *ov;
+/* What print_job shows it for. */
+enum pj { PJ_SHOW, PJ_ACTED, PJ_MADE };
 
-	if (o == NULL)
+static void
+print_job(struct cli_ctx *ctx, const struct job *j, int rc, enum pj why)
+{
+	json_t *o, *ov;
+
+	/* -q: an action that succeeded prints only the name of the job it
+	 * made (import, job create: the handle a script needs next); a failed
+	 * one still shows the job, and `job show` is the data asked for. */
+	if (ctx->quiet && !ctx->json && rc == PA_OK && why != PJ_SHOW) {
+		if (why == PJ_MADE)
+			printf("%s\n", j->name);
+		return;
+	}
+	if ((o = job_to_json(j)) == NULL)
 		return;
 	if (ctx->json) {
 		if (rc != PA_OK) {
@@ -249,11 +260,12 @@ out:
 }
 
 static int
-run_job(struct cli_ctx *ctx, adb *a, struct job *j, const struct jargs *ja)
+run_job(struct cli_ctx *ctx, adb *a, struct job *j, const struct jargs *ja,
+    enum pj why)
 {
 	struct runner_opts ro;
 	char who[160];
-	int rc, bar = !ctx->json && isatty(STDERR_FILENO);
+	int rc, bar = !ctx->json && !ctx->quiet && isatty(STDERR_FILENO);
 
 	memset(&ro, 0, sizeof(ro));
 	ro.data_dir = ctx->cfg->data_dir;
@@ -268,8 +280,9 @@ run_job(struct cli_ctx *ctx, adb *a, struct job *j, const struct jargs *ja)
 	rc = runner_run(a, j, &ro);
 	if (bar)
 		cli_progress_end(stderr);
+	/* A dry run's counts are what it was asked for, -q or not. */
 	if (job_reload(a, j) == PA_OK)
-		print_job(ctx, j, rc);
+		print_job(ctx, j, rc, ja->dry_run ? PJ_SHOW : why);
 	return rc;
 }
 
@@ -365,7 +378,7 @@ cmd_import(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if ((rc = create_job(ctx, a, &ja, &j)) != PA_OK)
 		goto out;
-	rc = run_job(ctx, a, j, &ja);
+	rc = run_job(ctx, a, j, &ja, PJ_MADE);
 out:
 	job_free(j);
 	adb_close(a);
@@ -398,7 +411,7 @@ cancel_job(struct cli_ctx *ctx, adb *a, struct job *j)
 		    "cancelled", j->name, job_state_name(j->state));
 out:
 	if (job_reload(a, j) == PA_OK)
-		print_job(ctx, j, rc);
+		print_job(ctx, j, rc, PJ_ACTED);
 	return rc;
 }
 
@@ -464,9 +477,10 @@ list_jobs(struct cli_ctx *ctx, adb *a, int argc, char **argv)
 			cli_emit_json(jobs);
 			return PA_OK;
 		}
-		if (json_array_size(jobs) == 0)
-			printf("no jobs match\n");
-		else
+		if (json_array_size(jobs) == 0) {
+			if (!ctx->quiet)
+				printf("no jobs match\n");
+		} else
 			cli_table(stdout, ctx->color, cols, 11, jobs);
 		json_decref(jobs);
 		return PA_OK;
@@ -539,7 +553,7 @@ prune_jobs(struct cli_ctx *ctx, adb *a, int argc, char **argv)
 		    "spool_files_removed", (json_int_t)rep.spool_files,
 		    "agent_db_bytes_before", (json_int_t)rep.db_bytes_before,
 		    "agent_db_bytes_after", (json_int_t)rep.db_bytes_after));
-	else
+	else if (!ctx->quiet)
 		printf("%ld job%s deleted (older than %ld days, or over the "
 		    "[agent] retention_max_mb ceiling; running jobs kept), %ld "
 		    "unused spool file%s removed; agent.db %.1f -> %.1f MB\n",
@@ -581,7 +595,7 @@ cmd_job(struct cli_ctx *ctx, int argc, char **argv)
 		if ((rc = parse_jargs(argc, argv, 2, &ja, 1)) != PA_OK ||
 		    (rc = create_job(ctx, a, &ja, &j)) != PA_OK)
 			goto out;
-		print_job(ctx, j, PA_OK);
+		print_job(ctx, j, PA_OK, PJ_MADE);
 		goto out;
 	}
 	if (strcmp(sub, "run") && strcmp(sub, "cancel") && strcmp(sub, "reset") &&
@@ -595,19 +609,19 @@ cmd_job(struct cli_ctx *ctx, int argc, char **argv)
 	    (rc = job_get(a, ja.pos, &j)) != PA_OK)
 		goto out;
 	if (strcmp(sub, "run") == 0) {
-		rc = run_job(ctx, a, j, &ja);
+		rc = run_job(ctx, a, j, &ja, PJ_ACTED);
 	} else if (strcmp(sub, "cancel") == 0) {
 		rc = cancel_job(ctx, a, j);
 	} else if (strcmp(sub, "reset") == 0) {
 		rc = job_reset(a, j);
-		print_job(ctx, j, rc);
+		print_job(ctx, j, rc, PJ_ACTED);
 	} else if (strcmp(sub, "show") == 0) {
-		print_job(ctx, j, PA_OK);
+		print_job(ctx, j, PA_OK, PJ_SHOW);
 	} else if ((rc = job_delete(a, j)) == PA_OK) {
 		(void)rev_sweep_dir(a, ctx->cfg->data_dir);
 		if (ctx->json)
 			cli_emit_json(json_pack("{s:s}", "deleted", j->name));
-		else
+		else if (!ctx->quiet)
 			printf("job %s deleted with its log\n", j->name);
 	}
 out:

@@ -71,7 +71,7 @@ cmd_init(struct cli_ctx *ctx, int argc, char **argv)
 	if (ctx->json)
 		cli_emit_json(json_pack("{s:s, s:s, s:b}", "data_dir",
 		    ctx->cfg->data_dir, "inbox", path, "ok", 1));
-	else
+	else if (!ctx->quiet)
 		printf("posagent: data directory %s ready (agent.db, catalog.db, "
 		    "spool/, inbox %s)\n", ctx->cfg->data_dir, path);
 out:
@@ -154,7 +154,7 @@ profile_add(struct cli_ctx *ctx, adb *a, int argc, char **argv)
 		goto out;
 	if (ctx->json)
 		cli_emit_json(json_incref(p->json));
-	else
+	else if (!ctx->quiet)
 		printf("profile \"%s\" %s (%s, key %s, %d mapped columns)\n",
 		    p->name, replace ? "saved" : "added", prof_format_name(p->format),
 		    cat_field_name(p->upsert_field), __builtin_popcount(p->mapped));
@@ -193,7 +193,8 @@ cmd_profile(struct cli_ctx *ctx, int argc, char **argv)
 			cli_emit_json(list);
 			list = NULL;
 		} else if (json_array_size(list) == 0) {
-			printf("no profiles yet: posagent profile add FILE.json\n");
+			if (!ctx->quiet)
+				printf("no profiles yet: posagent profile add FILE.json\n");
 		} else {
 			cli_table(stdout, ctx->color, cols, 6, list);
 		}
@@ -216,7 +217,7 @@ cmd_profile(struct cli_ctx *ctx, int argc, char **argv)
 				goto out;
 			if (ctx->json)
 				cli_emit_json(json_pack("{s:s}", "removed", argv[2]));
-			else
+			else if (!ctx->quiet)
 				printf("profile \"%s\" removed\n", argv[2]);
 		}
 	} else {

@@ -69,7 +69,7 @@ cli_job_revert(struct cli_ctx *ctx, adb *a, int argc, char **argv)
 		printf("job %s can be reverted: %ld created rows would be removed, "
 		    "%ld changed rows would get their old values back (dry run: "
 		    "nothing changed)\n", j->name, res.removed, res.restored);
-	else
+	else if (!ctx->quiet)
 		printf("job %s reverted: %ld created rows removed, %ld changed rows "
 		    "given their old values back\n", j->name, res.removed,
 		    res.restored);

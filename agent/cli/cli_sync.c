@@ -144,13 +144,19 @@ print_summary(struct cli_ctx *ctx, struct sync_session *ss, int rc)
 	}
 	memset(&st, 0, sizeof(st));
 	outbox_stats(adb_outbox(ss->a), &st);
-	printf("delivered %lld event%s in %lld batch%s over %ld connection%s; ",
-	    r->delivered, r->delivered == 1 ? "" : "s", r->batches,
-	    r->batches == 1 ? "" : "es", r->connects, r->connects == 1 ? "" : "s");
-	if (st.depth == 0)
-		printf("outbox empty\n");
-	else
-		printf("%lld still queued (oldest %s)\n", st.depth, st.oldest_ts);
+	/* -q: a successful round says nothing; what HQ refused for good
+	 * (below) is a warning and always shown. */
+	if (!ctx->quiet || rc != PA_OK) {
+		printf("delivered %lld event%s in %lld batch%s over %ld "
+		    "connection%s; ", r->delivered, r->delivered == 1 ? "" : "s",
+		    r->batches, r->batches == 1 ? "" : "es", r->connects,
+		    r->connects == 1 ? "" : "s");
+		if (st.depth == 0)
+			printf("outbox empty\n");
+		else
+			printf("%lld still queued (oldest %s)\n", st.depth,
+			    st.oldest_ts);
+	}
 	if (r->dead_lettered > 0 &&
 	    outbox_dead_json(adb_outbox(ss->a), (int)(r->dead_lettered < 20 ?
 	    r->dead_lettered : 20), &dead) == PA_OK) {
