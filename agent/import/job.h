@@ -6,6 +6,9 @@
  *   draft | running → cancelled              cancel
  *   failed | cancelled → draft               reset
  *   done → reverted                          revert (agent/import/revert.h)
+ *
+ * The SQL is the store's (agent/store/adb_job.c); this module decides the
+ * transitions, holds the transactions and writes the events.
  */
 #ifndef JOB_H
 #define JOB_H
@@ -13,45 +16,15 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "agent/core/names.h"
 #include "agent/store/adb.h"
+#include "agent/store/adb_job.h"
 
-enum job_state { JOB_DRAFT, JOB_RUNNING, JOB_DONE, JOB_FAILED, JOB_CANCELLED,
-	JOB_REVERTED, JOB_NSTATES };
-enum job_level { JOB_INFO, JOB_WARNING, JOB_ERROR };
+/* The record (struct job, its states and log levels, their names and
+ * job_free) is agent/store/adb_job.h: the row as agent.db keeps it. */
 
-/* A snapshot of one job row. All strings owned by the struct. */
-struct job {
-	int64_t id;
-	char name[16];                 /* IMP/00042 */
-	char uuid[37];
-	char *profile;
-	char *file_name;               /* valid UTF-8 (agent/core/names.h) */
-	enum names_enc file_name_enc;  /* how file_name renders the bytes */
-	char sha256[65];
-	int64_t file_size;
-	enum job_state state;
-	char create_date[32], start_date[32], end_date[32];   /* "" = unset */
-	double duration;               /* seconds */
-	long total_rows, processed_rows;
-	long created, updated, unchanged, skipped, errors;
-	double progress;               /* percent */
-	char *error_message;           /* NULL = none */
-	char *notes;
-	int cancel_requested;
-	char *gate_override;           /* JSON {"by","reason","kkt"}: a person
-	                                  ran it past a refusing KKT gate; NULL */
-	json_t *price_guard;           /* the price guard's verdict, NULL = none */
-};
-
-const char *job_state_name(enum job_state s);
-int job_state_parse(const char *s, enum job_state *out);
-const char *job_level_name(enum job_level l);
-int job_level_parse(const char *s, enum job_level *out);
 /* Is from → to allowed? */
 int job_transition_ok(enum job_state from, enum job_state to);
 
-void job_free(struct job *j);
 /* New JSON object with the seed's field names (caller owns). */
 json_t *job_to_json(const struct job *j);
 

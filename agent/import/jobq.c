@@ -1,292 +1,176 @@
+/* jobq — the JSON over the store's job queries (see jobq.h). */
 #include "agent/import/jobq.h"
 
-#include <stdlib.h>
 #include <string.h>
 
-#include "agent/import/job_int.h"
-#include "hal/sqlx.h"
+#include "agent/store/adb_jobq.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
+
+/* Append the JSON of one job to the array ctx. */
+static int
+add_job(void *ctx, const struct job *j)
+{
+	json_t *o = job_to_json(j);
+
+	return o != NULL && json_array_append_new(ctx, o) == 0 ? PA_OK :
+	    PA_ENOMEM;
+}
 
 int
 jobq_list(adb *a, const struct jobq_filter *f, json_t **out)
 {
-	sqlite3 *db = adb_sqlite(a);
-	sqlite3_stmt *st = NULL;
-	struct job j;
-	json_t *arr = NULL, *o;
+	struct adbq_filter q = { f->state, f->errors_only, f->since, f->limit };
+	json_t *arr = NULL;
 	int rc;
 
 	*out = NULL;
-	memset(&j, 0, sizeof(j));
-	/* Constant SQL: absent filters bind NULL/0 and switch themselves off. */
-	if ((rc = sqlx_prepare(db, "SELECT " JOB_COLS " FROM job WHERE "
-	    "(?1 IS NULL OR state = ?1) AND (?2 = 0 OR error_count > 0) AND "
-	    "(?3 IS NULL OR create_date >= ?3) ORDER BY id DESC "
-	    "LIMIT CASE WHEN ?4 > 0 THEN ?4 ELSE -1 END", &st)) != PA_OK)
-		return rc;
-	if (f->state >= 0)
-		sqlite3_bind_text(st, 1, job_state_name((enum job_state)f->state),
-		    -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, f->errors_only);
-	if (f->since)
-		sqlite3_bind_text(st, 3, f->since, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, f->limit);
-	if ((arr = json_array()) == NULL) {
-		rc = PA_ENOMEM;
+	if ((arr = json_array()) == NULL)
+		return PA_ENOMEM;
+	if ((rc = adbq_list(a, &q, add_job, arr)) != PA_OK)
 		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((rc = job__from_row(st, &j)) != PA_OK)
-			goto out;
-		if ((o = job_to_json(&j)) == NULL || json_array_append_new(arr, o)) {
-			rc = PA_ENOMEM;
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		rc = sqlx_err(db, rc, "list jobs");
-		goto out;
-	}
-	rc = PA_OK;
 	*out = arr;
 	arr = NULL; /* transferred */
 out:
-	pa_free(j.profile);
-	pa_free(j.file_name);
-	pa_free(j.error_message);
-	pa_free(j.notes);
-	json_decref(j.price_guard);
 	json_decref(arr);
-	sqlite3_finalize(st);
 	return rc;
 }
 
+/* Append one log entry to the array ctx. Its row_data is JSON we wrote:
+ * a parse can only fail for want of memory, and that is the caller's
+ * error, not a null row_data (the entry would silently lose its row). */
 static int
-count_logs(sqlite3 *db, int64_t job_id, int level, long *total)
+add_log(void *ctx, const struct adbq_log *l)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
+	json_t *rd = NULL, *e;
+	json_error_t jerr;
+	unsigned long failed = pa_mem_failures();
 
-	if ((rc = sqlx_prepare(db, "SELECT count(*) FROM job_log WHERE job_id = ?1 "
-	    "AND (?2 IS NULL OR level = ?2)", &st)) != PA_OK)
-		return rc;
-	sqlite3_bind_int64(st, 1, job_id);
-	if (level >= 0)
-		sqlite3_bind_text(st, 2, job_level_name((enum job_level)level), -1,
-		    SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*total = (long)sqlite3_column_int64(st, 0);
-		rc = PA_OK;
-	} else {
-		rc = sqlx_err(db, rc, "count job log");
-	}
-	sqlite3_finalize(st);
-	return rc;
+	if (l->row_data && (rd = json_loads(l->row_data, 0, &jerr)) == NULL &&
+	    (json_error_code(&jerr) == json_error_out_of_memory ||
+	    pa_mem_failures() != failed))
+		return PA_ENOMEM;
+	e = json_pack("{s:s, s:s, s:I, s:o, s:s}", "level", l->level,
+	    "message", l->message, "row_number", (json_int_t)l->row_number,
+	    "row_data", rd ? rd : json_null(), "create_date", l->create_date);
+	return e != NULL && json_array_append_new(ctx, e) == 0 ? PA_OK :
+	    PA_ENOMEM;
 }
 
 int
 jobq_log_page(adb *a, const struct job *j, int level, long page,
     long page_size, json_t **out)
 {
-	sqlite3 *db = adb_sqlite(a);
-	sqlite3_stmt *st = NULL;
-	json_t *doc = NULL, *entries, *rd, *e;
+	json_t *doc = NULL;
 	long total = 0;
 	int rc;
 
 	*out = NULL;
-	if ((rc = count_logs(db, j->id, level, &total)) != PA_OK)
+	if ((rc = adbq_log_count(a, j->id, level, &total)) != PA_OK)
 		return rc;
-	if ((rc = sqlx_prepare(db, "SELECT level, message, row_number, row_data, "
-	    "create_date FROM job_log WHERE job_id = ?1 AND (?2 IS NULL OR "
-	    "level = ?2) ORDER BY id LIMIT ?3 OFFSET ?4", &st)) != PA_OK)
-		return rc;
-	sqlite3_bind_int64(st, 1, j->id);
-	if (level >= 0)
-		sqlite3_bind_text(st, 2, job_level_name((enum job_level)level), -1,
-		    SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, page_size);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)(page - 1) * page_size);
 	doc = json_pack("{s:s, s:I, s:I, s:I, s:[]}", "job", j->name, "page",
 	    (json_int_t)page, "page_size", (json_int_t)page_size, "total",
 	    (json_int_t)total, "entries");
-	if (doc == NULL) {
-		rc = PA_ENOMEM;
+	if (doc == NULL)
+		return PA_ENOMEM;
+	if ((rc = adbq_log_page(a, j->id, level, page_size, (page - 1) *
+	    page_size, add_log, json_object_get(doc, "entries"))) != PA_OK)
 		goto out;
-	}
-	entries = json_object_get(doc, "entries");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *rds = (const char *)sqlite3_column_text(st, 3);
-		rd = rds ? json_loads(rds, 0, NULL) : NULL;
-		e = json_pack("{s:s, s:s, s:I, s:o, s:s}",
-		    "level", (const char *)sqlite3_column_text(st, 0),
-		    "message", (const char *)sqlite3_column_text(st, 1),
-		    "row_number", (json_int_t)sqlite3_column_int64(st, 2),
-		    "row_data", rd ? rd : json_null(),
-		    "create_date", (const char *)sqlite3_column_text(st, 4));
-		if (e == NULL || json_array_append_new(entries, e) != 0) {
-			rc = PA_ENOMEM;
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		rc = sqlx_err(db, rc, "read job log");
-		goto out;
-	}
-	rc = PA_OK;
 	*out = doc;
 	doc = NULL; /* transferred */
 out:
 	json_decref(doc);
-	sqlite3_finalize(st);
 	return rc;
 }
 
 int
 jobq_prune(adb *a, const char *before, long *deleted)
 {
-	sqlite3 *db = adb_sqlite(a);
-	sqlite3_stmt *st = NULL;
-	int rc;
+	return adbq_prune_before(a, before, deleted);
+}
 
-	*deleted = 0;
-	if ((rc = sqlx_prepare(db, "DELETE FROM job WHERE create_date < ?1 AND "
-	    "state <> 'running'", &st)) != PA_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, before, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		*deleted = sqlite3_changes(db);
-		rc = PA_OK;
-	} else {
-		rc = sqlx_err(db, rc, "prune jobs");
-	}
-	sqlite3_finalize(st);
-	return rc;
+/* ctx = {name, file_name, end_date} of the job. */
+static int
+set_last(void *ctx, const char *name, const char *file_name,
+    const char *end_date)
+{
+	json_t **v = ctx;
+
+	*v = json_pack("{s:s, s:s, s:s?}", "name", name, "file_name", file_name,
+	    "end_date", end_date);
+	return *v ? PA_OK : PA_ENOMEM;
 }
 
 /* {name, file_name, end_date} of the latest job in state, or null. */
-static json_t *
-last_job(sqlite3 *db, const char *state)
+static int
+last_job(adb *a, enum job_state s, json_t **out)
 {
-	sqlite3_stmt *st = NULL;
-	json_t *v = NULL;
+	int rc;
 
-	if (sqlx_prepare(db, "SELECT name, file_name, end_date FROM job WHERE "
-	    "state = ?1 ORDER BY end_date DESC, id DESC LIMIT 1", &st) != PA_OK)
-		return json_null();
-	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = json_pack("{s:s, s:s, s:s?}",
-		    "name", (const char *)sqlite3_column_text(st, 0),
-		    "file_name", (const char *)sqlite3_column_text(st, 1),
-		    "end_date", (const char *)sqlite3_column_text(st, 2));
-	sqlite3_finalize(st);
-	return v ? v : json_null();
+	*out = NULL;
+	if ((rc = adbq_last(a, s, set_last, out)) != PA_OK)
+		return rc;
+	if (*out == NULL && (*out = json_null()) == NULL)
+		return PA_ENOMEM;       /* cannot happen: null is static */
+	return PA_OK;
 }
 
 int
 jobq_health(adb *a, json_t **out)
 {
-	sqlite3 *db = adb_sqlite(a);
-	sqlite3_stmt *st = NULL;
-	json_int_t running = 0;
+	json_t *done = NULL, *failed = NULL;
 	double progress = 0;
+	long running = 0;
 	int rc;
 
 	*out = NULL;
-	if ((rc = sqlx_prepare(db, "SELECT count(*), coalesce(max(progress_percent), "
-	    "0) FROM job WHERE state = 'running'", &st)) != PA_OK)
-		return rc;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		running = sqlite3_column_int64(st, 0);
-		progress = sqlite3_column_double(st, 1);
-	}
-	sqlite3_finalize(st);
-	*out = json_pack("{s:I, s:f, s:o, s:o}", "running", running,
-	    "progress_percent", progress,
-	    "last_done", last_job(db, "done"),
-	    "last_failed", last_job(db, "failed"));
-	return *out ? PA_OK : PA_ENOMEM;
+	if ((rc = adbq_running_progress(a, &running, &progress)) != PA_OK ||
+	    (rc = last_job(a, JOB_DONE, &done)) != PA_OK ||
+	    (rc = last_job(a, JOB_FAILED, &failed)) != PA_OK)
+		goto out;
+	*out = json_pack("{s:I, s:f, s:O, s:O}", "running", (json_int_t)running,
+	    "progress_percent", progress, "last_done", done, "last_failed",
+	    failed);
+	rc = *out ? PA_OK : PA_ENOMEM;
+out:
+	json_decref(done);
+	json_decref(failed);
+	return rc;
 }
 
 int
 jobq_sha_done(adb *a, const char *sha256, const char *profile, int *found)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	*found = 0;
-	if ((rc = sqlx_prepare(adb_sqlite(a), "SELECT 1 FROM job WHERE "
-	    "file_sha256 = ?1 AND profile = ?2 AND state = 'done' LIMIT 1", &st))
-	    != PA_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, profile, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*found = 1;
-	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? PA_OK :
-	    sqlx_err(adb_sqlite(a), rc, "look up imported file");
-	sqlite3_finalize(st);
-	return rc;
+	return adbq_sha_done(a, sha256, profile, found);
 }
 
 int
 jobq_sha_used(adb *a, const char *sha256, int *found)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
+	return adbq_sha_used(a, sha256, found);
+}
 
-	*found = 0;
-	if ((rc = sqlx_prepare(adb_sqlite(a), "SELECT 1 FROM job WHERE "
-	    "file_sha256 = ?1 LIMIT 1", &st)) != PA_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*found = 1;
-	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? PA_OK :
-	    sqlx_err(adb_sqlite(a), rc, "look up spooled file");
-	sqlite3_finalize(st);
-	return rc;
+/* Append one name to the array ctx. */
+static int
+add_name(void *ctx, const char *name)
+{
+	return json_array_append_new(ctx, json_string(name)) == 0 ? PA_OK :
+	    PA_ENOMEM;
 }
 
 int
 jobq_drafts_replaced(adb *a, const struct job *j, json_t **names)
 {
-	sqlite3_stmt *st = NULL;
 	json_t *arr = json_array();
 	int rc;
 
 	*names = NULL;
 	if (arr == NULL)
 		return PA_ENOMEM;
-	if ((rc = sqlx_prepare(adb_sqlite(a), "SELECT name FROM job WHERE "
-	    "state = 'draft' AND file_name = ?1 AND profile = ?2 AND "
-	    "file_sha256 <> ?3 AND id < ?4 ORDER BY id", &st)) != PA_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, j->file_name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, j->profile, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, j->sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, j->id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (json_array_append_new(arr, json_string((const char *)
-		    sqlite3_column_text(st, 0))) != 0) {
-			rc = PA_ENOMEM;
-			goto out;
-		}
-	if (rc != SQLITE_DONE) {
-		rc = sqlx_err(adb_sqlite(a), rc, "find replaced drafts");
-		goto out;
+	if ((rc = adbq_drafts_replaced(a, j, add_name, arr)) == PA_OK) {
+		*names = arr;
+		arr = NULL; /* transferred */
 	}
-	rc = PA_OK;
-	*names = arr;
-	arr = NULL; /* transferred */
-out:
-	sqlite3_finalize(st);
 	json_decref(arr);
 	return rc;
 }
@@ -294,28 +178,16 @@ out:
 int
 jobq_running(adb *a, json_t **names)
 {
-	sqlite3_stmt *st = NULL;
 	json_t *arr = json_array();
 	int rc;
 
 	*names = NULL;
 	if (arr == NULL)
 		return PA_ENOMEM;
-	if ((rc = sqlx_prepare(adb_sqlite(a), "SELECT name FROM job WHERE state = "
-	    "'running' ORDER BY id", &st)) != PA_OK)
-		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, json_string((const char *)
-		    sqlite3_column_text(st, 0)));
-	if (rc != SQLITE_DONE) {
-		rc = sqlx_err(adb_sqlite(a), rc, "list running jobs");
-		goto out;
+	if ((rc = adbq_running(a, add_name, arr)) == PA_OK) {
+		*names = arr;
+		arr = NULL; /* transferred */
 	}
-	rc = PA_OK;
-	*names = arr;
-	arr = NULL; /* transferred */
-out:
-	sqlite3_finalize(st);
 	json_decref(arr);
 	return rc;
 }
@@ -324,36 +196,34 @@ int
 jobq_find_draft(adb *a, const char *sha256, const char *profile,
     struct job **out)
 {
-	sqlite3_stmt *st = NULL;
 	struct job *j = NULL;
-	int rc;
+	int found = 0, rc;
 
 	*out = NULL;
-	if ((rc = sqlx_prepare(adb_sqlite(a), "SELECT " JOB_COLS " FROM job WHERE "
-	    "file_sha256 = ?1 AND profile = ?2 AND state = 'draft' ORDER BY id "
-	    "DESC LIMIT 1", &st)) != PA_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, profile, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if ((j = pa_calloc(1, sizeof(*j))) == NULL) {
-			rc = PA_ENOMEM;
-			goto out;
-		}
-		if ((rc = job__from_row(st, j)) != PA_OK)
-			goto out;
+	if ((j = pa_calloc(1, sizeof(*j))) == NULL)
+		return PA_ENOMEM;
+	if ((rc = adbq_find_draft(a, sha256, profile, j, &found)) == PA_OK &&
+	    found) {
 		*out = j;
 		j = NULL; /* transferred */
-	} else if (rc == SQLITE_DONE) {
-		rc = PA_OK;
-	} else {
-		rc = sqlx_err(adb_sqlite(a), rc, "find draft job");
 	}
-out:
 	job_free(j);
-	sqlite3_finalize(st);
 	return rc;
+}
+
+struct counts {
+	json_t *by;
+	json_int_t rows;
+};
+
+static int
+add_count(void *ctx, const char *state, int64_t jobs, int64_t rows)
+{
+	struct counts *c = ctx;
+
+	c->rows += rows;
+	return json_object_set_new(c->by, state, json_integer(jobs)) == 0 ?
+	    PA_OK : PA_ENOMEM;
 }
 
 int
@@ -361,38 +231,25 @@ jobq_counts(adb *a, json_t **out)
 {
 	static const char *const states[] = { "draft", "running", "done",
 	    "failed", "cancelled" };
-	sqlite3_stmt *st = NULL;
-	json_t *by = NULL;
-	json_int_t rows = 0;
+	struct counts c = { NULL, 0 };
 	size_t i;
-	int rc, s;
+	int rc;
 
 	*out = NULL;
-	if ((by = json_object()) == NULL)
+	if ((c.by = json_object()) == NULL)
 		return PA_ENOMEM;
 	/* Every state appears, zero included: a metric that vanishes reads as
 	 * "no data" to monitoring, not as 0. */
 	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-		json_object_set_new(by, states[i], json_integer(0));
-	/* Dry runs changed nothing: their rows are not imported rows. */
-	if ((rc = sqlx_prepare(adb_sqlite(a), "SELECT state, count(*), "
-	    "coalesce(sum(CASE WHEN state = 'done' AND dry_run = 0 THEN "
-	    "created_count + updated_count END), 0) FROM job GROUP BY state",
-	    &st)) != PA_OK)
+		if (json_object_set_new(c.by, states[i], json_integer(0)) != 0) {
+			rc = PA_ENOMEM;
+			goto out;
+		}
+	if ((rc = adbq_counts(a, add_count, &c)) != PA_OK)
 		goto out;
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		json_object_set_new(by, (const char *)sqlite3_column_text(st, 0),
-		    json_integer(sqlite3_column_int64(st, 1)));
-		rows += sqlite3_column_int64(st, 2);
-	}
-	if (s != SQLITE_DONE) {
-		rc = adb_err(adb_sqlite(a), s, "count jobs");
-		goto out;
-	}
-	*out = json_pack("{s:O,s:I}", "by_state", by, "rows_imported", rows);
+	*out = json_pack("{s:O,s:I}", "by_state", c.by, "rows_imported", c.rows);
 	rc = *out ? PA_OK : PA_ENOMEM;
 out:
-	sqlite3_finalize(st);
-	json_decref(by);
+	json_decref(c.by);
 	return rc;
 }

@@ -1,5 +1,7 @@
 /* jobq — queries over many jobs: the filtered list (the seed's search view),
- * paginated logs, pruning, and the jobs part of the health document. */
+ * paginated logs, pruning, and the jobs part of the health document, as the
+ * JSON the CLI and HQ see. The statements are the store's
+ * (agent/store/adb_jobq.c). */
 #ifndef JOBQ_H
 #define JOBQ_H
 

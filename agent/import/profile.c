@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hal/sqlx.h"
 #include "agent/core/names.h"
+#include "agent/store/adb_prof.h"
 #include "hal/hal.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
@@ -351,124 +351,92 @@ out:
 int
 prof_add(adb *a, const struct profile *p, int replace)
 {
-	sqlite3 *db = adb_sqlite(a);
-	sqlite3_stmt *st = NULL;
 	char now[32], *text = NULL;
 	int rc;
 
 	hal_now_iso(now);
 	if ((text = json_dumps(p->json, JSON_COMPACT)) == NULL)
 		return PA_ENOMEM;
-	if ((rc = sqlx_prepare(db, replace ?
-	    "INSERT INTO profile(name, json, created_at) VALUES (?1, ?2, ?3) "
-	    "ON CONFLICT(name) DO UPDATE SET json = excluded.json" :
-	    "INSERT INTO profile(name, json, created_at) VALUES (?1, ?2, ?3)",
-	    &st)) != PA_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, p->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		rc = PA_OK;
-	else if ((rc & 0xff) == SQLITE_CONSTRAINT)
+	rc = adbp_put(a, p->name, text, now, replace);
+	if (rc == PA_EEXISTS)
 		rc = pa_err_set(PA_EEXISTS, "profile '%s' already exists: use "
 		    "'profile add --replace FILE' to change it", p->name);
-	else
-		rc = sqlx_err(db, rc, "store profile");
-out:
-	sqlite3_finalize(st);
 	pa_free(text); /* jansson allocates through pa_mem */
+	return rc;
+}
+
+static int
+not_found(int rc, const char *name)
+{
+	if (rc == PA_ENOTFOUND)
+		return pa_err_set(PA_ENOTFOUND, "no profile named '%s' (see: "
+		    "posagent profile list)", name);
 	return rc;
 }
 
 int
 prof_get(adb *a, const char *name, struct profile **out)
 {
-	sqlite3 *db = adb_sqlite(a);
-	sqlite3_stmt *st = NULL;
+	char *text = NULL;
+	size_t len = 0;
 	int rc;
 
 	*out = NULL;
-	if ((rc = sqlx_prepare(db, "SELECT json FROM profile WHERE name = ?1",
-	    &st)) != PA_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rc = prof_parse((const char *)sqlite3_column_text(st, 0),
-		    (size_t)sqlite3_column_bytes(st, 0), out);
-	else if (rc == SQLITE_DONE)
-		rc = pa_err_set(PA_ENOTFOUND, "no profile named '%s' (see: posagent "
-		    "profile list)", name);
-	else
-		rc = sqlx_err(db, rc, "read profile");
-	sqlite3_finalize(st);
+	if ((rc = adbp_get(a, name, &text, &len)) != PA_OK)
+		return not_found(rc, name);
+	rc = prof_parse(text, len, out);
+	pa_free(text);
 	return rc;
 }
 
 int
 prof_remove(adb *a, const char *name)
 {
-	sqlite3 *db = adb_sqlite(a);
-	sqlite3_stmt *st = NULL;
+	return not_found(adbp_remove(a, name), name);
+}
+
+struct all {
+	struct profile **arr;
+	size_t n;
+};
+
+/* Parse one stored profile onto the array ctx. */
+static int
+add_one(void *ctx, const char *text, size_t len)
+{
+	struct all *all = ctx;
+	struct profile *p = NULL, **grown;
 	int rc;
 
-	if ((rc = sqlx_prepare(db, "DELETE FROM profile WHERE name = ?1", &st))
-	    != PA_OK)
+	if ((rc = prof_parse(text, len, &p)) != PA_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE)
-		rc = sqlx_err(db, rc, "remove profile");
-	else if (sqlite3_changes(db) == 0)
-		rc = pa_err_set(PA_ENOTFOUND, "no profile named '%s' (see: posagent "
-		    "profile list)", name);
-	else
-		rc = PA_OK;
-	sqlite3_finalize(st);
-	return rc;
+	if ((grown = pa_realloc(all->arr, (all->n + 1) * sizeof(*grown))) ==
+	    NULL) {
+		prof_free(p);
+		return PA_ENOMEM;
+	}
+	all->arr = grown;
+	all->arr[all->n++] = p;
+	return PA_OK;
 }
 
 int
 prof_all(adb *a, struct profile ***out, size_t *n)
 {
-	sqlite3 *db = adb_sqlite(a);
-	sqlite3_stmt *st = NULL;
-	struct profile **arr = NULL, **grown, *p;
-	size_t cnt = 0;
-	int rc, step;
+	struct all all = { NULL, 0 };
+	int rc;
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = sqlx_prepare(db, "SELECT json FROM profile ORDER BY name", &st))
-	    != PA_OK)
-		return rc;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((rc = prof_parse((const char *)sqlite3_column_text(st, 0),
-		    (size_t)sqlite3_column_bytes(st, 0), &p)) != PA_OK)
-			goto out;
-		if ((grown = pa_realloc(arr, (cnt + 1) * sizeof(*arr))) == NULL) {
-			prof_free(p);
-			rc = PA_ENOMEM;
-			goto out;
-		}
-		arr = grown;
-		arr[cnt++] = p;
+	if ((rc = adbp_each(a, add_one, &all)) == PA_OK) {
+		*out = all.arr;
+		*n = all.n;
+		all.arr = NULL; /* transferred */
+		all.n = 0;
 	}
-	if (step != SQLITE_DONE) {
-		rc = sqlx_err(db, step, "list profiles");
-		goto out;
-	}
-	*out = arr;
-	*n = cnt;
-	arr = NULL; /* transferred */
-	cnt = 0;
-out:
-	while (cnt > 0)
-		prof_free(arr[--cnt]);
-	pa_free(arr);
-	sqlite3_finalize(st);
+	while (all.n > 0)
+		prof_free(all.arr[--all.n]);
+	pa_free(all.arr);
 	return rc;
 }
 

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "hal/sqlx.h"
 #include "hal/pa_err.h"
 
 int
@@ -62,22 +61,7 @@ out:
 static int
 job_exists(void *ctx, const char *uuid, int *yes)
 {
-	sqlite3_stmt *st = NULL;
-	adb *a = ctx;
-	int rc;
-
-	*yes = 1;
-	if ((rc = sqlx_prepare(adb_sqlite(a), "SELECT 1 FROM job WHERE uuid = ?1",
-	    &st)) != PA_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		*yes = 0;
-	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? PA_OK :
-	    sqlx_err(adb_sqlite(a), rc, "look up job");
-	sqlite3_finalize(st);
-	return rc;
+	return adbj_uuid_exists(ctx, uuid, yes);
 }
 
 int

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "agent/import/jobq.h"
-#include "hal/sqlx.h"
+#include "agent/store/adb_jobq.h"
 #include "hal/hal.h"
 #include "hal/pa_err.h"
 
@@ -89,40 +89,25 @@ db_bytes(const char *data_dir)
 	return sum;
 }
 
-static int64_t
-pragma_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-
-	if (sqlx_prepare(db, sql, &st) != PA_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 /* Delete the oldest finished jobs while the live pages exceed max bytes. */
 static int
 prune_to_size(adb *a, int64_t max, long *n)
 {
-	sqlite3 *db = adb_sqlite(a);
-	int64_t psz = pragma_int(db, "PRAGMA page_size");
+	struct adb_pages pg;
+	long deleted;
 	int rc;
 
 	for (;;) {
-		int64_t live = (pragma_int(db, "PRAGMA page_count") -
-		    pragma_int(db, "PRAGMA freelist_count")) * psz;
-		if (psz <= 0 || live <= max)
-			return PA_OK;
-		if ((rc = sqlx_exec(db, "DELETE FROM job WHERE id IN (SELECT id "
-		    "FROM job WHERE state <> 'running' ORDER BY id LIMIT 20)",
-		    "prune jobs over retention_max_mb")) != PA_OK)
+		if ((rc = adb_pages(a, &pg)) != PA_OK)
 			return rc;
-		if (sqlite3_changes(db) == 0)
+		if (pg.page_size <= 0 || (pg.pages - pg.free_pages) * pg.page_size <=
+		    max)
+			return PA_OK;
+		if ((rc = adbq_prune_oldest(a, &deleted)) != PA_OK)
+			return rc;
+		if (deleted == 0)
 			return PA_OK; /* only running jobs (and the outbox) left */
-		*n += sqlite3_changes(db);
+		*n += deleted;
 	}
 }
 
@@ -130,19 +115,15 @@ static int
 prune_spool(adb *a, const char *data_dir, long *n)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
-	sqlite3_stmt *st = NULL;
 	struct dirent *de;
 	struct stat sb;
 	DIR *d = NULL;
-	int rc;
+	int rc, used;
 
 	if ((rc = hal_pathf(dir, sizeof(dir), "%s/spool", data_dir)) != PA_OK)
 		return rc;
 	if ((d = opendir(dir)) == NULL)
 		return PA_OK; /* nothing spooled yet */
-	if ((rc = sqlx_prepare(adb_sqlite(a), "SELECT 1 FROM job WHERE "
-	    "file_sha256 = ?1 LIMIT 1", &st)) != PA_OK)
-		goto out;
 	while ((de = readdir(d)) != NULL) {
 		/* Only content-addressed copies: 64 hex digits. */
 		if (strlen(de->d_name) != 64 ||
@@ -152,19 +133,13 @@ prune_spool(adb *a, const char *data_dir, long *n)
 		    stat(path, &sb) != 0 ||
 		    (int64_t)sb.st_mtime * 1000 > hal_sys.now_ms() - SPOOL_GRACE_MS)
 			continue;
-		sqlite3_bind_text(st, 1, de->d_name, 64, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc == SQLITE_DONE && unlink(path) == 0)
-			(*n)++;
-		else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-			rc = sqlx_err(adb_sqlite(a), rc, "check spool file");
+		if ((rc = adbq_sha_used(a, de->d_name, &used)) != PA_OK)
 			goto out;
-		}
+		if (!used && unlink(path) == 0)
+			(*n)++;
 	}
 	rc = PA_OK;
 out:
-	sqlite3_finalize(st);
 	closedir(d);
 	return rc;
 }
@@ -173,27 +148,25 @@ out:
 static int
 return_space(adb *a, const char *data_dir)
 {
-	sqlite3 *db = adb_sqlite(a);
-	int64_t mode = pragma_int(db, "PRAGMA auto_vacuum");
-	int64_t free_p = pragma_int(db, "PRAGMA freelist_count");
-	int64_t pages = pragma_int(db, "PRAGMA page_count");
-	int64_t psz = pragma_int(db, "PRAGMA page_size");
-	int rc = PA_OK;
+	struct adb_pages pg;
+	int rc;
 
-	if (mode == 2 && free_p > 0) {
-		rc = sqlx_exec(db, "PRAGMA incremental_vacuum", "return free pages");
-	} else if (mode != 2 && free_p * psz > (1 << 20) && free_p * 4 > pages) {
+	if ((rc = adb_pages(a, &pg)) != PA_OK)
+		return rc;
+	if (pg.incremental && pg.free_pages > 0) {
+		rc = adb_vacuum_incremental(a);
+	} else if (!pg.incremental && pg.free_pages * pg.page_size > (1 << 20) &&
+	    pg.free_pages * 4 > pg.pages) {
 		/* A data dir made before incremental vacuum: one VACUUM turns it
 		 * on. It rewrites the live pages, so it needs room for them. */
-		if (space_check(data_dir, (uint64_t)((pages - free_p) * psz) +
-		    SPACE_MARGIN_BYTES, "VACUUM of agent.db") == PA_OK &&
-		    (rc = sqlx_exec(db, "PRAGMA auto_vacuum=INCREMENTAL",
-		    "enable incremental vacuum")) == PA_OK)
-			rc = sqlx_exec(db, "VACUUM", "vacuum agent.db");
+		if (space_check(data_dir, (uint64_t)((pg.pages - pg.free_pages) *
+		    pg.page_size) + SPACE_MARGIN_BYTES, "VACUUM of agent.db") ==
+		    PA_OK)
+			rc = adb_vacuum_full(a);
 	}
 	/* The WAL holds the deletions' pages until a checkpoint; TRUNCATE
 	 * gives its space back too (busy readers just make it a no-op). */
-	(void)sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	adb_checkpoint(a);
 	return rc;
 }
 

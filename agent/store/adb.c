@@ -1,4 +1,5 @@
 #include "agent/store/adb.h"
+#include "agent/store/adb_int.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -8,12 +9,6 @@
 #include "hal/hal.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
-
-struct adb {
-	sqlite3 *db;
-	outbox *ob;
-	sqlite3_stmt *cache[ADB_NSTMT];
-};
 
 /* The one way agent.db's schema is versioned, the outbox's tables included:
  * forward-only steps, index i bringing user_version from i to i+1, each run
@@ -213,17 +208,11 @@ adb_close(adb *a)
 
 	if (a == NULL)
 		return;
-	for (i = 0; i < ADB_NSTMT; i++)
-		sqlite3_finalize(a->cache[i]);
+	for (i = 0; i < ADB__NSQL; i++)
+		sqlite3_finalize(a->st[i]);
 	outbox_close(a->ob);
 	sqlx_close(a->db);
 	pa_free(a);
-}
-
-sqlite3 *
-adb_sqlite(adb *a)
-{
-	return a->db;
 }
 
 outbox *
@@ -233,15 +222,41 @@ adb_outbox(adb *a)
 }
 
 int
-adb_stmt(adb *a, enum adb_stmt id, const char *sql, sqlite3_stmt **st)
+adb__stmt(adb *a, enum adb__sql id, sqlite3_stmt **st)
 {
 	int rc;
 
-	if (a->cache[id] == NULL &&
-	    (rc = sqlx_prepare(a->db, sql, &a->cache[id])) != PA_OK)
-		return rc;
-	*st = a->cache[id];
+	*st = NULL;
+	if (a->st[id] == NULL) {
+		if ((rc = sqlx_prepare(a->db, adb__sql[id], &a->st[id])) != PA_OK)
+			return rc;
+		a->prepared++;
+	}
+	*st = a->st[id];
 	return PA_OK;
+}
+
+void
+adb__done(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+int
+adb__step_done(adb *a, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	return rc == SQLITE_DONE ? PA_OK : sqlx_err(a->db, rc, what);
+}
+
+long
+adb_prepared(const adb *a)
+{
+	return a->prepared;
 }
 
 int
@@ -265,7 +280,66 @@ adb_rollback(adb *a)
 }
 
 int
-adb_err(sqlite3 *db, int rc, const char *what)
+adb_in_tx(adb *a)
 {
-	return sqlx_err(db, rc, what);
+	return !sqlite3_get_autocommit(a->db);
+}
+
+static int
+pragma_int(adb *a, enum adb__sql id, int64_t *v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = adb__stmt(a, id, &st)) != PA_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*v = sqlite3_column_int64(st, 0);
+		rc = PA_OK;
+	} else {
+		rc = sqlx_err(a->db, rc, "read agent.db size");
+	}
+	adb__done(st);
+	return rc;
+}
+
+int
+adb_pages(adb *a, struct adb_pages *out)
+{
+	int64_t mode = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = pragma_int(a, ADB__PAGE_SIZE, &out->page_size)) != PA_OK ||
+	    (rc = pragma_int(a, ADB__PAGE_COUNT, &out->pages)) != PA_OK ||
+	    (rc = pragma_int(a, ADB__FREELIST_COUNT, &out->free_pages)) != PA_OK ||
+	    (rc = pragma_int(a, ADB__AUTO_VACUUM, &mode)) != PA_OK)
+		return rc;
+	out->incremental = mode == 2;
+	return PA_OK;
+}
+
+int
+adb_vacuum_incremental(adb *a)
+{
+	return sqlx_exec(a->db, "PRAGMA incremental_vacuum", "return free pages");
+}
+
+int
+adb_vacuum_full(adb *a)
+{
+	int rc;
+
+	if ((rc = sqlx_exec(a->db, "PRAGMA auto_vacuum=INCREMENTAL",
+	    "enable incremental vacuum")) != PA_OK)
+		return rc;
+	return sqlx_exec(a->db, "VACUUM", "vacuum agent.db");
+}
+
+void
+adb_checkpoint(adb *a)
+{
+	(void)sqlite3_exec(a->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
+	    NULL);
 }

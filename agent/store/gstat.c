@@ -1,5 +1,6 @@
 /* gstat — the KKT gate's refusal streak in agent.db (see gstat.h). */
 #include "agent/store/gstat.h"
+#include "agent/store/adb_int.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -8,52 +9,44 @@
 #include "hal/hal.h"
 #include "hal/pa_err.h"
 
-static const char sql_refused[] =
-	"INSERT INTO gate_refusal(id, since, refusals, last_ts, last_reason) "
-	"VALUES (1, ?1, 1, ?1, ?2) ON CONFLICT(id) DO UPDATE SET "
-	"refusals = refusals + 1, last_ts = ?1, last_reason = ?2";
-static const char sql_passed[] = "DELETE FROM gate_refusal";
-static const char sql_get[] =
-	"SELECT since, refusals, last_ts, last_reason FROM gate_refusal "
-	"WHERE id = 1";
-
 int
 gstat_refused(adb *a, const char *ts, const char *reason)
 {
-	sqlite3 *db = adb_sqlite(a);
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = sqlx_prepare(db, sql_refused, &st)) != PA_OK)
+	if ((rc = adb__stmt(a, ADB__GATE_REFUSED, &st)) != PA_OK)
 		return rc;
-	if ((rc = sqlx_bind_text(st, 1, ts, strlen(ts), 0)) != PA_OK ||
-	    (rc = sqlx_bind_text(st, 2, reason, strlen(reason), 0)) != PA_OK)
-		goto out;
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? PA_OK : sqlx_err(db, rc, "record a KKT gate "
-	    "refusal");
-out:
-	sqlite3_finalize(st);
+	if ((rc = sqlx_bind_text(st, 1, ts, strlen(ts), 0)) == PA_OK &&
+	    (rc = sqlx_bind_text(st, 2, reason, strlen(reason), 0)) == PA_OK)
+		rc = adb__step_done(a, st, "record a KKT gate refusal");
+	adb__done(st);
 	return rc;
 }
 
 int
 gstat_passed(adb *a)
 {
-	return sqlx_exec(adb_sqlite(a), sql_passed, "clear KKT gate refusals");
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = adb__stmt(a, ADB__GATE_PASSED, &st)) != PA_OK)
+		return rc;
+	rc = adb__step_done(a, st, "clear KKT gate refusals");
+	adb__done(st);
+	return rc;
 }
 
 int
 gstat_json(adb *a, int64_t now_ms, json_t **out)
 {
-	sqlite3 *db = adb_sqlite(a);
 	sqlite3_stmt *st = NULL;
 	const char *since;
 	int64_t since_ms = 0;
 	int rc;
 
 	*out = NULL;
-	if ((rc = sqlx_prepare(db, sql_get, &st)) != PA_OK)
+	if ((rc = adb__stmt(a, ADB__GATE_GET, &st)) != PA_OK)
 		return rc;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
@@ -62,7 +55,7 @@ gstat_json(adb *a, int64_t now_ms, json_t **out)
 		goto out;
 	}
 	if (rc != SQLITE_ROW) {
-		rc = sqlx_err(db, rc, "read KKT gate refusals");
+		rc = sqlx_err(a->db, rc, "read KKT gate refusals");
 		goto out;
 	}
 	since = (const char *)sqlite3_column_text(st, 0);
@@ -77,6 +70,6 @@ gstat_json(adb *a, int64_t now_ms, json_t **out)
 	    0) / 1000));
 	rc = *out ? PA_OK : PA_ENOMEM;
 out:
-	sqlite3_finalize(st);
+	adb__done(st);
 	return rc;
 }
