@@ -5,6 +5,7 @@
 
 #include "hal/hal.h"
 #include "hal/pa_err.h"
+#include "hal/pa_mem.h"
 #include "sync/sync_int.h"
 
 static void
@@ -68,6 +69,7 @@ int
 sync__state_save(syncer *s)
 {
 	char buf[SYNC_STATE_MAX];
+	unsigned long failed;
 	json_t *doc;
 	size_t n;
 	int rc;
@@ -88,8 +90,12 @@ sync__state_save(syncer *s)
 	    "auth_refused", s->st.auth_refused);
 	if (doc == NULL)
 		return PA_ENOMEM;
+	failed = pa_mem_failures();
 	n = json_dumpb(doc, buf, sizeof(buf) - 1, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(doc);
+	/* Sorting the keys allocates, and json_dumpb says 0 for that too. */
+	if (n == 0 && pa_mem_failures() != failed)
+		return PA_ENOMEM;
 	if (n == 0 || n >= sizeof(buf))
 		return pa_err_set(PA_EINTERNAL, "sync state too large"); /* cannot
 		    happen: every field is bounded */
