@@ -40,10 +40,22 @@ sys_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* open(2) is variadic: the table wants a fixed signature. */
+static int
+sys_open(const char *path, int flags, mode_t mode)
+{
+	return open(path, flags, mode);
+}
+
 struct hal_sys hal_sys = {
+	.open = sys_open,
+	.close = close,
+	.read = read,
+	.pread = pread,
 	.write = write,
 	.fsync = fsync,
 	.rename = rename,
+	.unlink = unlink,
 	.now_ms = sys_now_ms,
 	.mono_ms = sys_mono_ms,
 };

@@ -1,8 +1,9 @@
 /* hal — all OS contact: clock, files, randomness, locks, signals.
  *
- * The few calls that can fail in interesting ways (write, fsync, rename) go
- * through hal_sys, a table a test can swap to inject ENOSPC or EIO, in the
- * spirit of SQLite's system-call table. */
+ * The calls that can fail in interesting ways (open, read, write, fsync,
+ * rename, unlink) go through hal_sys, a table a test can swap to inject
+ * ENOSPC or EIO, in the spirit of SQLite's system-call table: unit tests
+ * set members directly, the binary's tests through hal_fault.h. */
 #ifndef HAL_H
 #define HAL_H
 
@@ -11,9 +12,14 @@
 #include <sys/types.h>
 
 struct hal_sys {
+	int (*open)(const char *path, int flags, mode_t mode);
+	int (*close)(int fd);
+	ssize_t (*read)(int fd, void *buf, size_t n);
+	ssize_t (*pread)(int fd, void *buf, size_t n, off_t off);
 	ssize_t (*write)(int fd, const void *buf, size_t n);
 	int (*fsync)(int fd);
 	int (*rename)(const char *from, const char *to);
+	int (*unlink)(const char *path);
 	int64_t (*now_ms)(void);        /* wall clock, ms since epoch */
 	int64_t (*mono_ms)(void);       /* monotonic clock, ms */
 };

@@ -9,6 +9,7 @@
 #include "agent/core/names.h"
 #include "agent/import/runner.h"
 #include "hal/hal.h"
+#include "hal/hal_fault.h"
 #include "hal/pa_err.h"
 #include "hal/pa_log.h"
 #include "hal/pa_mem.h"
@@ -202,8 +203,9 @@ report(struct cli_ctx *ctx, int rc)
 
 /* Sanitized builds (make test) only: POSAGENT_TEST_FAIL_ALLOC=N makes the
  * Nth allocation fail and every one after it, the binary's end-to-end out
- * of memory test (tests/integration/test_oom.py). A release build ignores
- * it. */
+ * of memory test (tests/integration/test_oom.py); POSAGENT_TEST_FAULT
+ * makes one kind of OS call fail (hal/hal_fault.h; test_faults.py). A
+ * release build ignores both. */
 #if defined(__SANITIZE_ADDRESS__)
 #define PA_TEST_HOOKS 1
 #elif defined(__has_feature)
@@ -220,11 +222,14 @@ test_hooks(void)
 	char *end;
 	long n;
 
-	if (v == NULL || *v == '\0')
-		return;
-	n = strtol(v, &end, 10);
-	if (*end == '\0' && n >= 0)
-		pa_mem_fail_after(n);
+	if (v != NULL && *v != '\0') {
+		n = strtol(v, &end, 10);
+		if (*end == '\0' && n >= 0)
+			pa_mem_fail_after(n);
+	}
+	v = getenv("POSAGENT_TEST_FAULT");
+	if (v != NULL && *v != '\0' && hal_fault_arm(v) != PA_OK)
+		fprintf(stderr, "posagent: %s\n", pa_err_msg(PA_EINVAL));
 #endif
 }
 

@@ -1,18 +1,16 @@
 #include "agent/daemon/inbox.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "agent/core/names.h"
 #include "agent/import/profile.h"
 #include "agent/import/jobq.h"
 #include "agent/import/runner.h"
 #include "hal/hal.h"
+#include "hal/hal_file.h"
 #include "hal/pa_err.h"
 #include "hal/pa_log.h"
 #include "hal/pa_mem.h"
@@ -66,19 +64,20 @@ move_to(const struct pa_config *cfg, const char *path, const char *name,
     const char *shown, const char *where)
 {
 	char dst[PATH_MAX], e1[1024];
-	struct stat st;
+	struct hal_finfo fi;
 	int i, rc;
 
 	if ((rc = hal_pathf(dst, sizeof(dst), "%s/%s/%s", cfg->data_dir, where,
 	    name)) != PA_OK)
 		return rc;
-	for (i = 1; lstat(dst, &st) == 0 && i < 10000; i++)
+	for (i = 1; hal_file_info(dst, 0, &fi) == PA_OK && i < 10000; i++)
 		if ((rc = hal_pathf(dst, sizeof(dst), "%s/%s/%s.%d", cfg->data_dir,
 		    where, name, i)) != PA_OK)
 			return rc;
-	if (rename(path, dst) != 0)
-		return pa_err_set(PA_EIO, "move %s to %s: %s", path, dst,
-		    strerror(errno));
+	/* The code says why (disk full, permission): the file stays in the
+	 * inbox and the message names both paths. */
+	if ((rc = hal_rename(path, dst)) != PA_OK)
+		return pa_err_wrap(rc, "cannot move the file to %s/: ", where);
 	pa_log(PA_LOG_INFO, "%s -> %s/", H(shown, e1), where);
 	return PA_OK;
 }
@@ -214,42 +213,42 @@ inbox_scan(const struct pa_config *cfg, adb *a, const char *inbox,
     const struct runner_opts *ro, enum inbox_outcome *outcome)
 {
 	struct profile **profs = NULL;
-	struct dirent *de;
-	struct stat st;
+	struct hal_finfo fi;
 	char path[PATH_MAX], *shown = NULL, e1[1024], e2[1024];
+	const char *name;
 	enum names_enc enc;
 	size_t nprofs = 0, i;
-	DIR *d = NULL;
+	hal_dir *d = NULL;
 	int rc;
 
 	*outcome = INBOX_IDLE;
-	if ((d = opendir(inbox)) == NULL)
-		return pa_err_set(PA_EIO, "cannot read inbox %s: %s", inbox,
-		    strerror(errno));
+	if ((rc = hal_dir_open(inbox, &d)) != PA_OK)
+		return pa_err_wrap(rc, "inbox: ");
 	if ((rc = prof_all(a, &profs, &nprofs)) != PA_OK)
 		goto out;
-	while ((de = readdir(d)) != NULL && !hal_stop_requested()) {
+	while ((name = hal_dir_next(d)) != NULL && !hal_stop_requested()) {
 		const struct profile *p;
-		if (!is_candidate(de->d_name))
+		if (!is_candidate(name))
 			continue;
-		if (hal_pathf(path, sizeof(path), "%s/%s", inbox, de->d_name) != PA_OK)
+		if (hal_pathf(path, sizeof(path), "%s/%s", inbox, name) != PA_OK)
 			continue;
-		if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		/* Not followed: a symlink in the inbox is not a delivery. */
+		if (hal_file_info(path, 0, &fi) != PA_OK || fi.type != HAL_F_REG)
 			continue;
 		pa_free(shown);
-		if ((rc = names_render(de->d_name, &shown, &enc)) != PA_OK)
+		if ((rc = names_render(name, &shown, &enc)) != PA_OK)
 			goto out;
-		if ((p = match(profs, nprofs, de->d_name, shown)) == NULL) {
+		if ((p = match(profs, nprofs, name, shown)) == NULL) {
 			pa_log(PA_LOG_WARNING, "%s matches no profile's file_pattern: "
 			    "rejected (add a profile with a matching file_pattern)",
 			    H(shown, e1));
-			if ((rc = move_to(cfg, path, de->d_name, shown, "rejected")) !=
+			if ((rc = move_to(cfg, path, name, shown, "rejected")) !=
 			    PA_OK)
 				goto out;
 			*outcome = INBOX_WORKED;
 			break;
 		}
-		rc = handle(cfg, a, path, de->d_name, shown, p, ro, outcome);
+		rc = handle(cfg, a, path, name, shown, p, ro, outcome);
 		if (rc == PA_EGONE)
 			goto out; /* the daemon stops: nothing here is ours now */
 		if (rc != PA_OK) {
@@ -269,6 +268,6 @@ out:
 	for (i = 0; i < nprofs; i++)
 		prof_free(profs[i]);
 	pa_free(profs);
-	closedir(d);
+	hal_dir_close(d);
 	return rc;
 }

@@ -1,12 +1,9 @@
 #include "agent/import/runner.h"
 
-#include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "agent/import/jobq.h"
 #include "agent/import/pipeline.h"
@@ -16,6 +13,7 @@
 #include "agent/store/catalog.h"
 #include "agent/store/gstat.h"
 #include "hal/hal.h"
+#include "hal/hal_file.h"
 #include "hal/hal_user.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
@@ -48,19 +46,18 @@ runner_spool(const char *data_dir, const char *path, char sha[65],
     uint64_t *size)
 {
 	char dir[PATH_MAX];
-	struct stat st;
+	struct hal_finfo fi;
 	int rc;
 
-	if (stat(path, &st) != 0)
-		return pa_err_set(errno == ENOENT ? PA_ENOTFOUND : PA_EIO,
-		    "cannot read %s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
+	if ((rc = hal_file_info(path, 1, &fi)) != PA_OK)
+		return rc;
+	if (fi.type != HAL_F_REG)
 		return pa_err_set(PA_ENOTFOUND, "%s is not a regular file", path);
 	if ((rc = hal_pathf(dir, sizeof(dir), "%s/spool", data_dir)) != PA_OK ||
 	    (rc = hal_mkdirs(dir)) != PA_OK)
 		return rc;
 	/* The disk guard: refuse before copying what cannot be imported. */
-	if ((rc = space_check(data_dir, space_import_need((uint64_t)st.st_size,
+	if ((rc = space_check(data_dir, space_import_need(fi.size,
 	    path, 0), path)) != PA_OK)
 		return rc;
 	return hal_spool_file(path, dir, sha, size);
@@ -75,7 +72,7 @@ runner_unspool(adb *a, const char *data_dir, const char *sha)
 	if (jobq_sha_used(a, sha, &used) != PA_OK || used)
 		return;
 	if (hal_pathf(path, sizeof(path), "%s/spool/%s", data_dir, sha) == PA_OK)
-		(void)unlink(path);
+		(void)hal_sys.unlink(path);   /* bare: the caller's message stays */
 }
 
 static int
@@ -410,7 +407,7 @@ runner_run(adb *a, struct job *j, const struct runner_opts *o)
 	if ((rc = hal_pathf(spool, sizeof(spool), "%s/spool/%s", o->data_dir,
 	    j->sha256)) != PA_OK)
 		goto out;
-	if (access(spool, R_OK) != 0) {
+	if (!hal_readable(spool)) {
 		rc = pa_err_set(PA_ENOTFOUND, "job %s: its file %s is gone from "
 		    "the spool (%s); create a new job from the file", j->name,
 		    j->file_name, spool);

@@ -24,18 +24,16 @@
 
 #include <csv.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <iconv.h>
 #include <limits.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "hal/hal_file.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
 #include "hal/pa_utf8.h"
 
-#define CSVR_CHUNK   (64u * 1024)  /* bytes per read() */
+#define CSVR_CHUNK   (64u * 1024)  /* bytes per hal_read() */
 #define CSVR_BLK     4096u         /* libcsv field buffer growth step */
 #define CSVR_NONE    ULLONG_MAX    /* "no offset" for lf_pair */
 #define CSVR_SNIFF_BAD_LINES 3     /* csv_utf8: that many bad lines, no good
@@ -51,7 +49,7 @@ struct csvr {
 	int parser_ok;              /* csv_init done: csv_free owed */
 	unsigned char *buf;         /* CSVR_CHUNK bytes read ahead */
 	size_t len, pos;            /* valid bytes in buf; parsed up to pos */
-	int eof;                    /* read() returned 0 */
+	int eof;                    /* hal_read() gave 0 bytes */
 	int ended;                  /* csv_fini done: no more rows */
 	int sniffing;               /* no verdict on the encoding yet */
 	int sniff_bad_lines;        /* csv_utf8: non-UTF-8 lines seen so far */
@@ -379,20 +377,18 @@ csvr__sniff(struct csvr *c)
 static int
 csvr__fill(struct csvr *c)
 {
-	ssize_t n;
-	int first = c->done == 0;
+	size_t n;
+	int first = c->done == 0, rc;
 
 	c->pos = c->len = 0;
 	while (c->len < CSVR_CHUNK && !c->eof) {
-		n = read(c->fd, c->buf + c->len, CSVR_CHUNK - c->len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return pa_err_set(PA_EIO, "cannot read %s at row %lu: %s",
-			    c->name, c->row_number, strerror(errno));
+		if ((rc = hal_read(c->fd, c->buf + c->len, CSVR_CHUNK - c->len,
+		    &n)) != PA_OK)
+			return pa_err_wrap(rc, "cannot read %s at row %lu: ",
+			    c->name, c->row_number);
 		if (n == 0)
 			c->eof = 1;
-		c->len += (size_t)n;
+		c->len += n;
 	}
 	if (first && c->len >= 3 && memcmp(c->buf, "\xEF\xBB\xBF", 3) == 0) {
 		if (c->cp1251)
@@ -507,8 +503,7 @@ csvr__close(void *impl)
 		csv_free(&c->parser);
 	if (c->cd != (iconv_t)-1)
 		iconv_close(c->cd);
-	if (c->fd >= 0)
-		close(c->fd);
+	hal_close(c->fd);
 	pa_free(c->offs);
 	pa_free(c->cells);
 	pa_free(c->text);
@@ -528,7 +523,7 @@ csvr_open(const char *path, const struct rs_opts *opts,
     const struct rs_ops **ops, void **impl)
 {
 	struct csvr *c = NULL;
-	struct stat st;
+	struct hal_finfo fi;
 	const char *slash;
 	unsigned char delim, quote;
 	int rc;
@@ -560,18 +555,14 @@ csvr_open(const char *path, const struct rs_opts *opts,
 	slash = strrchr(c->path, '/');
 	c->name = opts->label ? opts->label : slash && slash[1] ? slash + 1 :
 	    c->path;
-	if ((c->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0 ||
-	    fstat(c->fd, &st) != 0) {
-		rc = pa_err_set(PA_EIO, "cannot open %s: %s", path,
-		    strerror(errno));
+	if ((rc = hal_open_read(path, NULL, &c->fd, &fi)) != PA_OK)
 		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
+	if (fi.type == HAL_F_DIR) {
 		rc = pa_err_set(PA_EIO, "cannot open %s: %s", path,
 		    strerror(EISDIR));
 		goto out;
 	}
-	c->total = S_ISREG(st.st_mode) ? (unsigned long long)st.st_size : 0;
+	c->total = fi.size;
 	if (c->cp1251 && (c->cd = iconv_open("UTF-8", "CP1251")) ==
 	    (iconv_t)-1) {
 		rc = pa_err_set(PA_EINTERNAL, "%s: iconv cannot convert "
