@@ -34,6 +34,7 @@ static struct {
 	int err;
 	char match[256];
 	long skip;
+	int armed;
 	struct hal_sys real;            /* the table before arming */
 	unsigned char fd_hit[FAULT_FDS];        /* opened from a matching path */
 } F;
@@ -152,7 +153,9 @@ hal_fault_arm(const char *spec)
 	    strlen(match) >= sizeof(F.match))
 		return pa_err_set(PA_EINVAL, "fault spec \"%s\": want "
 		    "OP:ERRNO:MATCH[:SKIP] (hal/hal_fault.h)", spec);
+	hal_fault_disarm();
 	memset(&F, 0, sizeof(F));
+	F.armed = 1;
 	F.op = (enum fault_op)o;
 	F.err = e;
 	F.skip = k;
@@ -167,4 +170,12 @@ hal_fault_arm(const char *spec)
 	hal_sys.rename = f_rename;
 	hal_sys.unlink = f_unlink;
 	return PA_OK;
+}
+
+void
+hal_fault_disarm(void)
+{
+	if (F.armed)
+		hal_sys = F.real;
+	F.armed = 0;
 }

@@ -17,5 +17,7 @@
 /* Arm the fault in spec. PA_EINVAL (the message says what is wrong) for a
  * spec that is not understood; nothing is armed then. */
 int hal_fault_arm(const char *spec);
+/* Put back the table hal_fault_arm found (no-op when not armed). */
+void hal_fault_disarm(void);
 
 #endif

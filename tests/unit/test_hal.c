@@ -17,6 +17,8 @@
 #include <cmocka.h>
 
 #include "hal/hal.h"
+#include "hal/hal_fault.h"
+#include "hal/hal_file.h"
 #include "hal/pa_err.h"
 
 static char dir[64];
@@ -275,6 +277,51 @@ test_check_same_sees_removed_and_replaced(void **state)
 	}
 }
 
+/* hal_file's calls go through hal_sys, so an armed fault reaches them:
+ * only the fds opened from a matching path, after SKIP good calls. */
+static void
+test_fault_reaches_hal_file_reads_and_renames(void **state)
+{
+	char a[128], b[128], c[128], buf[4];
+	struct hal_finfo fi;
+	size_t got;
+	int fa = -1, fb = -1;
+
+	(void)state;
+	snprintf(a, sizeof(a), "%s/bad.csv", dir);
+	snprintf(b, sizeof(b), "%s/good.csv", dir);
+	snprintf(c, sizeof(c), "%s/moved.csv", dir);
+	write_file(a, "abcdefgh");
+	write_file(b, "abcdefgh");
+	assert_int_equal(hal_fault_arm("read"), PA_EINVAL);
+	assert_int_equal(hal_fault_arm("read:EWHAT:bad"), PA_EINVAL);
+	assert_int_equal(hal_fault_arm("read:EIO:bad:x"), PA_EINVAL);
+	assert_int_equal(hal_fault_arm("read:EIO:bad:1"), PA_OK);
+	assert_int_equal(hal_open_read(a, "bad.csv", &fa, &fi), PA_OK);
+	assert_int_equal(fi.type, HAL_F_REG);
+	assert_int_equal(fi.size, 8);
+	assert_int_equal(hal_open_read(b, NULL, &fb, &fi), PA_OK);
+	assert_int_equal(hal_read(fa, buf, sizeof(buf), &got), PA_OK);
+	assert_int_equal(got, 4);
+	assert_int_equal(hal_read(fa, buf, sizeof(buf), &got), PA_EIO);
+	assert_int_equal(got, 0);
+	assert_string_equal(pa_err_msg(PA_EIO), strerror(EIO));
+	assert_int_equal(hal_pread(fa, buf, sizeof(buf), 0, &got), PA_OK);
+	assert_int_equal(hal_read(fb, buf, sizeof(buf), &got), PA_OK);
+	assert_int_equal(got, 4);
+	hal_close(fa);
+	hal_close(fb);
+	assert_int_equal(hal_fault_arm("rename:ENOSPC:moved"), PA_OK);
+	assert_int_equal(hal_rename(b, c), PA_ENOSPC);
+	assert_non_null(strstr(pa_err_msg(PA_ENOSPC), "No space left"));
+	assert_int_equal(hal_file_info(b, 0, &fi), PA_OK);
+	hal_fault_disarm();
+	assert_int_equal(hal_rename(b, c), PA_OK);
+	assert_int_equal(hal_file_info(b, 0, &fi), PA_ENOTFOUND);
+	assert_int_equal(hal_unlink(c), PA_OK);
+	assert_int_equal(hal_unlink(c), PA_ENOTFOUND);
+}
+
 int
 main(void)
 {
@@ -288,6 +335,7 @@ main(void)
 		cmocka_unit_test(test_lock_is_the_file_at_the_path),
 		cmocka_unit_test(test_open_regular_refuses_what_is_not_a_small_file),
 		cmocka_unit_test(test_check_same_sees_removed_and_replaced),
+		cmocka_unit_test(test_fault_reaches_hal_file_reads_and_renames),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
