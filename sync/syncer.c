@@ -553,7 +553,7 @@ out:
 
 /* Errors no amount of retrying fixes end the loop: our configuration
  * (PA_ECONFIG, PA_EPERM on a secret file), a defect, no memory. Nothing HQ
- * or the network answers maps to these (hqc.c classify(), issue #9). */
+ * or the network answers maps to these (hqc_post.c classify(), issue #9). */
 static int
 loop_fatal(int rc)
 {
