@@ -29,6 +29,7 @@ sync__state_load(syncer *s)
 {
 	char buf[SYNC_STATE_MAX];
 	json_t *doc = NULL;
+	unsigned long nofail;
 	int rc;
 
 	memset(&s->st, 0, sizeof(s->st));
@@ -39,8 +40,19 @@ sync__state_load(syncer *s)
 			rc = PA_OK;
 		return rc;
 	}
-	if (buf[0] == '\0' || (doc = json_loads(buf, 0, NULL)) == NULL ||
-	    !json_is_object(doc))
+	if (buf[0] == '\0')
+		goto out;
+	nofail = pa_mem_failures();
+	/* Out of memory is not "no state": an empty state would be written
+	 * back over the real one at the next save. jansson reports an
+	 * allocation failure as a parse error, hence the counter. */
+	if ((doc = json_loads(buf, 0, NULL)) == NULL &&
+	    pa_mem_failures() != nofail) {
+		rc = PA_ENOMEM;
+		goto out;
+	}
+	/* Anything else unreadable is a foreign write: start afresh. */
+	if (doc == NULL || !json_is_object(doc))
 		goto out;
 	s->hy.online = json_is_string(json_object_get(doc, "hq_state")) &&
 	    strcmp(json_string_value(json_object_get(doc, "hq_state")),
@@ -62,7 +74,7 @@ sync__state_load(syncer *s)
 	snprintf(s->saved, sizeof(s->saved), "%s", buf);
 out:
 	json_decref(doc);
-	return PA_OK;
+	return rc;
 }
 
 int

@@ -58,7 +58,12 @@ struct syncer {
 int sync__events_body(struct sync_buf *b, const char *agent_id,
     const struct outbox_event *ev, size_t n);
 int64_t sync__wait_ms(syncer *s);
+/* Load the persisted state into s->st, s->hy and s->saved. A missing or
+ * foreign (unreadable, too long) state starts afresh: PA_OK with zeros.
+ * PA_ENOMEM, or a store error, leaves the stored state as it was: the
+ * caller must not go on to save over it. */
 int sync__state_load(syncer *s);
+/* Write the state when this process is the sender and it changed. */
 int sync__state_save(syncer *s);
 /* Heartbeat document; for_status adds the "sync" object and takes uptime
  * from the running loop's persisted start. */

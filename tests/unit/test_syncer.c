@@ -15,6 +15,7 @@
 
 #include "hal/hal.h"
 #include "hal/pa_err.h"
+#include "hal/pa_mem.h"
 #include "sync/sync_int.h"
 
 static int64_t fake_ms = 1000000;
@@ -169,6 +170,56 @@ offline_state_is_persisted(void **state)
 	json_decref(doc);
 }
 
+/* Out of memory while loading the persisted state is not "no state"
+ * (issue #11): the syncer is not made (PA_ENOMEM), so nothing saves an
+ * empty state over the real one, and the stored text stays as it was.
+ * Each allocation of syncer_open is failed in turn; jansson allocates
+ * through pa_mem (main). */
+static void
+state_load_out_of_memory_keeps_the_state(void **state)
+{
+	static const char saved[] = "{\"auth_refused\":false,\"fails\":0,"
+	    "\"hq_state\":\"online\",\"last_error\":\"\",\"last_error_at\":"
+	    "\"\",\"last_error_code\":\"\",\"last_heartbeat\":\"\","
+	    "\"last_ok\":\"2026-11-26T05:00:00.000Z\",\"loop_started\":\"\","
+	    "\"oks\":2,\"since\":\"2026-11-26T04:00:00.000Z\"}";
+	struct fx *f = *state;
+	struct syncer_opts o;
+	char buf[SYNC_STATE_MAX];
+	syncer *s = NULL;
+	int rc = PA_ENOMEM, hit = 0;
+	long n;
+
+	assert_int_equal(outbox_state_set(f->ob, "sync", saved), PA_OK);
+	memset(&o, 0, sizeof(o));
+	o.hq = &f->hq;
+	o.agent_id = "store-1";
+	o.version = "test";
+	o.data_dir = f->dir;
+	o.seed = 42;
+	for (n = 0; n < 512 && rc != PA_OK; n++) {
+		pa_mem_fail_after(n);
+		rc = syncer_open(&o, f->ob, &s);
+		pa_mem_fail_after(-1);
+		if (rc != PA_OK) {
+			assert_int_equal(rc, PA_ENOMEM);
+			assert_null(s);
+			hit++;
+		}
+	}
+	assert_int_equal(rc, PA_OK);
+	assert_true(hit > 0);
+	/* Whatever run made it, the syncer holds the whole state... */
+	assert_true(s->hy.online);
+	assert_int_equal(s->hy.oks, 2);
+	assert_string_equal(s->st.last_ok, "2026-11-26T05:00:00.000Z");
+	assert_string_equal(s->st.since, "2026-11-26T04:00:00.000Z");
+	syncer_close(s);
+	/* ...and the stored text is untouched. */
+	assert_int_equal(outbox_state_get(f->ob, "sync", buf, sizeof(buf)), PA_OK);
+	assert_string_equal(buf, saved);
+}
+
 int
 main(void)
 {
@@ -177,8 +228,13 @@ main(void)
 		T(failures_back_off_then_open_the_breaker),
 		T(tick_schedules_by_the_backoff),
 		T(offline_state_is_persisted),
+		T(state_load_out_of_memory_keeps_the_state),
 #undef T
 	};
 
+	/* jansson, SQLite and libcurl allocate through pa_mem, as in the
+	 * binary, so pa_mem_fail_after reaches them. */
+	if (pa_mem_route_libs() != PA_OK)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
