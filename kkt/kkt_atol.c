@@ -147,15 +147,22 @@ kkt__atol_parse_result(const char *body, size_t len, const char *url,
 	const json_t *r;
 	const char *status = NULL, *desc = NULL;
 	json_t *o = NULL;
-	int rc = PA_EKKT_UNREACHABLE;
+	int rc = PA_EKKT_UNREACHABLE, jrc;
 
 	*again = 0;
 	st->reachable = 0;
 	st->synced = 0;
 	st->pending = st->first_doc_number = -1;
 	st->first_doc_datetime[0] = '\0';
-	if ((o = kkt__json_object(body, len, why, sizeof(why))) == NULL ||
-	    (r = first_result(o, why, sizeof(why))) == NULL ||
+	/* Our memory ran out, not the adapter's answer: no parser text in
+	 * the reason, and PA_ENOMEM to the caller. */
+	if ((jrc = kkt__json_object(body, len, &o, why, sizeof(why))) ==
+	    PA_ENOMEM) {
+		kkt__reason(st, "out of memory reading the KKT adapter's answer");
+		rc = PA_ENOMEM;
+		goto out;
+	}
+	if (jrc != PA_OK || (r = first_result(o, why, sizeof(why))) == NULL ||
 	    kkt__json_string(r, "status", 1, ATOL_STATUS_MAX, &status, why,
 	    sizeof(why)) != PA_OK)
 		goto malformed;

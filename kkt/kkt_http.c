@@ -339,12 +339,16 @@ kkt__url_check(const char *url, char *why, size_t whylen)
 	char *scheme = NULL, *host = NULL, *user = NULL, *query = NULL,
 	    *frag = NULL;
 	CURLU *u = NULL;
+	CURLUcode ue = CURLUE_OK;
 	int rc;
 
 	if ((rc = url_parse(url, &u)) != PA_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		if (rc != PA_ENOMEM) {
+	    (ue = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0)) != CURLUE_OK ||
+	    (ue = curl_url_get(u, CURLUPART_HOST, &host, 0)) != CURLUE_OK) {
+		/* libcurl's out of memory is ours, not a bad [kkt] url. */
+		if (ue == CURLUE_OUT_OF_MEMORY)
+			rc = PA_ENOMEM;
+		else if (rc != PA_ENOMEM) {
 			rc = PA_ECONFIG;
 			snprintf(why, whylen, "[kkt] url '%s' is not a valid URL: it "
 			    "must start with http:// or https:// and name the "

@@ -45,8 +45,9 @@ extern const struct kkt__backend kkt__atol;
 
 /* Pure: judge an OpticsERP GET /v1/kkt/buffer/status body. url (may be
  * NULL) only names the adapter in the reason. Returns PA_OK (synced),
- * PA_EKKT_UNSYNCED, or PA_EKKT_UNREACHABLE (malformed or inconsistent:
- * reachable = 0). Fills st's counts and reason. */
+ * PA_EKKT_UNSYNCED, PA_EKKT_UNREACHABLE (malformed or inconsistent:
+ * reachable = 0), or PA_ENOMEM (reachable = 0, the reason says only that).
+ * Fills st's counts and reason. */
 int kkt__opticserp_parse(const char *body, size_t len, const char *url,
     struct kkt_status *st);
 
@@ -54,7 +55,8 @@ int kkt__opticserp_parse(const char *body, size_t len, const char *url,
  * when the task is still "wait" or "inProgress" it returns
  * PA_EKKT_UNREACHABLE with *again = 1 (poll again), else *again = 0.
  * A failed task (error, interrupted, blocked, canceled) is
- * PA_EKKT_UNREACHABLE with errorCode/errorDescription in the reason. */
+ * PA_EKKT_UNREACHABLE with errorCode/errorDescription in the reason.
+ * PA_ENOMEM as for kkt__opticserp_parse. */
 int kkt__atol_parse_result(const char *body, size_t len, const char *url,
     struct kkt_status *st, int *again);
 
@@ -124,7 +126,10 @@ int kkt__json_count(const json_t *obj, const char *name, int required, long *out
 int kkt__json_string(const json_t *obj, const char *name, int required,
     size_t maxlen, const char **out, char *why, size_t whylen);
 /* Parse body as one JSON object (no trailing bytes, no duplicate keys).
- * Returns a new reference or NULL with why set. */
-json_t *kkt__json_object(const char *body, size_t len, char *why, size_t whylen);
+ * PA_OK with *out a new reference; PA_EPROTO with why set (what is wrong
+ * with the answer); PA_ENOMEM with why untouched (nothing is wrong with
+ * the answer). *out is NULL on failure. */
+int kkt__json_object(const char *body, size_t len, json_t **out, char *why,
+    size_t whylen);
 
 #endif

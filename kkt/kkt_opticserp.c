@@ -105,11 +105,19 @@ kkt__opticserp_parse(const char *body, size_t len, const char *url,
 
 	st->reachable = 0;
 	st->synced = 0;
-	if ((o = kkt__json_object(body, len, why, sizeof(why))) == NULL ||
-	    validate(o, st, why, sizeof(why), &inconsistent) != PA_OK) {
+	rc = kkt__json_object(body, len, &o, why, sizeof(why));
+	if (rc != PA_OK || validate(o, st, why, sizeof(why), &inconsistent) !=
+	    PA_OK) {
 		st->pending = st->failed = st->dlq_size = -1;
 		st->total_receipts = st->synced_receipts = st->unreported = -1;
 		st->network_status[0] = '\0';
+		/* Our memory ran out, not the adapter's answer: no parser text
+		 * in the reason, and PA_ENOMEM to the caller. */
+		if (rc == PA_ENOMEM) {
+			kkt__reason(st, "out of memory reading the KKT adapter's "
+			    "answer");
+			goto out;
+		}
 		kkt__reason(st, "KKT adapter%s%s answered %s: %s; imports stay "
 		    "refused until it answers correctly", url ? " at " : "",
 		    url ? url : "", inconsistent ? "inconsistent counts" :

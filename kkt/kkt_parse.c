@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hal/pa_err.h"
+#include "hal/pa_mem.h"
 #include "hal/pa_utf8.h"
 #include "kkt/kkt_int.h"
 
@@ -185,28 +186,37 @@ kkt__json_string(const json_t *obj, const char *name, int required,
 	return PA_OK;
 }
 
-json_t *
-kkt__json_object(const char *body, size_t len, char *why, size_t whylen)
+int
+kkt__json_object(const char *body, size_t len, json_t **out, char *why,
+    size_t whylen)
 {
 	json_error_t err;
+	unsigned long nofail;
 	json_t *j;
 
+	*out = NULL;
 	if (len == 0) {
 		snprintf(why, whylen, "empty body");
-		return NULL;
+		return PA_EPROTO;
 	}
 	/* Strict: one value and nothing after it (no JSON_DISABLE_EOF_CHECK),
 	 * duplicate keys refused (which 'pending' would count?), no \u0000. */
+	nofail = pa_mem_failures();
 	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
+	/* Our memory, not the adapter's answer: jansson words an allocation
+	 * failure as a syntax error ("invalid token") or not at all. */
+	if (j == NULL && pa_mem_failures() != nofail)
+		return PA_ENOMEM;
 	if (j == NULL) {
 		snprintf(why, whylen, "%s at byte %d", err.text, err.position);
-		return NULL;
+		return PA_EPROTO;
 	}
 	if (!json_is_object(j)) {
 		snprintf(why, whylen, "top level is %s, expected an object",
 		    json_kind(j));
 		json_decref(j);
-		return NULL;
+		return PA_EPROTO;
 	}
-	return j;
+	*out = j;
+	return PA_OK;
 }

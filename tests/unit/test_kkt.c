@@ -598,6 +598,42 @@ out_of_memory_anywhere_fails_closed(void **state)
 	close(fd);
 }
 
+/* Each allocation a parse makes, failed in turn (jansson allocates through
+ * pa_mem: main). Out of memory is ours, not the adapter's: PA_ENOMEM, a
+ * reason without parser text ("invalid token") and never "malformed". */
+static void
+parse_until_ok(int atol, const char *body)
+{
+	struct kkt_status st;
+	int rc = PA_ENOMEM, again, hit = 0;
+	long n;
+
+	for (n = 0; n < 256 && rc != PA_OK; n++) {
+		pa_mem_fail_after(n);
+		rc = atol ? at(body, &st, &again) : op(body, &st);
+		pa_mem_fail_after(-1);
+		if (rc == PA_OK)
+			break;
+		assert_int_equal(rc, PA_ENOMEM);
+		assert_false(st.synced);
+		assert_false(st.reachable);
+		assert_null(strstr(st.reason, "malformed"));
+		assert_non_null(strstr(st.reason, "out of memory"));
+		hit++;
+	}
+	assert_int_equal(rc, PA_OK);
+	assert_true(st.synced);
+	assert_true(hit > 0);
+}
+
+static void
+parse_out_of_memory_is_enomem_not_malformed(void **state)
+{
+	(void)state;
+	parse_until_ok(0, OE(3, 2, "\"pending\":0,\"failed\":1,\"dlq_size\":0"));
+	parse_until_ok(1, READY("{\"notSentCount\":0}"));
+}
+
 static void
 status_json_uses_null_for_unknown(void **state)
 {
@@ -655,8 +691,13 @@ main(void)
 		cmocka_unit_test(url_check_and_join_use_curl_url_api),
 		cmocka_unit_test(refused_connection_is_unreachable_for_both_backends),
 		cmocka_unit_test(out_of_memory_anywhere_fails_closed),
+		cmocka_unit_test(parse_out_of_memory_is_enomem_not_malformed),
 		cmocka_unit_test(status_json_uses_null_for_unknown),
 	};
 
+	/* jansson and libcurl allocate through pa_mem, as in the binary, so
+	 * pa_mem_fail_after reaches them. */
+	if (pa_mem_route_libs() != PA_OK)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
