@@ -10,7 +10,6 @@
  * Exit codes follow sysexits(3) as posagent's do. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include "hal/hal.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
+#include "hal/pa_opt.h"
 #include "hq/hq_auth.h"
 #include "hq/hq_db.h"
 #include "hq/hq_http.h"
@@ -61,64 +61,163 @@ fail(int rc)
 	return exit_code(rc);
 }
 
-static const char USAGE[] =
-    "usage: posagent-hq COMMAND [options]\n"
-    "\n"
-    "commands:\n"
-    "  serve           receive the stores' events and heartbeats, serve the\n"
-    "                  read API and the dashboard (HTTPS)\n"
-    "  agent add ID    register a store (mTLS: certificate CN or DNS SAN = ID;\n"
-    "                  or a bearer token with --token-file)\n"
-    "  operator add NAME   create an operator and print its token once\n"
-    "\n"
-    "Every command takes --db FILE|postgresql://... and --help.\n"
-    "  --version       print the version\n";
+/* Each command's options: one table parses them (getopt_long, through
+ * hal/pa_opt) and prints its synopsis and --help list (issue #11). */
+enum { S_LISTEN, S_DB, S_CERT, S_KEY, S_CA, S_ACCEPT, S_PROXY, S_THREADS,
+	S_BUSY, S_INFLIGHT, S_OFFLINE, S_ACMD, S_AOFF, S_AGATE, S_AINT, S_RJOB,
+	S_RLOG, S_VERBOSE };
+static const struct pa_opt serve_opts[] = {
+	[S_LISTEN] = { "listen", 0, "ADDR:PORT", "address to listen on "
+	    "([::1]:8443 for IPv6;\nport 0 picks a free one)", PA_OPT_REQUIRED },
+	[S_DB] = { "db", 0, "SPEC", "SQLite file, or postgresql://user@host/db",
+	    PA_OPT_REQUIRED },
+	[S_CERT] = { "cert", 0, "FILE", "HQ's TLS certificate (PEM)", 0 },
+	[S_KEY] = { "key", 0, "FILE", "its key (PEM, mode 600)", 0 },
+	[S_CA] = { "client-ca", 0, "FILE", "CA that signs the stores' client "
+	    "certificates", 0 },
+	[S_ACCEPT] = { "accept-new-agents", 0, NULL, "register an unknown store "
+	    "on first contact when\nits certificate (from --client-ca) names "
+	    "it", 0 },
+	[S_PROXY] = { "behind-proxy", 0, NULL, "plain HTTP on a loopback "
+	    "address behind a TLS\nproxy (nginx) that verifies client "
+	    "certificates\nand passes X-Client-Verify and X-Client-Cert;\nno "
+	    "--cert/--key/--client-ca then", 0 },
+	[S_THREADS] = { "threads", 0, "N", "worker threads (default 4)", 0 },
+	[S_BUSY] = { "busy-timeout-ms", 0, "N", "wait for a busy store this "
+	    "long, then answer\n429 with Retry-After (default 2000)", 0 },
+	[S_INFLIGHT] = { "max-inflight", 0, "N", "batches stored at once before "
+	    "429 (default 16)", 0 },
+	[S_OFFLINE] = { "offline-after", 0, "S", "heartbeat age that shows a "
+	    "store offline\n(default 90)", 0 },
+	[S_ACMD] = { "alert-cmd", 0, "CMD", "run CMD (sh -c) with a JSON alert "
+	    "on stdin", 0 },
+	[S_AOFF] = { "alert-offline-after", 0, "S", "alert when a store is "
+	    "offline longer (900)", 0 },
+	[S_AGATE] = { "alert-gate-after", 0, "S", "alert when a gate refuses "
+	    "longer (3600)", 0 },
+	[S_AINT] = { "alert-interval-ms", 0, "N", "how often alerts are checked "
+	    "(10000)", 0 },
+	[S_RJOB] = { "retain-job-days", 0, "N", "keep job snapshots N days "
+	    "(365; 0 = forever)", 0 },
+	[S_RLOG] = { "retain-log-days", 0, "N", "keep job log events N days "
+	    "(90; 0 = forever)", 0 },
+	[S_VERBOSE] = { "verbose", 'v', NULL, "debug lines (TLS and HTTP "
+	    "details)", 0 },
+	{ NULL, 0, NULL, NULL, 0 }
+};
 
-static const char USAGE_SERVE[] =
-    "usage: posagent-hq serve --listen ADDR:PORT --db FILE|postgresql://...\n"
-    "           --cert FILE --key FILE --client-ca FILE [options]\n"
-    "       posagent-hq serve --listen 127.0.0.1:PORT --db ... --behind-proxy\n"
-    "\n"
-    "  --listen ADDR:PORT       address to listen on ([::1]:8443 for IPv6;\n"
-    "                           port 0 picks a free one)\n"
-    "  --db SPEC                SQLite file, or postgresql://user@host/db\n"
-    "  --cert, --key FILE       HQ's TLS certificate and key (PEM; key mode 600)\n"
-    "  --client-ca FILE         CA that signs the stores' client certificates\n"
-    "  --accept-new-agents      register an unknown store on first contact when\n"
-    "                           its certificate (from --client-ca) names it\n"
-    "  --behind-proxy           plain HTTP on a loopback address behind a TLS\n"
-    "                           proxy (nginx) that verifies client certificates\n"
-    "                           and passes X-Client-Verify and X-Client-Cert;\n"
-    "                           no --cert/--key/--client-ca then\n"
-    "  --threads N              worker threads (default 4)\n"
-    "  --busy-timeout-ms N      wait for a busy store this long, then answer\n"
-    "                           429 with Retry-After (default 2000)\n"
-    "  --max-inflight N         batches stored at once before 429 (default 16)\n"
-    "  --offline-after S        heartbeat age that shows a store offline\n"
-    "                           (default 90)\n"
-    "  --alert-cmd CMD          run CMD (sh -c) with a JSON alert on stdin\n"
-    "  --alert-offline-after S  alert when a store is offline longer (900)\n"
-    "  --alert-gate-after S     alert when a gate refuses longer (3600)\n"
-    "  --alert-interval-ms N    how often alerts are checked (10000)\n"
-    "  --retain-job-days N      keep job snapshots N days (365; 0 = forever)\n"
-    "  --retain-log-days N      keep job log events N days (90; 0 = forever)\n"
-    "  -v, --verbose            debug lines (TLS and HTTP details)\n"
-    "  --help\n";
+enum { A_DB, A_TOKEN };
+static const struct pa_opt agent_opts[] = {
+	[A_DB] = { "db", 0, "SPEC", "SQLite file, or postgresql://user@host/db",
+	    PA_OPT_REQUIRED },
+	[A_TOKEN] = { "token-file", 0, "FILE", "the store may also authenticate "
+	    "with this bearer\ntoken (a new one is written when FILE does "
+	    "not\nexist)", 0 },
+	{ NULL, 0, NULL, NULL, 0 }
+};
+static const struct pa_opt operator_opts[] = {
+	[A_DB] = { "db", 0, "SPEC", "SQLite file, or postgresql://user@host/db",
+	    PA_OPT_REQUIRED },
+	{ NULL, 0, NULL, NULL, 0 }
+};
 
-static const char USAGE_AGENT[] =
-    "usage: posagent-hq agent add ID --db FILE|postgresql://... [--token-file F]\n"
-    "\n"
-    "Registers store ID. With --token-file, the store may also authenticate\n"
-    "with that bearer token: an existing file's token is used, otherwise a new\n"
-    "token is written to F (mode 600) for the store's [hq] token_file.\n"
-    "Running it again for ID keeps the registration (and sets the token).\n";
+enum { X_HELP };
+static const struct pa_opt common_opts[] = {
+	[X_HELP] = { "help", 'h', NULL, "this text", PA_OPT_HELP },
+	{ NULL, 0, NULL, NULL, 0 }
+};
 
-static const char USAGE_OPERATOR[] =
-    "usage: posagent-hq operator add NAME --db FILE|postgresql://...\n"
-    "\n"
+enum { M_VERSION, M_HELP };
+static const struct pa_opt main_opts[] = {
+	[M_VERSION] = { "version", 0, NULL, "print the version", 0 },
+	[M_HELP] = { "help", 'h', NULL, "this text; COMMAND --help for a "
+	    "command", PA_OPT_HELP },
+	{ NULL, 0, NULL, NULL, 0 }
+};
+
+static const char ABOUT_SERVE[] =
+    "Receive the stores' events and heartbeats, serve the read API and the\n"
+    "dashboard over HTTPS (or plain HTTP on loopback with --behind-proxy).\n";
+
+static const char ABOUT_AGENT[] =
+    "Registers store ID (mTLS: certificate CN or DNS SAN = ID). With\n"
+    "--token-file, the store may also authenticate with that bearer token:\n"
+    "an existing file's token is used, otherwise a new token is written to\n"
+    "FILE (mode 600) for the store's [hq] token_file. Running it again for\n"
+    "ID keeps the registration (and sets the token).\n";
+
+static const char ABOUT_OPERATOR[] =
     "Creates operator NAME (or gives it a new token: the old one stops\n"
     "working) and prints the token once. HQ keeps only its SHA-256.\n"
     "The dashboard asks for it; scripts send Authorization: Bearer TOKEN.\n";
+
+struct hq_cmd {
+	const char *name, *pos;      /* "agent add", "ID" */
+	const struct pa_opt *opts;
+	const char *about;
+};
+
+static const struct hq_cmd cmds[] = {
+	{ "serve", NULL, serve_opts, ABOUT_SERVE },
+	{ "agent add", "ID", agent_opts, ABOUT_AGENT },
+	{ "operator add", "NAME", operator_opts, ABOUT_OPERATOR },
+};
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static void
+usage(FILE *f, const struct hq_cmd *only)
+{
+	char lead[64];
+	size_t i;
+
+	if (only == NULL)
+		pa_opt_synopsis(f, "usage: posagent-hq", NULL, main_opts,
+		    "COMMAND [options]");
+	for (i = 0; i < NCMDS; i++) {
+		if (only != NULL && only != &cmds[i])
+			continue;
+		snprintf(lead, sizeof(lead), "%s posagent-hq %s", only ? "usage:" :
+		    "      ", cmds[i].name);
+		pa_opt_synopsis(f, lead, cmds[i].pos, cmds[i].opts, NULL);
+	}
+	for (i = 0; i < NCMDS; i++) {
+		if (only != NULL && only != &cmds[i])
+			continue;
+		fprintf(f, "\n%s%s%s", only ? "" : cmds[i].name, only ? "" : ": ",
+		    cmds[i].about);
+		fprintf(f, "\n%s options:\n", cmds[i].name);
+		pa_opt_list(f, cmds[i].opts);
+	}
+	fputs("\noptions:\n", f);
+	pa_opt_list(f, only ? common_opts : main_opts);
+}
+
+/* Parse a command's arguments (argv[0] is its last word); 1 in *help when
+ * --help was asked for. */
+static int
+parse(const struct hq_cmd *c, int argc, char **argv, struct pa_args *a,
+    int *help)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = pa_opt_parse("posagent-hq", c->name, c->opts, common_opts,
+	    argc, argv, 0, a)) != PA_OK)
+		return rc;
+	if ((*help = a->xval[X_HELP] != NULL))
+		return PA_OK;
+	if (a->npos != (c->pos ? 1 : 0))
+		return pa_err_set(PA_EUSAGE, "%s: %s (see posagent-hq %s --help)",
+		    c->name, c->pos == NULL ? "takes no arguments" : c->pos[0] ==
+		    'I' ? "expected exactly one store ID" : "expected exactly one "
+		    "operator NAME", c->name);
+	for (i = 0; c->opts[i].name != NULL; i++)
+		if ((c->opts[i].flags & PA_OPT_REQUIRED) && a->val[i] == NULL)
+			return pa_err_set(PA_EUSAGE, "--%s %s is required (see "
+			    "posagent-hq %s --help)", c->opts[i].name,
+			    c->opts[i].arg, c->name);
+	return PA_OK;
+}
 
 static int
 int_arg(const char *opt, const char *s, long lo, long hi, int *out)
@@ -221,28 +320,22 @@ parse_listen(const char *l, struct hq_server_opts *o, char *host, size_t cap)
 static int
 serve_parse(int argc, char **argv, struct serve_args *a, int *help)
 {
-	enum { O_LISTEN = 1000, O_DB, O_CERT, O_KEY, O_CA, O_ACCEPT, O_THREADS,
-		O_BUSY, O_INFLIGHT, O_OFFLINE, O_ACMD, O_AOFF, O_AGATE, O_AINT,
-		O_RJOB, O_RLOG, O_PROXY, O_HELP };
-	static const struct option lo[] = {
-		{ "listen", 1, NULL, O_LISTEN }, { "db", 1, NULL, O_DB },
-		{ "cert", 1, NULL, O_CERT }, { "key", 1, NULL, O_KEY },
-		{ "client-ca", 1, NULL, O_CA },
-		{ "accept-new-agents", 0, NULL, O_ACCEPT },
-		{ "behind-proxy", 0, NULL, O_PROXY },
-		{ "threads", 1, NULL, O_THREADS },
-		{ "busy-timeout-ms", 1, NULL, O_BUSY },
-		{ "max-inflight", 1, NULL, O_INFLIGHT },
-		{ "offline-after", 1, NULL, O_OFFLINE },
-		{ "alert-cmd", 1, NULL, O_ACMD },
-		{ "alert-offline-after", 1, NULL, O_AOFF },
-		{ "alert-gate-after", 1, NULL, O_AGATE },
-		{ "alert-interval-ms", 1, NULL, O_AINT },
-		{ "retain-job-days", 1, NULL, O_RJOB },
-		{ "retain-log-days", 1, NULL, O_RLOG },
-		{ "verbose", 0, NULL, 'v' }, { "help", 0, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 } };
-	int c, rc = PA_OK;
+	const struct { int opt; long lo, hi; int *field; } nums[] = {
+		{ S_THREADS, 1, 64, &a->s.threads },
+		{ S_BUSY, 10, 600000, &a->s.busy_ms },
+		{ S_INFLIGHT, 1, 10000, &a->s.max_inflight },
+		{ S_OFFLINE, 1, 86400 * 30, &a->s.offline_after_s },
+		{ S_AOFF, 1, 86400 * 30, &a->m.alert_offline_s },
+		{ S_AGATE, 0, 86400 * 30, &a->m.alert_gate_s },
+		{ S_AINT, 50, 3600000, &a->m.interval_ms },
+		{ S_RJOB, 0, 36500, &a->m.job_days },
+		{ S_RLOG, 0, 36500, &a->m.log_days },
+	};
+	struct pa_args p;
+	const char *v;
+	char name[48];
+	size_t i;
+	int rc;
 
 	a->s.threads = 4;
 	a->s.busy_ms = 2000;
@@ -253,43 +346,30 @@ serve_parse(int argc, char **argv, struct serve_args *a, int *help)
 	a->m.interval_ms = 10000;
 	a->m.job_days = 365;
 	a->m.log_days = 90;
-	optind = 1;
-	opterr = 0;
-	while (rc == PA_OK && (c = getopt_long(argc, argv, ":v", lo, NULL)) != -1) {
-		switch (c) {
-		case O_LISTEN: a->listen = optarg; break;
-		case O_DB: a->s.db_spec = a->m.db_spec = optarg; break;
-		case O_CERT: a->cert = optarg; break;
-		case O_KEY: a->key = optarg; break;
-		case O_CA: a->ca = optarg; break;
-		case O_ACCEPT: a->s.accept_new = 1; break;
-		case O_PROXY: a->s.behind_proxy = 1; break;
-		case O_THREADS: rc = int_arg("--threads", optarg, 1, 64, &a->s.threads); break;
-		case O_BUSY: rc = int_arg("--busy-timeout-ms", optarg, 10, 600000, &a->s.busy_ms); break;
-		case O_INFLIGHT: rc = int_arg("--max-inflight", optarg, 1, 10000, &a->s.max_inflight); break;
-		case O_OFFLINE: rc = int_arg("--offline-after", optarg, 1, 86400 * 30, &a->s.offline_after_s); break;
-		case O_ACMD: a->m.alert_cmd = optarg; break;
-		case O_AOFF: rc = int_arg("--alert-offline-after", optarg, 1, 86400 * 30, &a->m.alert_offline_s); break;
-		case O_AGATE: rc = int_arg("--alert-gate-after", optarg, 0, 86400 * 30, &a->m.alert_gate_s); break;
-		case O_AINT: rc = int_arg("--alert-interval-ms", optarg, 50, 3600000, &a->m.interval_ms); break;
-		case O_RJOB: rc = int_arg("--retain-job-days", optarg, 0, 36500, &a->m.job_days); break;
-		case O_RLOG: rc = int_arg("--retain-log-days", optarg, 0, 36500, &a->m.log_days); break;
-		case 'v': a->verbose = 1; break;
-		case O_HELP: *help = 1; return PA_OK;
-		case ':': rc = pa_err_set(PA_EUSAGE, "%s needs a value", argv[optind - 1]); break;
-		default: rc = pa_err_set(PA_EUSAGE, "unknown option %s (see --help)", argv[optind - 1]); break;
+	if ((rc = parse(&cmds[0], argc, argv, &p, help)) != PA_OK || *help)
+		return rc;
+	a->listen = p.val[S_LISTEN];
+	a->s.db_spec = a->m.db_spec = p.val[S_DB];
+	a->cert = p.val[S_CERT];
+	a->key = p.val[S_KEY];
+	a->ca = p.val[S_CA];
+	a->s.accept_new = p.val[S_ACCEPT] != NULL;
+	a->s.behind_proxy = p.val[S_PROXY] != NULL;
+	a->m.alert_cmd = p.val[S_ACMD];
+	a->verbose = p.val[S_VERBOSE] != NULL;
+	for (i = 0; rc == PA_OK && i < sizeof(nums) / sizeof(nums[0]); i++)
+		if ((v = p.val[nums[i].opt]) != NULL) {
+			snprintf(name, sizeof(name), "--%s", serve_opts[nums[i].opt].name);
+			rc = int_arg(name, v, nums[i].lo, nums[i].hi, nums[i].field);
 		}
-	}
-	if (rc == PA_OK && optind < argc)
-		rc = pa_err_set(PA_EUSAGE, "unexpected argument '%s'", argv[optind]);
 	if (rc == PA_OK && a->s.behind_proxy && (a->cert || a->key || a->ca))
 		rc = pa_err_set(PA_EUSAGE, "--behind-proxy serves plain HTTP to "
 		    "the proxy, which holds the certificates: drop --cert, --key "
 		    "and --client-ca");
-	if (rc == PA_OK && (!a->listen || !a->s.db_spec || (!a->s.behind_proxy &&
-	    (!a->cert || !a->key || !a->ca))))
-		rc = pa_err_set(PA_EUSAGE, "serve needs --listen, --db, --cert, "
-		    "--key and --client-ca (see --help)");
+	if (rc == PA_OK && !a->s.behind_proxy && (!a->cert || !a->key ||
+	    !a->ca))
+		rc = pa_err_set(PA_EUSAGE, "serve needs --cert, --key and "
+		    "--client-ca, or --behind-proxy (see posagent-hq serve --help)");
 	a->m.busy_ms = a->s.busy_ms;
 	a->m.offline_after_s = a->s.offline_after_s;
 	return rc;
@@ -310,7 +390,7 @@ cmd_serve(int argc, char **argv)
 	if ((rc = serve_parse(argc, argv, &a, &help)) != PA_OK)
 		return fail(rc);
 	if (help) {
-		fputs(USAGE_SERVE, stdout);
+		usage(stdout, &cmds[0]);
 		return 0;
 	}
 	hq_log_init(a.verbose);
@@ -364,37 +444,20 @@ struct admin_args {
 	int help;
 };
 
+/* agent add ID / operator add NAME: argv[0] is "add". */
 static int
-admin_parse(int argc, char **argv, int with_token, struct admin_args *a)
+admin_parse(int argc, char **argv, const struct hq_cmd *c,
+    struct admin_args *a)
 {
-	static const struct option lo[] = {
-		{ "db", 1, NULL, 'd' }, { "token-file", 1, NULL, 't' },
-		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	int c;
+	struct pa_args p;
+	int rc;
 
 	memset(a, 0, sizeof(*a));
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
-		switch (c) {
-		case 'd': a->db = optarg; break;
-		case 't':
-			if (!with_token)
-				return pa_err_set(PA_EUSAGE, "--token-file is for "
-				    "agent add");
-			a->token_file = optarg;
-			break;
-		case 'h': a->help = 1; return PA_OK;
-		case ':': return pa_err_set(PA_EUSAGE, "%s needs a value",
-		    argv[optind - 1]);
-		default: return pa_err_set(PA_EUSAGE, "unknown option %s (see "
-		    "--help)", argv[optind - 1]);
-		}
-	}
-	if (optind != argc - 1)
-		return pa_err_set(PA_EUSAGE, "expected exactly one %s (see --help)",
-		    with_token ? "store ID" : "operator NAME");
-	a->name = argv[optind];
+	if ((rc = parse(c, argc, argv, &p, &a->help)) != PA_OK || a->help)
+		return rc;
+	a->db = p.val[A_DB];
+	a->token_file = c->opts == agent_opts ? p.val[A_TOKEN] : NULL;
+	a->name = p.pos[0];
 	return PA_OK;
 }
 
@@ -461,17 +524,18 @@ cmd_agent(int argc, char **argv)
 	int rc;
 
 	tok[0] = '\0';
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fputs(USAGE_AGENT, argc < 2 ? stderr : stdout);
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage(argc < 2 ? stderr : stdout, &cmds[1]);
 		return argc < 2 ? EX_USAGE_ : 0;
 	}
 	if (strcmp(argv[1], "add") != 0)
 		return fail(pa_err_set(PA_EUSAGE, "agent %s: unknown (agent add ID)",
 		    argv[1]));
-	if ((rc = admin_parse(argc - 1, argv + 1, 1, &a)) != PA_OK)
+	if ((rc = admin_parse(argc - 1, argv + 1, &cmds[1], &a)) != PA_OK)
 		return fail(rc);
 	if (a.help) {
-		fputs(USAGE_AGENT, stdout);
+		usage(stdout, &cmds[1]);
 		return 0;
 	}
 	if (!name_ok(a.name))
@@ -501,17 +565,18 @@ cmd_operator(int argc, char **argv)
 	hq_db *db = NULL;
 	int rc;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fputs(USAGE_OPERATOR, argc < 2 ? stderr : stdout);
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage(argc < 2 ? stderr : stdout, &cmds[2]);
 		return argc < 2 ? EX_USAGE_ : 0;
 	}
 	if (strcmp(argv[1], "add") != 0)
 		return fail(pa_err_set(PA_EUSAGE, "operator %s: unknown (operator "
 		    "add NAME)", argv[1]));
-	if ((rc = admin_parse(argc - 1, argv + 1, 0, &a)) != PA_OK)
+	if ((rc = admin_parse(argc - 1, argv + 1, &cmds[2], &a)) != PA_OK)
 		return fail(rc);
 	if (a.help) {
-		fputs(USAGE_OPERATOR, stdout);
+		usage(stdout, &cmds[2]);
 		return 0;
 	}
 	if (!name_ok(a.name))
@@ -534,24 +599,36 @@ out:
 int
 main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fputs(USAGE, stderr);
-		return EX_USAGE_;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(USAGE, stdout);
+	struct pa_args a;
+	const char *cmd;
+	int rc;
+
+	/* Global options come before the command (in order). */
+	if ((rc = pa_opt_parse("posagent-hq", NULL, main_opts, NULL, argc, argv,
+	    1, &a)) != PA_OK)
+		return fail(rc);
+	if (a.val[M_HELP]) {
+		usage(stdout, NULL);
 		return EX_OK_;
 	}
-	if (strcmp(argv[1], "--version") == 0) {
+	if (a.val[M_VERSION]) {
 		printf("posagent-hq %s\n", PA_VERSION);
 		return EX_OK_;
 	}
-	if (strcmp(argv[1], "serve") == 0)
-		return cmd_serve(argc - 1, argv + 1);
-	if (strcmp(argv[1], "agent") == 0)
-		return cmd_agent(argc - 1, argv + 1);
-	if (strcmp(argv[1], "operator") == 0)
-		return cmd_operator(argc - 1, argv + 1);
-	fprintf(stderr, "posagent-hq: unknown command '%s'\n\n%s", argv[1], USAGE);
+	if (a.next >= argc) {
+		usage(stderr, NULL);
+		return EX_USAGE_;
+	}
+	argc -= a.next;
+	argv += a.next;
+	cmd = argv[0];
+	if (strcmp(cmd, "serve") == 0)
+		return cmd_serve(argc, argv);
+	if (strcmp(cmd, "agent") == 0)
+		return cmd_agent(argc, argv);
+	if (strcmp(cmd, "operator") == 0)
+		return cmd_operator(argc, argv);
+	fprintf(stderr, "posagent-hq: unknown command '%s' (see posagent-hq "
+	    "--help)\n", cmd);
 	return EX_USAGE_;
 }

@@ -92,83 +92,206 @@ cli_store(struct cli_ctx *ctx, adb **out, int settle)
 	return rc;
 }
 
-int
-cli_wants_help(int argc, char **argv)
-{
-	int i;
+/* Global options: before the command word (--json also after it). */
+enum { G_CONF, G_DATA, G_QUIET, G_VERBOSE, G_JSON, G_VERSION, G_HELP };
+static const struct pa_opt global_opts[] = {
+	[G_CONF] = { "config", 'c', "FILE", "configuration (default "
+	    CONFIG_DEFAULT_PATH ")", 0 },
+	[G_DATA] = { "data-dir", 'd', "DIR", "data directory (overrides "
+	    "[agent] data_dir)", 0 },
+	[G_QUIET] = { "quiet", 'q', NULL, "no chatter: only warnings and errors, no\nprogress bar, no confirmations", 0 },
+	[G_VERBOSE] = { "verbose", 'v', NULL, "debug lines too", 0 },
+	[G_JSON] = { "json", 0, NULL, "machine-readable output on stdout (times "
+	    "in UTC;\nhuman output shows local time); also after COMMAND", 0 },
+	[G_VERSION] = { "version", 0, NULL, "print the version (with "
+	    "-v/--verbose: every bundled\nlibrary and its version)", 0 },
+	[G_HELP] = { "help", 'h', NULL, "this text; COMMAND --help for a "
+	    "command; --help config\nfor a commented sample configuration",
+	    PA_OPT_HELP },
+	{ NULL, 0, NULL, NULL, 0 }
+};
 
-	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return 1;
-	return 0;
-}
+/* Every command also takes these, anywhere among its arguments. */
+enum { X_JSON, X_HELP };
+static const struct pa_opt common_opts[] = {
+	[X_JSON] = { "json", 0, NULL, "machine-readable output on stdout", 0 },
+	[X_HELP] = { "help", 'h', NULL, "this text", PA_OPT_HELP },
+	{ NULL, 0, NULL, NULL, 0 }
+};
 
-int
-cli_usage(const char *text)
-{
-	fputs(text, stdout);
-	return PA_OK;
-}
+static const struct cli_group *const groups[] = {
+	&cli_init_group, &cli_config_group, &cli_profile_group,
+	&cli_import_group, &cli_job_group, &cli_log_group, &cli_kkt_group,
+	&cli_sync_group, &cli_status_group, &cli_run_group,
+};
+#define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
-static const char main_help[] =
-"usage: posagent [-c FILE] [-d DATA_DIR] [-q|-v] [--json] COMMAND [ARGS]\n"
-"\n"
+static const char main_about[] =
 "Imports supplier price lists into the POS catalog mirror, gated on the\n"
-"KKT fiscal buffer, and reports to headquarters.\n"
-"\n"
-"commands:\n"
-"  init                                create the data directory and databases\n"
-"  config check [--online]             validate the configuration (and reach\n"
-"                                      the KKT adapter and HQ)\n"
-"  profile add [--replace] FILE.json | list | show NAME | remove NAME\n"
-"  import FILE --profile NAME [--dry-run] [--preview N]\n"
-"  job create FILE --profile NAME | run JOB [--dry-run] | cancel JOB\n"
-"      | reset JOB | show JOB | delete JOB | prune --older-than DAYS\n"
-"  job list [--state S] [--errors] [--since today|week|YYYY-MM-DD]\n"
-"      [--group-by profile|state|date] [--limit N]\n"
-"  job revert JOB [--dry-run]          undo a done import (done -> reverted)\n"
-"  log JOB [--level L] [--page N] [--page-size N]\n"
-"  kkt status                          ask the KKT adapter about its buffer\n"
-"  sync [--once]                       send the outbox to HQ\n"
-"  status                              the heartbeat document; exits 1 when\n"
-"                                      the agent needs attention\n"
-"  run [--once]                        the daemon: inbox, imports, sync\n"
-"\n"
-"options:\n"
-"  -c FILE      configuration (default " CONFIG_DEFAULT_PATH ")\n"
-"  -d DIR       data directory (overrides [agent] data_dir)\n"
-"  -q, --quiet  only warnings and errors\n"
-"  -v, --verbose\n"
-"               debug lines too\n"
-"  --json       machine-readable output on stdout (times in UTC; human\n"
-"               output shows local time)\n"
-"  --version    print the version (with -v/--verbose: every bundled\n"
-"               library and its version)\n"
-"  --help       this text; COMMAND --help for a command; --help config for\n"
-"               a commented sample configuration\n"
-"\n"
+"KKT fiscal buffer, and reports to headquarters.\n";
+
+static const char main_exit[] =
 "exit codes: 0 ok, 1 status: needs attention, 64 usage or wrong job state,\n"
 "65 job failed on its data, 66 not found, 69 KKT adapter or HQ unavailable,\n"
 "70 internal, 74 disk full or data directory removed while running,\n"
 "75 refused: KKT buffer not synced, 77 permission denied, 78 configuration\n"
 "error (see man posagent)\n";
 
-static const struct {
-	const char *name;
-	cli_cmd_fn fn;
-	int needs_config;
-} commands[] = {
-	{ "init", cmd_init, 1 },
-	{ "config", cmd_config, 0 },  /* loads the file itself, to report */
-	{ "profile", cmd_profile, 1 },
-	{ "import", cmd_import, 1 },
-	{ "job", cmd_job, 1 },
-	{ "log", cmd_log, 1 },
-	{ "kkt", cmd_kkt, 1 },
-	{ "sync", cmd_sync, 1 },
-	{ "status", cmd_status, 1 },
-	{ "run", cmd_run, 1 },
-};
+static void
+verb_synopsis(FILE *f, const char *lead, const struct cli_group *g,
+    const struct cli_verb *v)
+{
+	char buf[96];
+
+	snprintf(buf, sizeof(buf), "%s%s%s%s", lead, g->name, v->sub ? " " : "",
+	    v->sub ? v->sub : "");
+	pa_opt_synopsis(f, buf, v->pos, v->opts, NULL);
+}
+
+/* posagent --help: every command with every option, generated from the
+ * tables the parser uses. */
+static void
+main_help(FILE *f)
+{
+	const struct cli_verb *v;
+	size_t i;
+
+	pa_opt_synopsis(f, "usage: posagent", NULL, global_opts,
+	    "COMMAND [ARGS]");
+	fprintf(f, "\n%s\ncommands:\n", main_about);
+	for (i = 0; i < NGROUPS; i++)
+		for (v = groups[i]->verbs; v->fn != NULL; v++) {
+			verb_synopsis(f, "  ", groups[i], v);
+			if (v->about)
+				fprintf(f, "      %s\n", v->about);
+		}
+	fputs("\noptions:\n", f);
+	pa_opt_list(f, global_opts);
+	fprintf(f, "\n%s", main_exit);
+}
+
+/* COMMAND --help: its synopses, its prose, and each verb's options (v:
+ * only that one). */
+static void
+group_help(FILE *f, const struct cli_group *g, const struct cli_verb *only)
+{
+	const struct cli_verb *v;
+	char buf[96];
+
+	for (v = g->verbs; v->fn != NULL; v++)
+		if (only == NULL || v == only)
+			verb_synopsis(f, v == g->verbs || only ? "usage: posagent " :
+			    "       posagent ", g, v);
+	if (g->help)
+		fprintf(f, "\n%s", g->help);
+	for (v = g->verbs; v->fn != NULL; v++) {
+		if ((only && v != only) || v->opts == NULL || v->opts[0].name == NULL)
+			continue;
+		snprintf(buf, sizeof(buf), "%s%s%s", g->name, v->sub ? " " : "",
+		    v->sub ? v->sub : "");
+		fprintf(f, "\n%s options:\n", buf);
+		pa_opt_list(f, v->opts);
+	}
+	fputs("\ncommon options:\n", f);
+	pa_opt_list(f, common_opts);
+}
+
+/* Which verb of g argv names: its subcommand word is the first argument
+ * that is not a common option. On success *subi is that word's index (0:
+ * the group has no subcommands). */
+static int
+find_verb(const struct cli_group *g, int argc, char **argv, int help,
+    const struct cli_verb **out, int *subi)
+{
+	const struct cli_verb *v;
+	char names[160];
+	size_t n = 0;
+	int i;
+
+	*out = NULL;
+	*subi = 0;
+	if (g->verbs[0].sub == NULL) {
+		*out = g->verbs;
+		return PA_OK;
+	}
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--json") && strcmp(argv[i], "--help") &&
+		    strcmp(argv[i], "-h"))
+			break;
+	for (v = g->verbs; i < argc && v->fn != NULL; v++)
+		if (strcmp(argv[i], v->sub) == 0) {
+			*out = v;
+			*subi = i;
+			return PA_OK;
+		}
+	if (help)
+		return PA_OK;   /* the group's help */
+	names[0] = '\0';
+	for (v = g->verbs; v->fn != NULL && n < sizeof(names); v++)
+		n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s",
+		    v == g->verbs ? "" : v[1].fn ? ", " : " or ", v->sub);
+	if (i == argc)
+		return pa_err_set(PA_EUSAGE, "%s: which command? %s (see posagent "
+		    "%s --help)", g->name, names, g->name);
+	return pa_err_set(PA_EUSAGE, "%s: unknown command '%s': %s (see "
+	    "posagent %s --help)", g->name, argv[i], names, g->name);
+}
+
+/* Parse a command's arguments: argv[0] is the command word. */
+static int
+parse_command(struct cli_ctx *ctx, const struct cli_group *g, int argc,
+    char **argv, const struct cli_verb **vout, struct pa_args *a, int *help)
+{
+	const struct cli_verb *v;
+	char **sub = NULL, cmd[96];
+	int i, n = 0, subi, rc, wants = 0;
+
+	/* A help request anywhere decides before anything can fail. */
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			wants = 1;
+	if ((rc = find_verb(g, argc, argv, wants, &v, &subi)) != PA_OK)
+		return rc;
+	*vout = v;
+	if (v == NULL) {
+		*help = 1;
+		return PA_OK;
+	}
+	/* The verb's own argv, without its subcommand word. */
+	if ((sub = pa_calloc((size_t)argc + 1, sizeof(char *))) == NULL)
+		return PA_ENOMEM;
+	for (i = 0; i < argc; i++)
+		if (i != subi || i == 0)
+			sub[n++] = argv[i];
+	snprintf(cmd, sizeof(cmd), "%s%s%s", g->name, v->sub ? " " : "",
+	    v->sub ? v->sub : "");
+	rc = pa_opt_parse("posagent", cmd, v->opts, common_opts, n, sub, 0, a);
+	if (rc != PA_OK)
+		goto out;
+	if (a->xval[X_HELP]) {
+		*help = 1;
+		goto out;
+	}
+	if (a->xval[X_JSON])
+		ctx->json = 1;
+	if (a->npos < v->pos_min)
+		rc = pa_err_set(PA_EUSAGE, "%s: which %s? (see posagent %s --help)",
+		    cmd, v->pos, cmd);
+	else if (a->npos > v->pos_max)
+		rc = pa_err_set(PA_EUSAGE, "%s: unexpected argument '%s' (see "
+		    "posagent %s --help)", cmd, a->pos[v->pos_max], cmd);
+	else
+		for (i = 0; v->opts != NULL && v->opts[i].name != NULL; i++)
+			if ((v->opts[i].flags & PA_OPT_REQUIRED) && !a->val[i]) {
+				rc = pa_err_set(PA_EUSAGE, "%s: --%s %s is required (see "
+				    "posagent %s --help)", cmd, v->opts[i].name,
+				    v->opts[i].arg, cmd);
+				break;
+			}
+out:
+	pa_free(sub);
+	return rc;
+}
 
 json_t *
 cli_error_json(int rc)
@@ -238,9 +361,12 @@ cli_main(int argc, char **argv)
 {
 	static struct pa_config cfg;
 	struct cli_ctx ctx;
-	const char *conf = NULL, *data_dir = NULL, *term;
-	char **args = NULL;
-	int nargs = 0, i, rc = PA_OK;
+	struct pa_args ga, ca;
+	const struct cli_group *g = NULL;
+	const struct cli_verb *v = NULL;
+	const char *conf, *data_dir, *term;
+	char **args;
+	int nargs, rc = PA_OK, help = 0;
 	size_t c;
 
 	memset(&ctx, 0, sizeof(ctx));
@@ -248,79 +374,71 @@ cli_main(int argc, char **argv)
 	if ((rc = pa_mem_route_libs()) != PA_OK)
 		goto out;
 	test_hooks();
-	if ((args = pa_calloc((size_t)argc + 1, sizeof(char *))) == NULL) {
-		rc = PA_ENOMEM;
+	/* Global options come before the command word (in order: getopt
+	 * stops there); --help and --version end the work here. */
+	if ((rc = pa_opt_parse("posagent", NULL, global_opts, NULL, argc, argv,
+	    1, &ga)) != PA_OK)
+		goto out;
+	args = argv + ga.next;
+	nargs = argc - ga.next;
+	ctx.json = ga.val[G_JSON] != NULL;
+	/* Of -q and -v, the later wins. */
+	ctx.quiet = ga.seq[G_QUIET] > ga.seq[G_VERBOSE];
+	ctx.verbose = ga.seq[G_VERBOSE] > ga.seq[G_QUIET];
+	if (ctx.quiet)
+		pa_log_set_level(PA_LOG_WARNING);
+	if (ctx.verbose)
+		pa_log_set_level(PA_LOG_DEBUG);
+	if (ga.val[G_HELP]) {
+		if (nargs == 1 && strcmp(args[0], "config") == 0)
+			config_write_sample(stdout);
+		else
+			main_help(stdout);
 		goto out;
 	}
-	/* Global options come before the command; --json is accepted anywhere
-	 * so scripts can append it. */
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0) {
-			ctx.json = 1;
-		} else if (nargs == 0 && (strcmp(argv[i], "-q") == 0 ||
-		    strcmp(argv[i], "--quiet") == 0)) {
-			ctx.quiet = 1;
-			ctx.verbose = 0;
-			pa_log_set_level(PA_LOG_WARNING);
-		} else if (nargs == 0 && (strcmp(argv[i], "-v") == 0 ||
-		    strcmp(argv[i], "--verbose") == 0)) {
-			ctx.verbose = 1;
-			ctx.quiet = 0;
-			pa_log_set_level(PA_LOG_DEBUG);
-		} else if (nargs == 0 && strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-			conf = argv[++i];
-		} else if (nargs == 0 && strcmp(argv[i], "-d") == 0 && i + 1 < argc) {
-			data_dir = argv[++i];
-		} else if (nargs == 0 && strcmp(argv[i], "--version") == 0) {
-			/* -v/--verbose and --json before or after --version. */
-			int verbose = ctx.verbose;
+	if (ga.val[G_VERSION]) {
+		/* -v/--verbose and --json before or after --version. */
+		int verbose = ctx.verbose;
 
-			while (++i < argc) {
-				if (strcmp(argv[i], "--verbose") == 0 ||
-				    strcmp(argv[i], "-v") == 0)
-					verbose = 1;
-				else if (strcmp(argv[i], "--json") == 0)
-					ctx.json = 1;
-			}
-			rc = cli_version(verbose, ctx.json);
-			goto out;
-		} else if (nargs == 0 && (strcmp(argv[i], "--help") == 0 ||
-		    strcmp(argv[i], "-h") == 0)) {
-			if (i + 1 < argc && strcmp(argv[i + 1], "config") == 0)
-				config_write_sample(stdout);
-			else
-				fputs(main_help, stdout);
-			goto out;
-		} else if (nargs == 0 && argv[i][0] == '-') {
-			rc = pa_err_set(PA_EUSAGE, "unknown option %s (see posagent "
-			    "--help)", argv[i]);
-			goto out;
-		} else {
-			args[nargs++] = argv[i];
-		}
+		for (c = 0; c < (size_t)nargs; c++)
+			if (strcmp(args[c], "--verbose") == 0 ||
+			    strcmp(args[c], "-v") == 0)
+				verbose = 1;
+			else if (strcmp(args[c], "--json") == 0)
+				ctx.json = 1;
+		rc = cli_version(verbose, ctx.json);
+		goto out;
 	}
+	conf = ga.val[G_CONF];
+	data_dir = ga.val[G_DATA];
 	/* Decided once, before the daemon starts threads. */
 	(void)pa_log_to_journal();
 	if (nargs == 0) {
-		fputs(main_help, stderr);
+		main_help(stderr);
 		rc = pa_err_set(PA_EUSAGE, "no command given");
+		goto out;
+	}
+	for (c = 0; c < NGROUPS; c++)
+		if (strcmp(args[0], groups[c]->name) == 0)
+			g = groups[c];
+	if (g == NULL) {
+		rc = pa_err_set(PA_EUSAGE, "unknown command '%s' (see posagent "
+		    "--help)", args[0]);
+		goto out;
+	}
+	if ((rc = parse_command(&ctx, g, nargs, args, &v, &ca, &help)) != PA_OK)
+		goto out;
+	if (help) {
+		group_help(stdout, g, v);
 		goto out;
 	}
 	/* no-color.org, and terminfo's "dumb" has no colour capability. */
 	term = getenv("TERM");
 	ctx.color = !ctx.json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") ==
 	    NULL && term != NULL && strcmp(term, "dumb") != 0;
-	for (c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
-		if (strcmp(args[0], commands[c].name) == 0)
-			break;
-	if (c == sizeof(commands) / sizeof(commands[0])) {
-		rc = pa_err_set(PA_EUSAGE, "unknown command '%s' (see posagent "
-		    "--help)", args[0]);
-		goto out;
-	}
 	ctx.conf_path = conf;
 	ctx.data_dir = data_dir;
-	if (commands[c].needs_config && !cli_wants_help(nargs, args)) {
+	if (g->needs_config) {
 		if ((rc = config_load(&cfg, conf ? conf : CONFIG_DEFAULT_PATH,
 		    conf != NULL)) != PA_OK)
 			goto out;
@@ -332,7 +450,7 @@ cli_main(int argc, char **argv)
 		    cfg.path, cfg.agent_id, cfg.data_dir);
 		/* Every command but `kkt` works in the data directory: act as its
 		 * owner (root drops to it) or say who can (issue #8 §3). */
-		if (strcmp(args[0], "kkt") != 0 &&
+		if (g != &cli_kkt_group &&
 		    (rc = hal_act_as_owner(cfg.data_dir)) != PA_OK) {
 			if (rc == PA_EEXISTS) /* a file: the setting is wrong */
 				rc = pa_err_wrap(PA_ECONFIG, "data directory "
@@ -340,11 +458,10 @@ cli_main(int argc, char **argv)
 			goto out;
 		}
 	}
-	rc = commands[c].fn(&ctx, nargs, args);
+	rc = v->fn(&ctx, &ca);
 out:
 	if (rc != PA_OK)
 		report(&ctx, rc);
-	pa_free(args);
 	fflush(stdout);
 	return rc == PA_OK && ctx.exit_status ? ctx.exit_status :
 	    cli_exit_code(rc);

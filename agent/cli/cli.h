@@ -1,7 +1,8 @@
-/* cli — command-line front end. Each command parses its own arguments
- * (argv[0] is the command word) and returns a PA_* code; main() turns the
- * code into a sysexits exit status in one place (cli_exit_code). A failing
- * command sets its user-facing message with pa_err_set(); main prints it. */
+/* cli — command-line front end. cli_main parses every command's arguments
+ * from the command's option table (cli_int.h) and runs it; a command
+ * returns a PA_* code, which cli_main turns into a sysexits exit status in
+ * one place (cli_exit_code). A failing command sets its user-facing message
+ * with pa_err_set(); cli_main prints it. */
 #ifndef CLI_H
 #define CLI_H
 
@@ -23,25 +24,11 @@ struct cli_ctx {
 	                           (it then carries the error itself) */
 };
 
-typedef int (*cli_cmd_fn)(struct cli_ctx *ctx, int argc, char **argv);
-
 int cli_main(int argc, char **argv);
 int cli_exit_code(int pa_code);
 
 /* Print j (compact, one line, sorted keys off) to stdout and drop the
  * reference. */
 void cli_emit_json(json_t *j);
-
-/* Commands (one file each under agent/cli/). */
-int cmd_init(struct cli_ctx *ctx, int argc, char **argv);
-int cmd_config(struct cli_ctx *ctx, int argc, char **argv);
-int cmd_profile(struct cli_ctx *ctx, int argc, char **argv);
-int cmd_import(struct cli_ctx *ctx, int argc, char **argv);
-int cmd_job(struct cli_ctx *ctx, int argc, char **argv);
-int cmd_log(struct cli_ctx *ctx, int argc, char **argv);
-int cmd_kkt(struct cli_ctx *ctx, int argc, char **argv);
-int cmd_sync(struct cli_ctx *ctx, int argc, char **argv);
-int cmd_status(struct cli_ctx *ctx, int argc, char **argv);
-int cmd_run(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -22,14 +22,11 @@
 #include "sync/tlsf.h"
 
 static const char config_help[] =
-"usage: posagent [-c FILE] config check [--online] [--json]\n"
-"\n"
 "Validate the configuration: syntax, unknown keys, [agent] id, the URLs\n"
 "and their rules, the secret files' permissions, that the CA, the client\n"
 "certificate and key parse and match, the pin, the metrics file's folder,\n"
 "and the stored profiles (when run as the data directory's owner).\n"
-"  --online   also ask the KKT adapter, and send HQ a heartbeat (TLS\n"
-"             handshake and authentication)\n"
+"The file is the global -c FILE (default " CONFIG_DEFAULT_PATH ").\n"
 "\n"
 "Exit status: 0 valid, 78 configuration error, 69 (--online) the KKT\n"
 "adapter or HQ unreachable.\n";
@@ -210,29 +207,21 @@ out:
 	return rc;
 }
 
-int
-cmd_config(struct cli_ctx *ctx, int argc, char **argv)
+enum { C_ONLINE };
+static const struct pa_opt check_opts[] = {
+	[C_ONLINE] = { "online", 0, NULL, "also ask the KKT adapter, and send "
+	    "HQ a heartbeat\n(TLS handshake and authentication)", 0 },
+	{ NULL, 0, NULL, NULL, 0 }
+};
+
+static int
+cmd_config_check(struct cli_ctx *ctx, const struct pa_args *a)
 {
 	struct run r;
 	const char *path = ctx->conf_path ? ctx->conf_path : CONFIG_DEFAULT_PATH;
 	char detail[PATH_MAX + 128];
-	int i, online = 0, rc, loaded;
+	int online = a->val[C_ONLINE] != NULL, rc, loaded;
 
-	if (argc < 2 || cli_wants_help(argc, argv))
-		return argc < 2 ? pa_err_set(PA_EUSAGE, "config: use config check "
-		    "(see posagent config --help)") : cli_usage(config_help);
-	if (strcmp(argv[1], "check") != 0)
-		return pa_err_set(PA_EUSAGE, "config: unknown '%s' (see posagent "
-		    "config --help)", argv[1]);
-	for (i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--online") == 0)
-			online = 1;
-		else if (strcmp(argv[i], "--json") == 0)
-			ctx->json = 1;
-		else
-			return pa_err_set(PA_EUSAGE, "config check: unexpected '%s'",
-			    argv[i]);
-	}
 	memset(&r, 0, sizeof(r));
 	r.ctx = ctx;
 	if ((r.checks = json_array()) == NULL)
@@ -294,3 +283,12 @@ cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 		    r.failed == 1 ? "" : "s", r.msg);
 	return rc;
 }
+
+const struct cli_group cli_config_group = {
+	"config", config_help,
+	(const struct cli_verb[]){
+		{ "check", NULL, 0, 0, check_opts, cmd_config_check, "validate the "
+		    "configuration (and reach the KKT adapter and HQ)" },
+		{ NULL, NULL, 0, 0, NULL, NULL, NULL } },
+	0,                      /* loads the file itself, to report */
+};

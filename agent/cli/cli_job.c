@@ -11,7 +11,6 @@
 #include "agent/import/pipeline.h"
 #include "agent/import/revert.h"
 #include "agent/import/runner.h"
-#include "agent/import/space.h"
 #include "hal/hal.h"
 #include "hal/hal_wait.h"
 #include "hal/pa_err.h"
@@ -20,46 +19,53 @@
 #define CANCEL_WAIT_MS 10000   /* how long `job cancel` waits for the runner */
 
 static const char import_help[] =
-"usage: posagent import FILE --profile NAME [--dry-run] [--preview N]\n"
-"                             [--override-gate REASON]\n"
-"                       [--accept-price-changes]\n"
-"Create a job for FILE and run it: KKT gate, then the import.\n"
-"  --dry-run    run the whole import, same counts and logs, then roll the\n"
-"               catalog back\n"
-"  --preview N  print the first N mapped rows; nothing is imported and no\n"
-"               job is created\n"
-"  --override-gate REASON  run even though the KKT gate refuses (adapter\n"
-"               broken, OFD down for days); only with [kkt] allow_override\n"
-"               = true; your user name, REASON and the adapter's answer\n"
-"               are logged and sent to HQ with the job\n"
-"  --accept-price-changes  import even if the price guard finds too many\n"
-"               prices moving too far (logged with your user name)\n";
+"Create a job for FILE and run it: KKT gate, then the import.\n";
 
 static const char job_help[] =
-"usage: posagent job create FILE --profile NAME\n"
-"       posagent job run JOB [--dry-run] [--override-gate REASON]\n"
-"                            [--accept-price-changes]\n"
-"       posagent job cancel JOB | reset JOB | show JOB | delete JOB\n"
-"       posagent job revert JOB [--dry-run]\n"
-"       posagent job list [--state S] [--errors]\n"
-"                         [--since today|week|YYYY-MM-DD]\n"
-"                         [--group-by profile|state|date] [--limit N]\n"
-"       posagent job prune [--older-than DAYS]   (default: [agent]\n"
-"                         retention_days; also the retention_max_mb\n"
-"                         ceiling, unused spool files, and the space freed\n"
-"                         goes back to the filesystem)\n"
 "JOB is a job name (IMP/00042, or 42) or its uuid.\n"
 "States: draft -> running -> done | failed; draft|running -> cancelled;\n"
 "failed|cancelled -> draft (reset); done -> reverted (revert: the catalog\n"
 "rows return to their values before that import; refused, naming the rows,\n"
 "when a later import changed them since).\n"
-"--accept-price-changes: run even if the price guard would stop the import\n"
-"(logged with your user name; for this run only).\n";
+"prune without --older-than uses [agent] retention_days; it also applies\n"
+"the retention_max_mb ceiling, removes unused spool files, and gives the\n"
+"space freed back to the filesystem.\n";
 
 static const char log_help[] =
-"usage: posagent log JOB [--level info|warning|error] [--page N] "
-"[--page-size N]\n"
 "Show a job's log, oldest first, one page at a time (default page size 50).\n";
+
+enum { I_PROFILE, I_DRY_RUN, I_OVERRIDE, I_ACCEPT, I_PREVIEW };
+#define OPT_DRY_RUN { "dry-run", 0, NULL, "run the whole import, same counts " \
+	"and logs, then roll\nthe catalog back", 0 }
+#define OPT_OVERRIDE { "override-gate", 0, "REASON", "run even though the " \
+	"KKT gate refuses (adapter\nbroken, OFD down for days); only with " \
+	"[kkt]\nallow_override = true; your user name, REASON and\nthe " \
+	"adapter's answer are logged and sent to HQ", 0 }
+#define OPT_ACCEPT { "accept-price-changes", 0, NULL, "import even if the " \
+	"price guard finds too many\nprices moving too far (logged with your " \
+	"user\nname; for this run only)", 0 }
+static const struct pa_opt import_opts[] = {
+	[I_PROFILE] = { "profile", 0, "NAME", "the import profile (posagent "
+	    "profile list)", PA_OPT_REQUIRED },
+	[I_DRY_RUN] = OPT_DRY_RUN,
+	[I_OVERRIDE] = OPT_OVERRIDE,
+	[I_ACCEPT] = OPT_ACCEPT,
+	[I_PREVIEW] = { "preview", 0, "N", "print the first N mapped rows; "
+	    "nothing is\nimported and no job is created", 0 },
+	{ NULL, 0, NULL, NULL, 0 }
+};
+enum { R_DRY_RUN, R_OVERRIDE, R_ACCEPT };
+static const struct pa_opt run_opts[] = {
+	[R_DRY_RUN] = OPT_DRY_RUN,
+	[R_OVERRIDE] = OPT_OVERRIDE,
+	[R_ACCEPT] = OPT_ACCEPT,
+	{ NULL, 0, NULL, NULL, 0 }
+};
+static const struct pa_opt create_opts[] = {
+	[I_PROFILE] = { "profile", 0, "NAME", "the import profile (posagent "
+	    "profile list)", PA_OPT_REQUIRED },
+	{ NULL, 0, NULL, NULL, 0 }
+};
 
 static const char *const show_keys[] = {
 	"name", "state", "profile", "file_name", "file_name_encoding",
@@ -150,51 +156,13 @@ on_progress(void *vctx, const struct job *j)
 		cli_progress(stderr, j->name, j->progress, j->total_rows, j->errors);
 }
 
-/* Parse "--profile NAME", "--dry-run", "--preview N" and one FILE/JOB. */
+/* What import, job create and job run were asked to do. */
 struct jargs {
 	const char *pos, *profile;
 	const char *override;   /* --override-gate REASON */
 	int dry_run, accept;
 	long preview;
 };
-
-static int
-parse_jargs(int argc, char **argv, int from, struct jargs *ja, int allow)
-{
-	int i, rc;
-
-	memset(ja, 0, sizeof(*ja));
-	for (i = from; i < argc; i++) {
-		if ((allow & 1) && strcmp(argv[i], "--profile") == 0 && i + 1 < argc) {
-			ja->profile = argv[++i];
-		} else if ((allow & 2) && strcmp(argv[i], "--dry-run") == 0) {
-			ja->dry_run = 1;
-		} else if ((allow & 2) && strcmp(argv[i], "--override-gate") == 0 &&
-		    i + 1 < argc) {
-			ja->override = argv[++i];
-		} else if ((allow & 8) && strcmp(argv[i],
-		    "--accept-price-changes") == 0) {
-			ja->accept = 1;
-		} else if ((allow & 4) && strcmp(argv[i], "--preview") == 0) {
-			if ((rc = cli_long_arg("--preview", i + 1 < argc ? argv[i + 1] :
-			    NULL, 1, 100000, &ja->preview)) != PA_OK)
-				return rc;
-			i++;
-		} else if (ja->pos == NULL && (argv[i][0] != '-' || argv[i][1] == '\0')) {
-			ja->pos = argv[i];
-		} else {
-			return pa_err_set(PA_EUSAGE, "%s: unexpected argument '%s' (see "
-			    "--help)", argv[from - 1], argv[i]);
-		}
-	}
-	if (ja->pos == NULL)
-		return pa_err_set(PA_EUSAGE, "%s: which %s? (see --help)",
-		    argv[from - 1], (allow & 1) ? "FILE" : "JOB");
-	if ((allow & 1) && ja->profile == NULL)
-		return pa_err_set(PA_EUSAGE, "%s: --profile NAME is required "
-		    "(posagent profile list shows them)", argv[from - 1]);
-	return PA_OK;
-}
 
 #define OVERRIDE_REASON_MAX 300 /* bytes: one line in a log and at HQ */
 
@@ -357,17 +325,18 @@ out:
 	return rc;
 }
 
-int
-cmd_import(struct cli_ctx *ctx, int argc, char **argv)
+static int
+cmd_import(struct cli_ctx *ctx, const struct pa_args *args)
 {
-	struct jargs ja;
+	struct jargs ja = { args->pos[0], args->val[I_PROFILE],
+	    args->val[I_OVERRIDE], args->val[I_DRY_RUN] != NULL,
+	    args->val[I_ACCEPT] != NULL, 0 };
 	struct job *j = NULL;
 	adb *a = NULL;
 	int rc;
 
-	if (cli_wants_help(argc, argv))
-		return cli_usage(import_help);
-	if ((rc = parse_jargs(argc, argv, 1, &ja, 15)) != PA_OK ||
+	if ((args->val[I_PREVIEW] && (rc = cli_long_arg("--preview",
+	    args->val[I_PREVIEW], 1, 100000, &ja.preview)) != PA_OK) ||
 	    (rc = check_override(ctx, ja.override)) != PA_OK)
 		return rc;
 	if ((rc = cli_store(ctx, &a, 1)) != PA_OK)
@@ -415,204 +384,20 @@ out:
 	return rc;
 }
 
+/* job run|cancel|reset|show|delete JOB: what each does once JOB is found. */
 static int
-list_jobs(struct cli_ctx *ctx, adb *a, int argc, char **argv)
+job_act(struct cli_ctx *ctx, adb *a, struct job *j, const char *sub,
+    const struct pa_args *args)
 {
-	static const struct cli_col cols[] = {
-		{ "name", "JOB", 0, 0 }, { "state", "STATE", 0, 0 },
-		{ "profile", "PROFILE", 0, 24 }, { "file_name", "FILE", 0, 32 },
-		{ "total_rows", "ROWS", 1, 0 }, { "created_count", "NEW", 1, 0 },
-		{ "updated_count", "UPD", 1, 0 }, { "unchanged_count", "SAME", 1, 0 },
-		{ "error_count", "ERR", 1, 0 },
-		{ "progress_percent", "%", 1, 0 }, { "create_date", "CREATED", 0, 0 },
-	};
-	struct jobq_filter f = { -1, 0, NULL, 0 };
-	const char *group = NULL;
-	json_t *jobs = NULL, *groups = NULL, *j, *g = NULL;
-	char since[32], key[64];
-	enum job_state s;
-	size_t i;
-	int rc, k;
+	struct jargs ja = { NULL, NULL, args->val[R_OVERRIDE],
+	    args->val[R_DRY_RUN] != NULL, args->val[R_ACCEPT] != NULL, 0 };
+	int rc = PA_OK;
 
-	for (k = 2; k < argc; k++) {
-		const char *v = k + 1 < argc ? argv[k + 1] : NULL;
-		if (strcmp(argv[k], "--errors") == 0) {
-			f.errors_only = 1;
-			continue;
-		}
-		if (v == NULL)
-			return pa_err_set(PA_EUSAGE, "job list: %s needs a value (see "
-			    "posagent job --help)", argv[k]);
-		k++;
-		if (strcmp(argv[k - 1], "--state") == 0) {
-			if ((rc = job_state_parse(v, &s)) != PA_OK)
-				return rc;
-			f.state = (int)s;
-		} else if (strcmp(argv[k - 1], "--since") == 0) {
-			int64_t t;
-			if (strcmp(v, "today") == 0 || strcmp(v, "week") == 0)
-				t = hal_local_midnight_ms(v[0] == 't' ? 0 : 6);
-			else if (hal_local_date_parse(v, &t) != PA_OK)
-				return pa_err_set(PA_EUSAGE, "job list --since: use today, "
-				    "week or a date YYYY-MM-DD");
-			hal_iso_ms(t, since);
-			f.since = since;
-		} else if (strcmp(argv[k - 1], "--group-by") == 0) {
-			if (strcmp(v, "profile") && strcmp(v, "state") && strcmp(v, "date"))
-				return pa_err_set(PA_EUSAGE, "job list --group-by: use "
-				    "profile, state or date");
-			group = v;
-		} else if (strcmp(argv[k - 1], "--limit") == 0) {
-			if ((rc = cli_long_arg("--limit", v, 1, 1000000, &f.limit)) != PA_OK)
-				return rc;
-		} else {
-			return pa_err_set(PA_EUSAGE, "job list: unknown option %s",
-			    argv[k - 1]);
-		}
-	}
-	if ((rc = jobq_list(a, &f, &jobs)) != PA_OK)
-		return rc;
-	if (group == NULL) {
-		if (ctx->json) {
-			cli_emit_json(jobs);
-			return PA_OK;
-		}
-		if (json_array_size(jobs) == 0) {
-			if (!ctx->quiet)
-				printf("no jobs match\n");
-		} else
-			cli_table(stdout, ctx->color, cols, 11, jobs);
-		json_decref(jobs);
-		return PA_OK;
-	}
-	/* Groups keep the list's order (newest first) of their first job. */
-	groups = json_array();
-	json_array_foreach(jobs, i, j) {
-		const char *gk;
-		size_t gi;
-		if (group[0] == 'd') {
-			int64_t ms = 0;
-			hal_iso_parse(json_string_value(json_object_get(j,
-			    "create_date")), &ms);
-			hal_local_date(ms, key);
-			gk = key;
-		} else {
-			gk = json_string_value(json_object_get(j, group));
-		}
-		json_array_foreach(groups, gi, g)
-			if (strcmp(json_string_value(json_object_get(g, "group")), gk) == 0)
-				break;
-		if (gi == json_array_size(groups)) {
-			g = json_pack("{s:s, s:i, s:[]}", "group", gk, "count", 0, "jobs");
-			json_array_append_new(groups, g);
-		}
-		json_array_append(json_object_get(g, "jobs"), j);
-		json_object_set_new(g, "count", json_integer((json_int_t)
-		    json_array_size(json_object_get(g, "jobs"))));
-	}
-	json_decref(jobs);
-	if (ctx->json) {
-		cli_emit_json(groups);
-		return PA_OK;
-	}
-	json_array_foreach(groups, i, g) {
-		printf("%s%s: %s%s (%lld)\n", i ? "\n" : "", group,
-		    json_string_value(json_object_get(g, "group")), "",
-		    (long long)json_integer_value(json_object_get(g, "count")));
-		cli_table(stdout, ctx->color, cols, 11, json_object_get(g, "jobs"));
-	}
-	json_decref(groups);
-	return PA_OK;
-}
-
-static int
-prune_jobs(struct cli_ctx *ctx, adb *a, int argc, char **argv)
-{
-	struct space_prune_report rep;
-	long days = ctx->cfg->retention_days;
-	int rc;
-
-	if (argc == 4 && strcmp(argv[2], "--older-than") == 0) {
-		if ((rc = cli_long_arg("--older-than", argv[3], 0, 100000, &days)) !=
-		    PA_OK)
-			return rc;
-	} else if (argc != 2) {
-		return pa_err_set(PA_EUSAGE, "usage: posagent job prune "
-		    "[--older-than DAYS]");
-	}
-	/* What the daemon does daily (issue #8 §4). */
-	if ((rc = space_prune(a, ctx->cfg->data_dir, days,
-	    ctx->cfg->retention_max_mb, &rep)) != PA_OK)
-		return rc;
-	/* Their before-images go with them (best effort: an import running
-	 * now defers it to its own end). */
-	(void)rev_sweep_dir(a, ctx->cfg->data_dir);
-	if (ctx->json)
-		cli_emit_json(json_pack("{s:I, s:I, s:I, s:I, s:I}", "deleted",
-		    (json_int_t)rep.jobs, "older_than_days", (json_int_t)days,
-		    "spool_files_removed", (json_int_t)rep.spool_files,
-		    "agent_db_bytes_before", (json_int_t)rep.db_bytes_before,
-		    "agent_db_bytes_after", (json_int_t)rep.db_bytes_after));
-	else if (!ctx->quiet)
-		printf("%ld job%s deleted (older than %ld days, or over the "
-		    "[agent] retention_max_mb ceiling; running jobs kept), %ld "
-		    "unused spool file%s removed; agent.db %.1f -> %.1f MB\n",
-		    rep.jobs, rep.jobs == 1 ? "" : "s", days, rep.spool_files,
-		    rep.spool_files == 1 ? "" : "s",
-		    (double)rep.db_bytes_before / 1048576.0,
-		    (double)rep.db_bytes_after / 1048576.0);
-	return PA_OK;
-}
-
-int
-cmd_job(struct cli_ctx *ctx, int argc, char **argv)
-{
-	const char *sub = argc > 1 ? argv[1] : "";
-	struct jargs ja;
-	struct job *j = NULL;
-	adb *a = NULL;
-	int rc;
-
-	if (argc < 2 || cli_wants_help(argc, argv))
-		return argc < 2 ? pa_err_set(PA_EUSAGE, "job: which subcommand? "
-		    "(posagent job --help)") : cli_usage(job_help);
-	if ((rc = cli_store(ctx, &a, strcmp(sub, "list") != 0 &&
-	    strcmp(sub, "show") != 0)) != PA_OK)
-		return rc;
-	if (strcmp(sub, "list") == 0) {
-		rc = list_jobs(ctx, a, argc, argv);
-		goto out;
-	}
-	if (strcmp(sub, "prune") == 0) {
-		rc = prune_jobs(ctx, a, argc, argv);
-		goto out;
-	}
-	if (strcmp(sub, "revert") == 0) {
-		rc = cli_job_revert(ctx, a, argc, argv);
-		goto out;
-	}
-	if (strcmp(sub, "create") == 0) {
-		if ((rc = parse_jargs(argc, argv, 2, &ja, 1)) != PA_OK ||
-		    (rc = create_job(ctx, a, &ja, &j)) != PA_OK)
-			goto out;
-		print_job(ctx, j, PA_OK, PJ_MADE);
-		goto out;
-	}
-	if (strcmp(sub, "run") && strcmp(sub, "cancel") && strcmp(sub, "reset") &&
-	    strcmp(sub, "show") && strcmp(sub, "delete")) {
-		rc = pa_err_set(PA_EUSAGE, "job %s: unknown subcommand (posagent job "
-		    "--help)", sub);
-		goto out;
-	}
-	if ((rc = parse_jargs(argc, argv, 2, &ja, strcmp(sub, "run") ? 0 : 10))
-	    != PA_OK || (rc = check_override(ctx, ja.override)) != PA_OK ||
-	    (rc = job_get(a, ja.pos, &j)) != PA_OK)
-		goto out;
-	if (strcmp(sub, "run") == 0) {
-		rc = run_job(ctx, a, j, &ja, PJ_ACTED);
-	} else if (strcmp(sub, "cancel") == 0) {
-		rc = cancel_job(ctx, a, j);
-	} else if (strcmp(sub, "reset") == 0) {
+	if (strcmp(sub, "run") == 0)
+		return run_job(ctx, a, j, &ja, PJ_ACTED);
+	if (strcmp(sub, "cancel") == 0)
+		return cancel_job(ctx, a, j);
+	if (strcmp(sub, "reset") == 0) {
 		rc = job_reset(a, j);
 		print_job(ctx, j, rc, PJ_ACTED);
 	} else if (strcmp(sub, "show") == 0) {
@@ -624,58 +409,84 @@ cmd_job(struct cli_ctx *ctx, int argc, char **argv)
 		else if (!ctx->quiet)
 			printf("job %s deleted with its log\n", j->name);
 	}
-out:
+	return rc;
+}
+
+/* Every job verb but revert, list and prune: open agent.db (settling dead runs first
+ * unless the verb only reads), then act; sub names the verb. */
+static int
+job_verb(struct cli_ctx *ctx, const struct pa_args *args, const char *sub)
+{
+	struct jargs ja = { args->pos[0], NULL, NULL, 0, 0, 0 };
+	struct job *j = NULL;
+	adb *a = NULL;
+	int rc;
+
+	if (strcmp(sub, "run") == 0 &&
+	    (rc = check_override(ctx, args->val[R_OVERRIDE])) != PA_OK)
+		return rc;
+	if ((rc = cli_store(ctx, &a, strcmp(sub, "show") != 0)) != PA_OK)
+		return rc;
+	if (strcmp(sub, "create") == 0) {
+		ja.profile = args->val[I_PROFILE];
+		if ((rc = create_job(ctx, a, &ja, &j)) == PA_OK)
+			print_job(ctx, j, PA_OK, PJ_MADE);
+	} else if ((rc = job_get(a, ja.pos, &j)) == PA_OK) {
+		rc = job_act(ctx, a, j, sub, args);
+	}
 	job_free(j);
 	adb_close(a);
 	return rc;
 }
 
-int
-cmd_log(struct cli_ctx *ctx, int argc, char **argv)
+/* One entry point per verb (a trailing _ where the library has the name). */
+#define JOB_VERB(fn, name) \
+	static int fn(struct cli_ctx *ctx, const struct pa_args *a) \
+	{ return job_verb(ctx, a, name); }
+JOB_VERB(job_create_, "create")
+JOB_VERB(job_run, "run")
+JOB_VERB(job_cancel_, "cancel")
+JOB_VERB(job_reset_, "reset")
+JOB_VERB(job_show, "show")
+JOB_VERB(job_delete_, "delete")
+
+enum { G_LEVEL, G_PAGE, G_PAGE_SIZE };
+static const struct pa_opt log_opts[] = {
+	[G_LEVEL] = { "level", 0, "info|warning|error", "only entries of this "
+	    "level", 0 },
+	[G_PAGE] = { "page", 0, "N", "which page (default 1)", 0 },
+	[G_PAGE_SIZE] = { "page-size", 0, "N", "entries per page (default 50)",
+	    0 },
+	{ NULL, 0, NULL, NULL, 0 }
+};
+
+static int
+cmd_log(struct cli_ctx *ctx, const struct pa_args *args)
 {
 	static const struct cli_col cols[] = {
 		{ "create_date", "TIME", 0, 24 }, { "level", "LEVEL", 0, 0 },
 		{ "row_number", "ROW", 1, 0 }, { "message", "MESSAGE", 0, 0 },
 	};
-	const char *ref = NULL;
 	long page = 1, size = 50;
 	enum job_level lvl;
-	int level = -1, rc, i;
+	int level = -1, rc;
 	struct job *j = NULL;
 	json_t *doc = NULL;
 	adb *a = NULL;
 
-	if (cli_wants_help(argc, argv))
-		return cli_usage(log_help);
-	for (i = 1; i < argc; i++) {
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(argv[i], "--level") == 0) {
-			if (v == NULL)
-				return pa_err_set(PA_EUSAGE, "--level needs a value");
-			if ((rc = job_level_parse(v, &lvl)) != PA_OK)
-				return rc;
-			level = (int)lvl;
-			i++;
-		} else if (strcmp(argv[i], "--page") == 0) {
-			if ((rc = cli_long_arg("--page", v, 1, 100000000, &page)) != PA_OK)
-				return rc;
-			i++;
-		} else if (strcmp(argv[i], "--page-size") == 0) {
-			if ((rc = cli_long_arg("--page-size", v, 1, 10000, &size)) != PA_OK)
-				return rc;
-			i++;
-		} else if (ref == NULL && argv[i][0] != '-') {
-			ref = argv[i];
-		} else {
-			return pa_err_set(PA_EUSAGE, "log: unexpected '%s' (see posagent "
-			    "log --help)", argv[i]);
-		}
+	if (args->val[G_LEVEL]) {
+		if ((rc = job_level_parse(args->val[G_LEVEL], &lvl)) != PA_OK)
+			return rc;
+		level = (int)lvl;
 	}
-	if (ref == NULL)
-		return pa_err_set(PA_EUSAGE, "log: which job? (posagent log --help)");
+	if ((args->val[G_PAGE] && (rc = cli_long_arg("--page",
+	    args->val[G_PAGE], 1, 100000000, &page)) != PA_OK) ||
+	    (args->val[G_PAGE_SIZE] && (rc = cli_long_arg("--page-size",
+	    args->val[G_PAGE_SIZE], 1, 10000, &size)) != PA_OK))
+		return rc;
 	if ((rc = cli_store(ctx, &a, 0)) != PA_OK)
 		return rc;
-	if ((rc = job_get(a, ref, &j)) != PA_OK ||
+	if ((rc = job_get(a, args->pos[0], &j)) != PA_OK ||
 	    (rc = jobq_log_page(a, j, level, page, size, &doc)) != PA_OK)
 		goto out;
 	if (ctx->json) {
@@ -693,3 +504,36 @@ out:
 	adb_close(a);
 	return rc;
 }
+
+const struct cli_group cli_import_group = {
+	"import", import_help,
+	(const struct cli_verb[]){
+		{ NULL, "FILE", 1, 1, import_opts, cmd_import, NULL },
+		{ NULL, NULL, 0, 0, NULL, NULL, NULL } },
+	1,
+};
+
+const struct cli_group cli_job_group = {
+	"job", job_help,
+	(const struct cli_verb[]){
+		{ "create", "FILE", 1, 1, create_opts, job_create_, NULL },
+		{ "run", "JOB", 1, 1, run_opts, job_run, NULL },
+		{ "cancel", "JOB", 1, 1, NULL, job_cancel_, NULL },
+		{ "reset", "JOB", 1, 1, NULL, job_reset_, NULL },
+		{ "show", "JOB", 1, 1, NULL, job_show, NULL },
+		{ "delete", "JOB", 1, 1, NULL, job_delete_, NULL },
+		{ "revert", "JOB", 1, 1, cli_revert_opts, cli_job_revert,
+		    "undo a done import (done -> reverted)" },
+		{ "list", NULL, 0, 0, cli_list_opts, cli_job_list, NULL },
+		{ "prune", NULL, 0, 0, cli_prune_opts, cli_job_prune, NULL },
+		{ NULL, NULL, 0, 0, NULL, NULL, NULL } },
+	1,
+};
+
+const struct cli_group cli_log_group = {
+	"log", log_help,
+	(const struct cli_verb[]){
+		{ NULL, "JOB", 1, 1, log_opts, cmd_log, NULL },
+		{ NULL, NULL, 0, 0, NULL, NULL, NULL } },
+	1,
+};

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/cli/cli.h"
+#include "agent/cli/cli_int.h"
 #include "hal/pa_err.h"
 #include "kkt/kkt.h"
 
@@ -14,9 +14,7 @@
 #define C_RED    "\033[31m"
 #define C_RESET  "\033[0m"
 
-static const char usage[] =
-"usage: posagent [-c FILE] [--json] kkt status [--json]\n"
-"\n"
+static const char kkt_help[] =
 "Ask the local KKT adapter whether its offline receipt buffer has been\n"
 "delivered to the OFD: the check every import passes before it may change\n"
 "prices. Configured in [kkt]: backend (opticserp | atol | none), url,\n"
@@ -29,12 +27,12 @@ static const char usage[] =
 "ever failed, kept as failed after their DLQ entry is resolved; it never\n"
 "blocks. See docs/kkt.md for what to do about each reason.\n"
 "\n"
-"  --json     one JSON object: backend, url, verdict (synced | not_synced |\n"
-"             unreachable | not_gated | config_error), reachable, synced,\n"
-"             blocking (array of the reasons), pending, failed, dlq_size,\n"
-"             total_receipts, synced_receipts, unreported, first_doc_number,\n"
-"             first_doc_datetime, network_status, reason, elapsed_ms\n"
-"             (null where the backend does not report a value)\n"
+"--json prints one JSON object: backend, url, verdict (synced | not_synced\n"
+"| unreachable | not_gated | config_error), reachable, synced, blocking\n"
+"(array of the reasons), pending, failed, dlq_size, total_receipts,\n"
+"synced_receipts, unreported, first_doc_number, first_doc_datetime,\n"
+"network_status, reason, elapsed_ms (null where the backend does not\n"
+"report a value).\n"
 "\n"
 "Exit status: 0 synced (or backend = none: not gated), 75 receipts not yet\n"
 "at the OFD, 69 adapter unreachable, timed out or answering malformed\n"
@@ -161,36 +159,18 @@ kkt_status_cmd(struct cli_ctx *ctx, int json)
 	return rc;
 }
 
-int
-cmd_kkt(struct cli_ctx *ctx, int argc, char **argv)
+static int
+cmd_kkt_status(struct cli_ctx *ctx, const struct pa_args *a)
 {
-	int i, json = ctx->json, help = 0;
-	const char *sub = NULL;
-
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			json = 1;
-		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			help = 1;
-		else if (argv[i][0] == '-')
-			return pa_err_set(PA_EUSAGE, "kkt: unknown option '%s' (see "
-			    "posagent kkt --help)", argv[i]);
-		else if (sub == NULL)
-			sub = argv[i];
-		else
-			return pa_err_set(PA_EUSAGE, "kkt: unexpected argument '%s' "
-			    "(see posagent kkt --help)", argv[i]);
-	}
-	if (help) {
-		fputs(usage, stdout);
-		return PA_OK;
-	}
-	if (sub == NULL)
-		return pa_err_set(PA_EUSAGE, "kkt: missing command (expected: "
-		    "status; see posagent kkt --help)");
-	if (strcmp(sub, "status") != 0)
-		return pa_err_set(PA_EUSAGE, "kkt: unknown command '%s' (expected: "
-		    "status)", sub);
-	ctx->json = json;
-	return kkt_status_cmd(ctx, json);
+	(void)a;
+	return kkt_status_cmd(ctx, ctx->json);
 }
+
+const struct cli_group cli_kkt_group = {
+	"kkt", kkt_help,
+	(const struct cli_verb[]){
+		{ "status", NULL, 0, 0, NULL, cmd_kkt_status, "ask the KKT adapter "
+		    "about its buffer" },
+		{ NULL, NULL, 0, 0, NULL, NULL, NULL } },
+	1,
+};

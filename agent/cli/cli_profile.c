@@ -13,18 +13,6 @@
 
 #define PROFILE_MAX_BYTES (256 * 1024)  /* a profile is a few hundred bytes */
 
-static const char init_help[] =
-"usage: posagent init\n"
-"Create the data directory, agent.db, catalog.db, spool/ and inbox/.\n"
-"Safe to run again: existing data is kept and the schema is migrated.\n";
-
-static const char profile_help[] =
-"usage: posagent profile add [--replace] FILE.json\n"
-"       posagent profile list\n"
-"       posagent profile show NAME\n"
-"       posagent profile remove NAME\n"
-"Import profiles map a supplier's columns to catalog fields; see\n"
-"docs/profiles.md for the fields and the validation rules.\n";
 
 int
 cli_long_arg(const char *opt, const char *val, long min, long max, long *out)
@@ -43,19 +31,15 @@ cli_long_arg(const char *opt, const char *val, long min, long max, long *out)
 	return PA_OK;
 }
 
-int
-cmd_init(struct cli_ctx *ctx, int argc, char **argv)
+static int
+cmd_init(struct cli_ctx *ctx, const struct pa_args *args)
 {
 	char path[4200];
 	adb *a = NULL;
 	cat *c = NULL;
 	int rc;
 
-	(void)argv;
-	if (cli_wants_help(argc, argv))
-		return cli_usage(init_help);
-	if (argc > 1)
-		return pa_err_set(PA_EUSAGE, "init takes no arguments");
+	(void)args;
 	if ((rc = adb_open(ctx->cfg->data_dir, &a)) != PA_OK ||
 	    (rc = cat_open(ctx->cfg->data_dir, &c)) != PA_OK)
 		goto out;
@@ -123,26 +107,25 @@ out:
 	return rc;
 }
 
+enum { PA_REPLACE };
+static const struct pa_opt add_opts[] = {
+	[PA_REPLACE] = { "replace", 0, NULL, "replace a stored profile of the "
+	    "same name", 0 },
+	{ NULL, 0, NULL, NULL, 0 }
+};
+
 static int
-profile_add(struct cli_ctx *ctx, adb *a, int argc, char **argv)
+profile_add(struct cli_ctx *ctx, const struct pa_args *args)
 {
 	struct profile *p = NULL;
-	const char *file = NULL;
+	const char *file = args->pos[0];
 	char *text = NULL;
 	size_t len = 0;
-	int rc, i, replace = 0;
+	int rc, replace = args->val[PA_REPLACE] != NULL;
+	adb *a = NULL;
 
-	for (i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--replace") == 0)
-			replace = 1;
-		else if (file == NULL && argv[i][0] != '-')
-			file = argv[i];
-		else
-			return pa_err_set(PA_EUSAGE, "profile add: unexpected '%s'",
-			    argv[i]);
-	}
-	if (file == NULL)
-		return pa_err_set(PA_EUSAGE, "profile add needs FILE.json");
+	if ((rc = cli_store(ctx, &a, 1)) != PA_OK)
+		return rc;
 	if ((rc = read_small(file, &text, &len)) != PA_OK)
 		goto out;
 	if ((rc = prof_parse(text, len, &p)) != PA_OK ||
@@ -161,11 +144,12 @@ profile_add(struct cli_ctx *ctx, adb *a, int argc, char **argv)
 out:
 	prof_free(p);
 	pa_free(text);
+	adb_close(a);
 	return rc;
 }
 
-int
-cmd_profile(struct cli_ctx *ctx, int argc, char **argv)
+static int
+profile_list(struct cli_ctx *ctx, const struct pa_args *args)
 {
 	static const struct cli_col cols[] = {
 		{ "name", "NAME", 0, 40 }, { "file_format", "FORMAT", 0, 0 },
@@ -173,60 +157,94 @@ cmd_profile(struct cli_ctx *ctx, int argc, char **argv)
 		{ "upsert_field", "KEY", 0, 0 }, { "file_pattern", "PATTERN", 0, 30 },
 		{ "active", "ACTIVE", 0, 0 },
 	};
-	struct profile *p = NULL;
 	json_t *list = NULL;
 	adb *a = NULL;
 	int rc;
 
-	if (argc < 2 || cli_wants_help(argc, argv))
-		return argc < 2 ? pa_err_set(PA_EUSAGE, "profile: add, list, show "
-		    "or remove? (posagent profile --help)") : cli_usage(profile_help);
-	if ((rc = cli_store(ctx, &a, strcmp(argv[1], "add") == 0 ||
-	    strcmp(argv[1], "remove") == 0)) != PA_OK)
+	(void)args;
+	if ((rc = cli_store(ctx, &a, 0)) != PA_OK)
 		return rc;
-	if (strcmp(argv[1], "add") == 0) {
-		rc = profile_add(ctx, a, argc, argv);
-	} else if (strcmp(argv[1], "list") == 0) {
-		if ((rc = prof_list(a, &list)) != PA_OK)
-			goto out;
-		if (ctx->json) {
-			cli_emit_json(list);
-			list = NULL;
-		} else if (json_array_size(list) == 0) {
-			if (!ctx->quiet)
-				printf("no profiles yet: posagent profile add FILE.json\n");
-		} else {
-			cli_table(stdout, ctx->color, cols, 6, list);
-		}
-	} else if ((strcmp(argv[1], "show") == 0 ||
-	    strcmp(argv[1], "remove") == 0) && argc == 3) {
-		if (argv[1][0] == 's') {
-			if ((rc = prof_get(a, argv[2], &p)) != PA_OK)
-				goto out;
-			if (ctx->json) {
-				cli_emit_json(json_incref(p->json));
-			} else {
-				char *s = json_dumps(p->json, JSON_INDENT(2) |
-				    JSON_PRESERVE_ORDER);
-				if (s)
-					puts(s);
-				pa_free(s);
-			}
-		} else {
-			if ((rc = prof_remove(a, argv[2])) != PA_OK)
-				goto out;
-			if (ctx->json)
-				cli_emit_json(json_pack("{s:s}", "removed", argv[2]));
-			else if (!ctx->quiet)
-				printf("profile \"%s\" removed\n", argv[2]);
-		}
+	if ((rc = prof_list(a, &list)) != PA_OK)
+		goto out;
+	if (ctx->json) {
+		cli_emit_json(list);
+		list = NULL;
+	} else if (json_array_size(list) == 0) {
+		if (!ctx->quiet)
+			printf("no profiles yet: posagent profile add FILE.json\n");
 	} else {
-		rc = pa_err_set(PA_EUSAGE, "profile %s: see posagent profile --help",
-		    argv[1]);
+		cli_table(stdout, ctx->color, cols, 6, list);
 	}
 out:
 	json_decref(list);
+	adb_close(a);
+	return rc;
+}
+
+static int
+profile_show(struct cli_ctx *ctx, const struct pa_args *args)
+{
+	struct profile *p = NULL;
+	adb *a = NULL;
+	char *s;
+	int rc;
+
+	if ((rc = cli_store(ctx, &a, 0)) != PA_OK)
+		return rc;
+	if ((rc = prof_get(a, args->pos[0], &p)) != PA_OK)
+		goto out;
+	if (ctx->json) {
+		cli_emit_json(json_incref(p->json));
+	} else {
+		s = json_dumps(p->json, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (s)
+			puts(s);
+		pa_free(s);
+	}
+out:
 	prof_free(p);
 	adb_close(a);
 	return rc;
 }
+
+static int
+profile_remove(struct cli_ctx *ctx, const struct pa_args *args)
+{
+	adb *a = NULL;
+	int rc;
+
+	if ((rc = cli_store(ctx, &a, 1)) != PA_OK)
+		return rc;
+	if ((rc = prof_remove(a, args->pos[0])) == PA_OK) {
+		if (ctx->json)
+			cli_emit_json(json_pack("{s:s}", "removed", args->pos[0]));
+		else if (!ctx->quiet)
+			printf("profile \"%s\" removed\n", args->pos[0]);
+	}
+	adb_close(a);
+	return rc;
+}
+
+const struct cli_group cli_init_group = {
+	"init",
+	"Create the data directory, agent.db, catalog.db, spool/ and inbox/.\n"
+	"Safe to run again: existing data is kept and the schema is migrated.\n",
+	(const struct cli_verb[]){
+		{ NULL, NULL, 0, 0, NULL, cmd_init, "create the data directory "
+		    "and databases" },
+		{ NULL, NULL, 0, 0, NULL, NULL, NULL } },
+	1,
+};
+
+const struct cli_group cli_profile_group = {
+	"profile",
+	"Import profiles map a supplier's columns to catalog fields; see\n"
+	"docs/profiles.md for the fields and the validation rules.\n",
+	(const struct cli_verb[]){
+		{ "add", "FILE.json", 1, 1, add_opts, profile_add, NULL },
+		{ "list", NULL, 0, 0, NULL, profile_list, NULL },
+		{ "show", "NAME", 1, 1, NULL, profile_show, NULL },
+		{ "remove", "NAME", 1, 1, NULL, profile_remove, NULL },
+		{ NULL, NULL, 0, 0, NULL, NULL, NULL } },
+	1,
+};

@@ -17,30 +17,27 @@ cli_who(char *buf, size_t n)
 	snprintf(buf, n, "%s (uid %ld)", name, uid);
 }
 
+enum { V_DRY_RUN };
+const struct pa_opt cli_revert_opts[] = {
+	[V_DRY_RUN] = { "dry-run", 0, NULL, "check that the job can be "
+	    "reverted and count the\nrows; change nothing", 0 },
+	{ NULL, 0, NULL, NULL, 0 }
+};
+
 int
-cli_job_revert(struct cli_ctx *ctx, adb *a, int argc, char **argv)
+cli_job_revert(struct cli_ctx *ctx, const struct pa_args *args)
 {
 	struct rev_result res;
 	struct job *j = NULL;
-	const char *ref = NULL;
 	json_t *o = NULL;
 	char who[160];
-	int rc, i, dry_run = 0;
+	int rc, dry_run = args->val[V_DRY_RUN] != NULL;
+	adb *a = NULL;
 
-	for (i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--dry-run") == 0)
-			dry_run = 1;
-		else if (ref == NULL && argv[i][0] != '-')
-			ref = argv[i];
-		else
-			return pa_err_set(PA_EUSAGE, "job revert: unexpected argument "
-			    "'%s' (see posagent job --help)", argv[i]);
-	}
-	if (ref == NULL)
-		return pa_err_set(PA_EUSAGE, "job revert: which JOB? (see posagent "
-		    "job --help)");
-	if ((rc = job_get(a, ref, &j)) != PA_OK)
+	if ((rc = cli_store(ctx, &a, 1)) != PA_OK)
 		return rc;
+	if ((rc = job_get(a, args->pos[0], &j)) != PA_OK)
+		goto out;
 	cli_who(who, sizeof(who));
 	rc = rev_run(a, ctx->cfg->data_dir, j, dry_run, who, &res);
 	if (rc != PA_OK && rc != PA_ESTATE)
@@ -75,5 +72,6 @@ cli_job_revert(struct cli_ctx *ctx, adb *a, int argc, char **argv)
 		    res.restored);
 out:
 	job_free(j);
+	adb_close(a);
 	return rc;
 }

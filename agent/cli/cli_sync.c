@@ -16,16 +16,11 @@
 #include "sync/syncer.h"
 
 static const char sync_help[] =
-"usage: posagent sync [--once] [--json]\n"
-"\n"
 "Send the outbox (job and log events) to HQ in order, then a heartbeat.\n"
 "Without --once: keep going — drain, heartbeat every [hq] heartbeat_s —\n"
 "until SIGTERM/SIGINT, retrying with backoff while HQ is unavailable.\n"
-"\n"
-"  --once   drain what is queued now, send one heartbeat, and exit\n"
-"           (0 only when both went through)\n"
-"  --json   a summary object: delivered, batches, dead_lettered,\n"
-"           connections, outbox {depth, oldest_ts}, hq_state\n"
+"--json prints a summary object: delivered, batches, dead_lettered,\n"
+"connections, outbox {depth, oldest_ts}, hq_state.\n"
 "\n"
 "Settings in [hq]: url, ca_file, cert_file, key_file, token_file, pin,\n"
 "heartbeat_s, batch_max, timeout_ms, outbox_max_events (see docs/hq-sync.md).\n"
@@ -36,8 +31,6 @@ static const char sync_help[] =
 "(401/403: events are kept).\n";
 
 static const char status_help[] =
-"usage: posagent status [--json]\n"
-"\n"
 "Print the heartbeat document this terminal sends to HQ — agent, version,\n"
 "KKT gate, outbox depth, jobs, free disk, hq_state (online|offline) — plus\n"
 "the sync history (last success, last error, recent dead letters). It does\n"
@@ -170,24 +163,20 @@ print_summary(struct cli_ctx *ctx, struct sync_session *ss, int rc)
 	}
 }
 
-int
-cmd_sync(struct cli_ctx *ctx, int argc, char **argv)
+enum { S_ONCE };
+static const struct pa_opt sync_opts[] = {
+	[S_ONCE] = { "once", 0, NULL, "drain what is queued now, send one "
+	    "heartbeat, and exit\n(0 only when both went through)", 0 },
+	{ NULL, 0, NULL, NULL, 0 }
+};
+
+static int
+cmd_sync(struct cli_ctx *ctx, const struct pa_args *a)
 {
 	struct sync_session ss;
-	int i, once = 0, rc;
+	int once = a->val[S_ONCE] != NULL, rc;
 
 	memset(&ss, 0, sizeof(ss));
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return cli_usage(sync_help);
-		if (strcmp(argv[i], "--once") == 0)
-			once = 1;
-		else if (strcmp(argv[i], "--json") == 0)
-			ctx->json = 1;
-		else
-			return pa_err_set(PA_EUSAGE, "sync: unexpected '%s' (see "
-			    "posagent sync --help)", argv[i]);
-	}
 	if ((rc = hqc_check_url(ctx->cfg->hq.url)) != PA_OK)
 		return rc;
 	hal_signals_install();
@@ -301,22 +290,14 @@ print_status(struct cli_ctx *ctx, json_t *doc)
 		printf("%-11s ok: nothing needs attention\n", "attention");
 }
 
-int
-cmd_status(struct cli_ctx *ctx, int argc, char **argv)
+static int
+cmd_status(struct cli_ctx *ctx, const struct pa_args *a)
 {
 	struct sync_session ss;
 	json_t *doc = NULL;
-	int i, rc;
+	int rc;
 
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return cli_usage(status_help);
-		if (strcmp(argv[i], "--json") == 0)
-			ctx->json = 1;
-		else
-			return pa_err_set(PA_EUSAGE, "status: unexpected '%s' (see "
-			    "posagent status --help)", argv[i]);
-	}
+	(void)a;
 	if ((rc = session_open(ctx, 0, &ss)) != PA_OK)
 		return rc;
 	if ((rc = health_status(ctx->cfg, ss.a, &doc)) != PA_OK)
@@ -335,3 +316,20 @@ out:
 	session_close(&ss);
 	return rc;
 }
+
+const struct cli_group cli_sync_group = {
+	"sync", sync_help,
+	(const struct cli_verb[]){
+		{ NULL, NULL, 0, 0, sync_opts, cmd_sync, "send the outbox to HQ" },
+		{ NULL, NULL, 0, 0, NULL, NULL, NULL } },
+	1,
+};
+
+const struct cli_group cli_status_group = {
+	"status", status_help,
+	(const struct cli_verb[]){
+		{ NULL, NULL, 0, 0, NULL, cmd_status, "the heartbeat document; "
+		    "exits 1 when the agent needs attention" },
+		{ NULL, NULL, 0, 0, NULL, NULL, NULL } },
+	1,
+};
