@@ -20,8 +20,8 @@
 #include "hal/hal.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
-#include "hal/pa_opt.h"
 #include "hq/hq_auth.h"
+#include "hq/hq_cli.h"
 #include "hq/hq_db.h"
 #include "hq/hq_http.h"
 #include "hq/hq_log.h"
@@ -59,164 +59,6 @@ fail(int rc)
 {
 	fprintf(stderr, "posagent-hq: %s\n", pa_err_msg(rc));
 	return exit_code(rc);
-}
-
-/* Each command's options: one table parses them (getopt_long, through
- * hal/pa_opt) and prints its synopsis and --help list (issue #11). */
-enum { S_LISTEN, S_DB, S_CERT, S_KEY, S_CA, S_ACCEPT, S_PROXY, S_THREADS,
-	S_BUSY, S_INFLIGHT, S_OFFLINE, S_ACMD, S_AOFF, S_AGATE, S_AINT, S_RJOB,
-	S_RLOG, S_VERBOSE };
-static const struct pa_opt serve_opts[] = {
-	[S_LISTEN] = { "listen", 0, "ADDR:PORT", "address to listen on "
-	    "([::1]:8443 for IPv6;\nport 0 picks a free one)", PA_OPT_REQUIRED },
-	[S_DB] = { "db", 0, "SPEC", "SQLite file, or postgresql://user@host/db",
-	    PA_OPT_REQUIRED },
-	[S_CERT] = { "cert", 0, "FILE", "HQ's TLS certificate (PEM)", 0 },
-	[S_KEY] = { "key", 0, "FILE", "its key (PEM, mode 600)", 0 },
-	[S_CA] = { "client-ca", 0, "FILE", "CA that signs the stores' client "
-	    "certificates", 0 },
-	[S_ACCEPT] = { "accept-new-agents", 0, NULL, "register an unknown store "
-	    "on first contact when\nits certificate (from --client-ca) names "
-	    "it", 0 },
-	[S_PROXY] = { "behind-proxy", 0, NULL, "plain HTTP on a loopback "
-	    "address behind a TLS\nproxy (nginx) that verifies client "
-	    "certificates\nand passes X-Client-Verify and X-Client-Cert;\nno "
-	    "--cert/--key/--client-ca then", 0 },
-	[S_THREADS] = { "threads", 0, "N", "worker threads (default 4)", 0 },
-	[S_BUSY] = { "busy-timeout-ms", 0, "N", "wait for a busy store this "
-	    "long, then answer\n429 with Retry-After (default 2000)", 0 },
-	[S_INFLIGHT] = { "max-inflight", 0, "N", "batches stored at once before "
-	    "429 (default 16)", 0 },
-	[S_OFFLINE] = { "offline-after", 0, "S", "heartbeat age that shows a "
-	    "store offline\n(default 90)", 0 },
-	[S_ACMD] = { "alert-cmd", 0, "CMD", "run CMD (sh -c) with a JSON alert "
-	    "on stdin", 0 },
-	[S_AOFF] = { "alert-offline-after", 0, "S", "alert when a store is "
-	    "offline longer (900)", 0 },
-	[S_AGATE] = { "alert-gate-after", 0, "S", "alert when a gate refuses "
-	    "longer (3600)", 0 },
-	[S_AINT] = { "alert-interval-ms", 0, "N", "how often alerts are checked "
-	    "(10000)", 0 },
-	[S_RJOB] = { "retain-job-days", 0, "N", "keep job snapshots N days "
-	    "(365; 0 = forever)", 0 },
-	[S_RLOG] = { "retain-log-days", 0, "N", "keep job log events N days "
-	    "(90; 0 = forever)", 0 },
-	[S_VERBOSE] = { "verbose", 'v', NULL, "debug lines (TLS and HTTP "
-	    "details)", 0 },
-	{ NULL, 0, NULL, NULL, 0 }
-};
-
-enum { A_DB, A_TOKEN };
-static const struct pa_opt agent_opts[] = {
-	[A_DB] = { "db", 0, "SPEC", "SQLite file, or postgresql://user@host/db",
-	    PA_OPT_REQUIRED },
-	[A_TOKEN] = { "token-file", 0, "FILE", "the store may also authenticate "
-	    "with this bearer\ntoken (a new one is written when FILE does "
-	    "not\nexist)", 0 },
-	{ NULL, 0, NULL, NULL, 0 }
-};
-static const struct pa_opt operator_opts[] = {
-	[A_DB] = { "db", 0, "SPEC", "SQLite file, or postgresql://user@host/db",
-	    PA_OPT_REQUIRED },
-	{ NULL, 0, NULL, NULL, 0 }
-};
-
-enum { X_HELP };
-static const struct pa_opt common_opts[] = {
-	[X_HELP] = { "help", 'h', NULL, "this text", PA_OPT_HELP },
-	{ NULL, 0, NULL, NULL, 0 }
-};
-
-enum { M_VERSION, M_HELP };
-static const struct pa_opt main_opts[] = {
-	[M_VERSION] = { "version", 0, NULL, "print the version", 0 },
-	[M_HELP] = { "help", 'h', NULL, "this text; COMMAND --help for a "
-	    "command", PA_OPT_HELP },
-	{ NULL, 0, NULL, NULL, 0 }
-};
-
-static const char ABOUT_SERVE[] =
-    "Receive the stores' events and heartbeats, serve the read API and the\n"
-    "dashboard over HTTPS (or plain HTTP on loopback with --behind-proxy).\n";
-
-static const char ABOUT_AGENT[] =
-    "Registers store ID (mTLS: certificate CN or DNS SAN = ID). With\n"
-    "--token-file, the store may also authenticate with that bearer token:\n"
-    "an existing file's token is used, otherwise a new token is written to\n"
-    "FILE (mode 600) for the store's [hq] token_file. Running it again for\n"
-    "ID keeps the registration (and sets the token).\n";
-
-static const char ABOUT_OPERATOR[] =
-    "Creates operator NAME (or gives it a new token: the old one stops\n"
-    "working) and prints the token once. HQ keeps only its SHA-256.\n"
-    "The dashboard asks for it; scripts send Authorization: Bearer TOKEN.\n";
-
-struct hq_cmd {
-	const char *name, *pos;      /* "agent add", "ID" */
-	const struct pa_opt *opts;
-	const char *about;
-};
-
-static const struct hq_cmd cmds[] = {
-	{ "serve", NULL, serve_opts, ABOUT_SERVE },
-	{ "agent add", "ID", agent_opts, ABOUT_AGENT },
-	{ "operator add", "NAME", operator_opts, ABOUT_OPERATOR },
-};
-#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
-
-static void
-usage(FILE *f, const struct hq_cmd *only)
-{
-	char lead[64];
-	size_t i;
-
-	if (only == NULL)
-		pa_opt_synopsis(f, "usage: posagent-hq", NULL, main_opts,
-		    "COMMAND [options]");
-	for (i = 0; i < NCMDS; i++) {
-		if (only != NULL && only != &cmds[i])
-			continue;
-		snprintf(lead, sizeof(lead), "%s posagent-hq %s", only ? "usage:" :
-		    "      ", cmds[i].name);
-		pa_opt_synopsis(f, lead, cmds[i].pos, cmds[i].opts, NULL);
-	}
-	for (i = 0; i < NCMDS; i++) {
-		if (only != NULL && only != &cmds[i])
-			continue;
-		fprintf(f, "\n%s%s%s", only ? "" : cmds[i].name, only ? "" : ": ",
-		    cmds[i].about);
-		fprintf(f, "\n%s options:\n", cmds[i].name);
-		pa_opt_list(f, cmds[i].opts);
-	}
-	fputs("\noptions:\n", f);
-	pa_opt_list(f, only ? common_opts : main_opts);
-}
-
-/* Parse a command's arguments (argv[0] is its last word); 1 in *help when
- * --help was asked for. */
-static int
-parse(const struct hq_cmd *c, int argc, char **argv, struct pa_args *a,
-    int *help)
-{
-	size_t i;
-	int rc;
-
-	if ((rc = pa_opt_parse("posagent-hq", c->name, c->opts, common_opts,
-	    argc, argv, 0, a)) != PA_OK)
-		return rc;
-	if ((*help = a->xval[X_HELP] != NULL))
-		return PA_OK;
-	if (a->npos != (c->pos ? 1 : 0))
-		return pa_err_set(PA_EUSAGE, "%s: %s (see posagent-hq %s --help)",
-		    c->name, c->pos == NULL ? "takes no arguments" : c->pos[0] ==
-		    'I' ? "expected exactly one store ID" : "expected exactly one "
-		    "operator NAME", c->name);
-	for (i = 0; c->opts[i].name != NULL; i++)
-		if ((c->opts[i].flags & PA_OPT_REQUIRED) && a->val[i] == NULL)
-			return pa_err_set(PA_EUSAGE, "--%s %s is required (see "
-			    "posagent-hq %s --help)", c->opts[i].name,
-			    c->opts[i].arg, c->name);
-	return PA_OK;
 }
 
 static int
@@ -321,15 +163,15 @@ static int
 serve_parse(int argc, char **argv, struct serve_args *a, int *help)
 {
 	const struct { int opt; long lo, hi; int *field; } nums[] = {
-		{ S_THREADS, 1, 64, &a->s.threads },
-		{ S_BUSY, 10, 600000, &a->s.busy_ms },
-		{ S_INFLIGHT, 1, 10000, &a->s.max_inflight },
-		{ S_OFFLINE, 1, 86400 * 30, &a->s.offline_after_s },
-		{ S_AOFF, 1, 86400 * 30, &a->m.alert_offline_s },
-		{ S_AGATE, 0, 86400 * 30, &a->m.alert_gate_s },
-		{ S_AINT, 50, 3600000, &a->m.interval_ms },
-		{ S_RJOB, 0, 36500, &a->m.job_days },
-		{ S_RLOG, 0, 36500, &a->m.log_days },
+		{ HQ_O_THREADS, 1, 64, &a->s.threads },
+		{ HQ_O_BUSY, 10, 600000, &a->s.busy_ms },
+		{ HQ_O_INFLIGHT, 1, 10000, &a->s.max_inflight },
+		{ HQ_O_OFFLINE, 1, 86400 * 30, &a->s.offline_after_s },
+		{ HQ_O_AOFF, 1, 86400 * 30, &a->m.alert_offline_s },
+		{ HQ_O_AGATE, 0, 86400 * 30, &a->m.alert_gate_s },
+		{ HQ_O_AINT, 50, 3600000, &a->m.interval_ms },
+		{ HQ_O_RJOB, 0, 36500, &a->m.job_days },
+		{ HQ_O_RLOG, 0, 36500, &a->m.log_days },
 	};
 	struct pa_args p;
 	const char *v;
@@ -346,20 +188,21 @@ serve_parse(int argc, char **argv, struct serve_args *a, int *help)
 	a->m.interval_ms = 10000;
 	a->m.job_days = 365;
 	a->m.log_days = 90;
-	if ((rc = parse(&cmds[0], argc, argv, &p, help)) != PA_OK || *help)
+	if ((rc = hq_cli_parse(HQ_CMD_SERVE, argc, argv, &p, help)) != PA_OK ||
+	    *help)
 		return rc;
-	a->listen = p.val[S_LISTEN];
-	a->s.db_spec = a->m.db_spec = p.val[S_DB];
-	a->cert = p.val[S_CERT];
-	a->key = p.val[S_KEY];
-	a->ca = p.val[S_CA];
-	a->s.accept_new = p.val[S_ACCEPT] != NULL;
-	a->s.behind_proxy = p.val[S_PROXY] != NULL;
-	a->m.alert_cmd = p.val[S_ACMD];
-	a->verbose = p.val[S_VERBOSE] != NULL;
+	a->listen = p.val[HQ_O_LISTEN];
+	a->s.db_spec = a->m.db_spec = p.val[HQ_O_DB];
+	a->cert = p.val[HQ_O_CERT];
+	a->key = p.val[HQ_O_KEY];
+	a->ca = p.val[HQ_O_CA];
+	a->s.accept_new = p.val[HQ_O_ACCEPT] != NULL;
+	a->s.behind_proxy = p.val[HQ_O_PROXY] != NULL;
+	a->m.alert_cmd = p.val[HQ_O_ACMD];
+	a->verbose = p.val[HQ_O_VERBOSE] != NULL;
 	for (i = 0; rc == PA_OK && i < sizeof(nums) / sizeof(nums[0]); i++)
 		if ((v = p.val[nums[i].opt]) != NULL) {
-			snprintf(name, sizeof(name), "--%s", serve_opts[nums[i].opt].name);
+			snprintf(name, sizeof(name), "--%s", hq_serve_opts[nums[i].opt].name);
 			rc = int_arg(name, v, nums[i].lo, nums[i].hi, nums[i].field);
 		}
 	if (rc == PA_OK && a->s.behind_proxy && (a->cert || a->key || a->ca))
@@ -390,7 +233,7 @@ cmd_serve(int argc, char **argv)
 	if ((rc = serve_parse(argc, argv, &a, &help)) != PA_OK)
 		return fail(rc);
 	if (help) {
-		usage(stdout, &cmds[0]);
+		hq_cli_usage(stdout, HQ_CMD_SERVE);
 		return 0;
 	}
 	hq_log_init(a.verbose);
@@ -446,17 +289,17 @@ struct admin_args {
 
 /* agent add ID / operator add NAME: argv[0] is "add". */
 static int
-admin_parse(int argc, char **argv, const struct hq_cmd *c,
-    struct admin_args *a)
+admin_parse(int argc, char **argv, int cmd, struct admin_args *a)
 {
 	struct pa_args p;
 	int rc;
 
 	memset(a, 0, sizeof(*a));
-	if ((rc = parse(c, argc, argv, &p, &a->help)) != PA_OK || a->help)
+	if ((rc = hq_cli_parse(cmd, argc, argv, &p, &a->help)) != PA_OK ||
+	    a->help)
 		return rc;
-	a->db = p.val[A_DB];
-	a->token_file = c->opts == agent_opts ? p.val[A_TOKEN] : NULL;
+	a->db = p.val[HQ_O_ADMIN_DB];
+	a->token_file = cmd == HQ_CMD_AGENT_ADD ? p.val[HQ_O_TOKEN] : NULL;
 	a->name = p.pos[0];
 	return PA_OK;
 }
@@ -526,16 +369,17 @@ cmd_agent(int argc, char **argv)
 	tok[0] = '\0';
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {
-		usage(argc < 2 ? stderr : stdout, &cmds[1]);
+		hq_cli_usage(argc < 2 ? stderr : stdout, HQ_CMD_AGENT_ADD);
 		return argc < 2 ? EX_USAGE_ : 0;
 	}
 	if (strcmp(argv[1], "add") != 0)
 		return fail(pa_err_set(PA_EUSAGE, "agent %s: unknown (agent add ID)",
 		    argv[1]));
-	if ((rc = admin_parse(argc - 1, argv + 1, &cmds[1], &a)) != PA_OK)
+	if ((rc = admin_parse(argc - 1, argv + 1, HQ_CMD_AGENT_ADD, &a)) !=
+	    PA_OK)
 		return fail(rc);
 	if (a.help) {
-		usage(stdout, &cmds[1]);
+		hq_cli_usage(stdout, HQ_CMD_AGENT_ADD);
 		return 0;
 	}
 	if (!name_ok(a.name))
@@ -567,16 +411,17 @@ cmd_operator(int argc, char **argv)
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {
-		usage(argc < 2 ? stderr : stdout, &cmds[2]);
+		hq_cli_usage(argc < 2 ? stderr : stdout, HQ_CMD_OPERATOR_ADD);
 		return argc < 2 ? EX_USAGE_ : 0;
 	}
 	if (strcmp(argv[1], "add") != 0)
 		return fail(pa_err_set(PA_EUSAGE, "operator %s: unknown (operator "
 		    "add NAME)", argv[1]));
-	if ((rc = admin_parse(argc - 1, argv + 1, &cmds[2], &a)) != PA_OK)
+	if ((rc = admin_parse(argc - 1, argv + 1, HQ_CMD_OPERATOR_ADD, &a)) !=
+	    PA_OK)
 		return fail(rc);
 	if (a.help) {
-		usage(stdout, &cmds[2]);
+		hq_cli_usage(stdout, HQ_CMD_OPERATOR_ADD);
 		return 0;
 	}
 	if (!name_ok(a.name))
@@ -603,20 +448,18 @@ main(int argc, char **argv)
 	const char *cmd;
 	int rc;
 
-	/* Global options come before the command (in order). */
-	if ((rc = pa_opt_parse("posagent-hq", NULL, main_opts, NULL, argc, argv,
-	    1, &a)) != PA_OK)
+	if ((rc = hq_cli_main_parse(argc, argv, &a)) != PA_OK)
 		return fail(rc);
-	if (a.val[M_HELP]) {
-		usage(stdout, NULL);
+	if (a.val[HQ_O_HELP]) {
+		hq_cli_usage(stdout, -1);
 		return EX_OK_;
 	}
-	if (a.val[M_VERSION]) {
+	if (a.val[HQ_O_VERSION]) {
 		printf("posagent-hq %s\n", PA_VERSION);
 		return EX_OK_;
 	}
 	if (a.next >= argc) {
-		usage(stderr, NULL);
+		hq_cli_usage(stderr, -1);
 		return EX_USAGE_;
 	}
 	argc -= a.next;

@@ -412,8 +412,8 @@ job_act(struct cli_ctx *ctx, adb *a, struct job *j, const char *sub,
 	return rc;
 }
 
-/* Every job verb but revert, list and prune: open agent.db (settling dead runs first
- * unless the verb only reads), then act; sub names the verb. */
+/* Every job verb but revert, list and prune: open agent.db (settling dead
+ * runs first unless the verb only reads), then act; sub names the verb. */
 static int
 job_verb(struct cli_ctx *ctx, const struct pa_args *args, const char *sub)
 {
