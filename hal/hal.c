@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <mbedtls/sha256.h>
+#include "hal/pa_sha256.h"
 
 #include "hal/pa_err.h"
 
@@ -288,7 +288,7 @@ size_in_dir(const char *dir, uint64_t size)
 static int
 hash_only(const char *src, char hex[65], uint64_t *size)
 {
-	mbedtls_sha256_context ctx;
+	struct pa_sha256 ctx;
 	unsigned char buf[65536], dig[32];
 	uint64_t total = 0;
 	int in, rc = PA_OK, i;
@@ -296,8 +296,7 @@ hash_only(const char *src, char hex[65], uint64_t *size)
 
 	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
 		return PA_EIO;
-	mbedtls_sha256_init(&ctx);
-	mbedtls_sha256_starts(&ctx, 0);
+	pa_sha256_init(&ctx);
 	while ((n = read(in, buf, sizeof(buf))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -305,11 +304,10 @@ hash_only(const char *src, char hex[65], uint64_t *size)
 			rc = PA_EIO;
 			break;
 		}
-		mbedtls_sha256_update(&ctx, buf, (size_t)n);
+		pa_sha256_update(&ctx, buf, (size_t)n);
 		total += (uint64_t)n;
 	}
-	mbedtls_sha256_finish(&ctx, dig);
-	mbedtls_sha256_free(&ctx);
+	pa_sha256_finish(&ctx, dig);
 	close(in);
 	for (i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", dig[i]);
@@ -325,7 +323,7 @@ hash_only(const char *src, char hex[65], uint64_t *size)
 int
 hal_spool_file(const char *src, const char *dir, char hex[65], uint64_t *size)
 {
-	mbedtls_sha256_context ctx;
+	struct pa_sha256 ctx;
 	unsigned char buf[65536], dig[32];
 	char tmp[PATH_MAX], dst[PATH_MAX];
 	uint64_t total = 0;
@@ -339,7 +337,7 @@ hal_spool_file(const char *src, const char *dir, char hex[65], uint64_t *size)
 	    hal_pathf(dst, sizeof(dst), "%s/%s", dir, hex) == PA_OK &&
 	    stat(dst, &st) == 0 && (uint64_t)st.st_size == *size)
 		return PA_OK; /* same content already kept */
-	mbedtls_sha256_init(&ctx);
+	pa_sha256_init(&ctx);
 	tmp[0] = '\0';
 	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0) {
 		int e = errno;
@@ -356,7 +354,6 @@ hal_spool_file(const char *src, const char *dir, char hex[65], uint64_t *size)
 		rc = pa_err_set(PA_EIO, "create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	mbedtls_sha256_starts(&ctx, 0);
 	while ((n = read(in, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
@@ -364,12 +361,12 @@ hal_spool_file(const char *src, const char *dir, char hex[65], uint64_t *size)
 			rc = pa_err_set(PA_EIO, "read %s: %s", src, strerror(errno));
 			goto out;
 		}
-		mbedtls_sha256_update(&ctx, buf, (size_t)n);
+		pa_sha256_update(&ctx, buf, (size_t)n);
 		if ((rc = write_all(out, buf, (size_t)n, tmp)) != PA_OK)
 			goto out;
 		total += (uint64_t)n;
 	}
-	mbedtls_sha256_finish(&ctx, dig);
+	pa_sha256_finish(&ctx, dig);
 	for (i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", dig[i]);
 	*size = total;
@@ -403,7 +400,6 @@ out:
 		close(in);
 	if (tmp[0])
 		unlink(tmp);
-	mbedtls_sha256_free(&ctx);
 	return rc;
 }
 
