@@ -60,13 +60,35 @@ pa_utf8_seq(const char *s, size_t len)
 bool
 pa_utf8_valid(const char *s, size_t len)
 {
+	const unsigned char *u = (const unsigned char *)s;
+	uint64_t w;
 	size_t i = 0, n;
 
 	while (i < len) {
-		if ((unsigned char)s[i] < 0x80) {
-			if (s[i] == '\0')
+		/* Eight ASCII bytes, none of them NUL, at a time (the bit trick
+		 * of "Bit Twiddling Hacks", determine if a word has a zero
+		 * byte): most of a price list; every cell of every row comes
+		 * here (issue #15). */
+		while (len - i >= 8) {
+			memcpy(&w, u + i, 8);
+			if ((w & 0x8080808080808080ULL) != 0 ||
+			    ((w - 0x0101010101010101ULL) & ~w &
+			    0x8080808080808080ULL) != 0)
+				break;
+			i += 8;
+		}
+		if (i == len)
+			break;
+		if (u[i] < 0x80) {
+			if (u[i] == '\0')
 				return false;
 			i++;
+			continue;
+		}
+		/* Two-byte characters (Cyrillic) inline: C2..DF, 80..BF. */
+		if (u[i] >= 0xC2 && u[i] <= 0xDF && len - i >= 2 &&
+		    (u[i + 1] & 0xC0) == 0x80) {
+			i += 2;
 			continue;
 		}
 		if ((n = pa_utf8_decode(s + i, len - i, NULL)) == 0)

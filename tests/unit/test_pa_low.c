@@ -24,6 +24,36 @@ test_utf8_valid_accepts_text(void **state)
 	assert_true(pa_utf8_valid("\xED\x9F\xBF", 3));         /* U+D7FF */
 }
 
+/* The eight-bytes-at-a-time path (issue #15) still finds a NUL, a stray
+ * byte or a cut character at every position of a long text. */
+static void
+test_utf8_valid_long_text_every_position(void **state)
+{
+	char buf[40];
+	size_t i;
+
+	(void)state;
+	memset(buf, 'a', sizeof(buf));
+	assert_true(pa_utf8_valid(buf, sizeof(buf)));
+	for (i = 0; i < sizeof(buf); i++) {
+		memset(buf, 'a', sizeof(buf));
+		buf[i] = '\0';
+		assert_false(pa_utf8_valid(buf, sizeof(buf)));
+		buf[i] = (char)0x80;                    /* stray continuation */
+		assert_false(pa_utf8_valid(buf, sizeof(buf)));
+		buf[i] = (char)0xC1;                    /* overlong lead */
+		assert_false(pa_utf8_valid(buf, sizeof(buf)));
+		buf[i] = (char)0xD0;                    /* Cyrillic lead, cut */
+		assert_false(pa_utf8_valid(buf, i + 1));
+		if (i + 1 < sizeof(buf)) {
+			buf[i + 1] = (char)0x9F;            /* U+041F */
+			assert_true(pa_utf8_valid(buf, sizeof(buf)));
+			buf[i + 1] = 'b';
+			assert_false(pa_utf8_valid(buf, sizeof(buf)));
+		}
+	}
+}
+
 static void
 test_utf8_valid_rejects_overlong(void **state)
 {
@@ -165,6 +195,7 @@ main(void)
 		cmocka_unit_test(test_utf8_valid_rejects_above_10ffff),
 		cmocka_unit_test(test_utf8_valid_rejects_truncated_and_stray),
 		cmocka_unit_test(test_utf8_valid_rejects_nul),
+		cmocka_unit_test(test_utf8_valid_long_text_every_position),
 		cmocka_unit_test(test_utf8_cut_keeps_characters_whole),
 		cmocka_unit_test(test_utf8_decode_gives_code_points),
 		cmocka_unit_test(test_utf8_trim_drops_a_cut_character),
