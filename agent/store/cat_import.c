@@ -52,6 +52,18 @@ static const char undo_sql[] =
 	"CASE WHEN ?2 & 512 THEN supplier_code END, "
 	"updated_job, updated_at FROM product WHERE id = ?1";
 
+/* An import into an empty catalog (the first import of a terminal, or a
+ * rebuild) can only match keys it created itself, earlier in the file. A
+ * Bloom filter of those keys answers "not met" without asking SQLite: a
+ * point lookup per row was a tenth of a fresh import's work (issue #15).
+ * "Maybe" still looks up, so a false positive costs one lookup, never a
+ * wrong answer. 16 bits per expected row, 4 probes: 0.24 % false positives
+ * up to the expected row count; capped at 2 MiB (beyond it, more lookups). */
+#define BLOOM_BITS_PER_ROW 16
+#define BLOOM_MIN_BYTES ((size_t)1 << 16)
+#define BLOOM_MAX_BYTES ((size_t)1 << 21)
+#define BLOOM_PROBES 4
+
 /* Remember at most this many product ids for repeat detection (1 bit
  * each: 8 MiB); beyond it a repeat is still seen once the row was
  * written (updated_job). */
@@ -135,6 +147,83 @@ finalize_import(cat *c)
 	pa_free(c->seen);
 	c->seen = NULL;
 	c->seen_bytes = 0;
+	pa_free(c->bloom);
+	c->bloom = NULL;
+	c->bloom_bits = 0;
+}
+
+/* 64-bit FNV-1a of the key; the probes are h1 + i * h2 (Kirsch and
+ * Mitzenmacher, "Less hashing, same performance", 2006). */
+static uint64_t
+key_hash(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ULL;
+	}
+	/* Spread the low bits (FNV's last byte shows in them directly). */
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return h ^ (h >> 32);
+}
+
+/* 1 when key may have been created by this import; 0 when it surely was
+ * not. add: record it. */
+static int
+bloom_probe(cat *c, const struct cat_value *key, int add)
+{
+	uint64_t h = key_hash(key->text, key->len);
+	uint64_t h1 = h & 0xffffffffu, h2 = (h >> 32) | 1, bit;
+	int i, all = 1;
+
+	for (i = 0; i < BLOOM_PROBES; i++) {
+		bit = (h1 + (uint64_t)i * h2) % c->bloom_bits;
+		if (add)
+			c->bloom[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+		else if (!((c->bloom[bit >> 3] >> (bit & 7)) & 1))
+			all = 0;
+	}
+	return all;
+}
+
+/* Is the product table empty? One B-tree step. */
+static int
+catalog_empty(cat *c, int *empty)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = sqlx_prepare(c->db, "SELECT NOT EXISTS (SELECT 1 FROM product)",
+	    &st)) != PA_OK)
+		return rc;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*empty = sqlite3_column_int(st, 0);
+		rc = PA_OK;
+	} else {
+		rc = sqlx_err(c->db, rc, "look at the catalog");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+bloom_start(cat *c, long est_rows)
+{
+	size_t bytes = BLOOM_MIN_BYTES;
+	int empty = 0, rc;
+
+	if ((rc = catalog_empty(c, &empty)) != PA_OK || !empty)
+		return rc;
+	while (bytes < BLOOM_MAX_BYTES &&
+	    (double)bytes * 8 < (double)est_rows * BLOOM_BITS_PER_ROW)
+		bytes *= 2;
+	if ((c->bloom = pa_calloc(1, bytes)) == NULL)
+		return PA_ENOMEM;
+	c->bloom_bits = bytes * 8;
+	return PA_OK;
 }
 
 int
@@ -154,7 +243,8 @@ cat_import_begin(cat *c, const struct cat_plan *plan)
 	if ((rc = sqlx_exec(c->db, "BEGIN IMMEDIATE", "begin catalog import")) != PA_OK)
 		return rc;
 	c->in_tx = 1;
-	if ((rc = cat__max_id(c, &c->pre_max)) != PA_OK)
+	if ((rc = cat__max_id(c, &c->pre_max)) != PA_OK ||
+	    (rc = bloom_start(c, plan->est_rows)) != PA_OK)
 		goto out;
 	/* Statements are prepared after any schema change so they never need
 	 * re-preparing mid-import. */
@@ -341,6 +431,8 @@ insert_row(cat *c, const struct cat_value *vals, enum cat_outcome *outcome)
 	    (rc = cat__step_done(c, c->insert, "insert product")) != PA_OK)
 		return rc;
 	*outcome = CAT_CREATED;
+	if (c->bloom)
+		bloom_probe(c, &vals[c->plan.key], 1);
 	return seen_set(c, sqlite3_last_insert_rowid(c->db));
 }
 
@@ -379,6 +471,14 @@ cat_upsert(cat *c, const struct cat_value *vals, enum cat_outcome *outcome,
 
 	*repeated = 0;
 	memset(&pd, 0, sizeof(pd));
+	if (c->bloom && !bloom_probe(c, key, 0)) {
+		/* Not in the catalog, which was empty: new (see BLOOM_*). */
+		if (!c->plan.create_missing) {
+			*outcome = CAT_SKIPPED;
+			return PA_OK;
+		}
+		return insert_row(c, vals, outcome);
+	}
 	sqlx_bind_text(c->lookup, 1, key->text, key->len, 0);
 	step = sqlite3_step(c->lookup);
 	if (step == SQLITE_ROW) {

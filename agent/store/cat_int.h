@@ -29,6 +29,9 @@ struct cat {
 	sqlite3_int64 undo_lo, undo_hi;   /* this import's undo_row ids */
 	uint8_t *seen;              /* bit per product id met in this import */
 	size_t seen_bytes;
+	uint8_t *bloom;             /* keys created by this import, when the
+	                               catalog was empty at its start */
+	size_t bloom_bits;
 	struct cat_price_stats price;
 	char now[32];
 	int in_tx;

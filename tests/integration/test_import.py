@@ -177,6 +177,35 @@ def test_repeated_key_warns_and_later_row_wins(agent):
     assert len(rows) == 1 and rows[0]["row_number"] == 3 and "earlier" in rows[0]["message"]
 
 
+
+def test_repeats_far_apart_in_a_first_import_are_still_found(agent):
+    """Issue #15: an import into an empty catalog skips the lookup of keys
+    it has not created yet (a Bloom filter); every repeat must still be
+    found, also after a nameless row and with an empty catalog only at the
+    start."""
+    agent.add_profile()
+    lines = ["SKU,Product Name,Price,Stock"]
+    lines.append("R0000000,,1,1")                      # no name: error row
+    for i in range(3000):
+        lines.append(f"R{i:07d},First {i},{i % 50 + 1},1")
+    for i in range(0, 3000, 7):                         # repeats, far apart
+        lines.append(f"R{i:07d},Later {i},{i % 50 + 2},2")
+    rc, job, r = imp(agent, write(agent, "rep.csv", "\n".join(lines) + "\n"))
+    assert rc == 0, r
+    repeats = len(range(0, 3000, 7))
+    assert (job["created_count"], job["updated_count"], job["error_count"]) == \
+        (3000, repeats, 1), r
+    cat = {p["default_code"]: p for p in agent.catalog()}
+    assert len(cat) == 3000
+    assert cat["R0000007"]["name"] == "Later 7" and cat["R0000008"]["name"] == "First 8"
+    assert cat["R0000000"]["list_price"] == 200
+    rc, log, _ = agent.jrun("log", job["name"], "--level", "warning", "--page-size", "1000")
+    assert len([e for e in log["entries"] if "earlier" in e["message"]]) == repeats
+    # The same file again, into the now full catalog: nothing new.
+    rc, job, r = imp(agent, write(agent, "rep2.csv", "\n".join(lines) + "\n"))
+    assert rc == 0 and job["created_count"] == 0, r
+
+
 def test_create_missing_false_and_update_existing_false_skip(agent, seed):
     agent.add_profile()
     assert imp(agent, os.path.join(seed, "supplier_price_list.csv"))[0] == 0
