@@ -18,6 +18,8 @@
 struct mapper {
 	const struct profile *prof;
 	size_t col[CAT_NFIELDS];      /* column index per mapped field */
+	char letters[CAT_NFIELDS][8]; /* its spreadsheet letters, for messages
+	                                 (spelled once, not per row) */
 	char **headers;               /* trimmed header text per column */
 	size_t nheaders;
 	const char *label;
@@ -109,7 +111,7 @@ barcode_norm(struct mapper *m, const struct rs_row *row, const char *col,
 		*len = o;
 	}
 	if (sci_notation(*s, *len))
-		snprintf(m->warn, sizeof(m->warn), "row %lu, column %s (\"%s\"): "
+		snprintf(m->warn, sizeof(m->warn), "row %lu, column %.7s (\"%s\"): "
 		    "barcode %.*s is in scientific notation: the spreadsheet "
 		    "rounded it and its last digits are lost; stored as given. "
 		    "Format the column as text and export again", row->row_number,
@@ -214,6 +216,7 @@ take_header(struct mapper *m, const struct rs_row *row)
 				    a, b);
 			}
 			m->col[f] = i;
+			col_letters(i, m->letters[f]);
 		}
 	}
 	for (f = 0; f < CAT_NFIELDS; f++) {
@@ -255,7 +258,7 @@ map_row(struct mapper *m, const struct rs_row *row,
 {
 	const struct profile *p = m->prof;
 	static const char empty[] = "";
-	char col[8];
+	const char *col;
 	int f, rc;
 
 	m->warn[0] = '\0';
@@ -267,7 +270,7 @@ map_row(struct mapper *m, const struct rs_row *row,
 		if (!p->column[f])
 			continue;
 		c = m->col[f] < row->ncells ? &row->cells[m->col[f]] : NULL;
-		col_letters(m->col[f], col);
+		col = m->letters[f];
 		if (c) {
 			if (c->flags & RS_CELL_BAD_ENCODING)
 				return pa_err_set(PA_EINVAL, "row %lu, column %s (\"%s\"): "
