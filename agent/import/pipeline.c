@@ -13,7 +13,12 @@
 /* All of the first this many data rows in error: wrong file or profile. */
 #define PIPE_FAIL_FAST_ROWS 2000
 #define NO_COLUMN ((size_t)-1)
-#define EST_ROW_BYTES 100         /* a price-list row, for the bulk heuristic */
+/* Bytes of a price-list row, for the bulk heuristic: a CSV line, and an
+ * XLSX row in the sheet's XML (the reader's size is the unpacked sheet).
+ * Erring low is safe: an estimate too high made an identical XLSX
+ * re-import rebuild every index (issue #15). */
+#define EST_ROW_BYTES 100
+#define EST_XLSX_ROW_BYTES 400
 
 struct mapper {
 	const struct profile *prof;
@@ -491,7 +496,8 @@ pipe_run(const struct pipe_opts *o, const struct pipe_sink *sink,
 		plan.job_name = o->job_name;
 		plan.job_uuid = o->job_uuid;
 		rs_progress(r, &done, &total);
-		plan.est_rows = (long)(total / EST_ROW_BYTES);
+		plan.est_rows = (long)(total / (p->format == RS_XLSX ?
+		    EST_XLSX_ROW_BYTES : EST_ROW_BYTES));
 		plan.price_change_pct = p->max_price_change_percent;
 		if ((rc = cat_import_begin(o->catalog, &plan)) != PA_OK)
 			goto out;

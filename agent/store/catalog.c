@@ -101,8 +101,12 @@ static const struct {
 
 /* Rebuild indexes only when the file is big, and mostly new rows: a
  * rebuild costs (and writes) the whole table, random inserts only the new
- * rows. A re-import of the same list must not rewrite the indexes. */
+ * rows. A re-import of the same list must not rewrite the indexes, so a
+ * catalog that holds rows needs a file estimated at CAT_BULK_RATIO times
+ * as many (the estimate comes from the file's size and may be off by that
+ * much: it once rebuilt them on every XLSX re-import, issue #15). */
 #define CAT_BULK_MIN_ROWS 20000
+#define CAT_BULK_RATIO 4
 
 const char *
 cat_field_name(enum cat_field f)
@@ -193,7 +197,8 @@ cat__drop_bulk_indexes(cat *c, long est_rows)
 	int rc;
 
 	c->rebuild = 0;
-	if (est_rows < CAT_BULK_MIN_ROWS || c->pre_max * 2 > (sqlite3_int64)est_rows)
+	if (est_rows < CAT_BULK_MIN_ROWS ||
+	    c->pre_max * CAT_BULK_RATIO > (sqlite3_int64)est_rows)
 		return PA_OK;
 	for (i = 0; i < NINDEXES; i++) {
 		if (indexes[i].field == c->plan.key)

@@ -84,3 +84,34 @@ def test_repeated_key_warns_even_when_its_first_row_was_unchanged(agent, tmp_pat
     assert any("appears earlier" in e["message"] and e["row_number"] == 3
                for e in log["entries"]), log
     assert {x["default_code"]: x["list_price"] for x in agent.catalog()}["PG001"] == 101000
+
+
+def _written_by(fn):
+    """Bytes the children reaped inside fn() caused to be written (the
+    kernel adds a reaped child's I/O counters to its parent's)."""
+    def wb():
+        with open("/proc/self/io") as f:
+            return next(int(x.split()[1]) for x in f if x.startswith("write_bytes:"))
+    w0 = wb()
+    out = fn()
+    return out, wb() - w0
+
+
+def test_identical_xlsx_reimport_does_not_rebuild_the_indexes(agent, tmp_path):
+    """Issue #15: the size estimate of an XLSX sheet (its unpacked XML)
+    once made every re-import of a 25k-row workbook drop and rebuild the
+    catalog's indexes: 13 MiB written to change nothing."""
+    import subprocess
+    import sys
+    gen = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "gen_xlsx.py")
+    x = tmp_path / "big.xlsx"
+    subprocess.run([sys.executable, gen, str(x), "25000", "--strings", "shared"],
+                   check=True)
+    agent.add_profile(name="X", file_format="xlsx", column_mapping={
+        "default_code": "SKU", "name": "Product Name", "list_price": "Price",
+        "barcode": "Barcode"})
+    rc, a, r = agent.jrun("import", x, "--profile", "X")
+    assert rc == 0 and a["created_count"] == 25000, r
+    (rc, b, r), written = _written_by(lambda: agent.jrun("import", x, "--profile", "X"))
+    assert rc == 0 and b["unchanged_count"] == 25000, r
+    assert written < 2 * 1048576, written
