@@ -20,14 +20,18 @@
 #include "hq/hq_api.h"
 #include "hq/hq_auth.h"
 #include "hq/hq_db.h"
+#include "hq/hq_hb.h"
 #include "hq/hq_ingest.h"
 #include "hq/hq_log.h"
+#include "hq/hq_pool.h"
 #include "hq/hq_route.h"
 #include "hq/hq_store.h"
 #include "hq/hq_www.h"
 
 struct hq_server {
 	struct MHD_Daemon *d;
+	hq_pool *pool;                  /* batches and reads */
+	hq_hb *hb;                      /* heartbeats */
 	struct hq_server_opts o;
 	pthread_key_t dbkey;
 	int key_ok;
@@ -232,54 +236,167 @@ operator_allowed(struct MHD_Connection *c, hq_db *db, char *why, size_t wcap)
 
 /* --- handlers ------------------------------------------------------------ */
 
+/* A request handed to the store workers: the connection is suspended
+ * until its answer is ready, so the libmicrohttpd thread goes on serving
+ * its other connections (heartbeats among them) meanwhile. */
+struct work {
+	hq_server *s;
+	struct MHD_Connection *c;
+	struct req *q;
+	struct hq_api_query aq;
+	unsigned status;
+	char *body;                     /* the JSON answer (malloc'd) */
+	int done;
+};
+
+static void
+work_answer(struct work *w, unsigned status, json_t *doc)
+{
+	w->status = status;
+	w->body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	w->done = 1;
+	/* Last: the connection's thread may run on_request at once. */
+	MHD_resume_connection(w->c);
+}
+
+static void
+work_events(hq_db *db, void *arg)
+{
+	struct work *w = arg;
+	struct hq_ingest_result res;
+	struct req *q = w->q;
+	int rc = PA_EDB;
+
+	memset(&res, 0, sizeof(res));
+	if (db)
+		rc = hq_ingest_events(db, q->id, q->buf ? q->buf : "", q->len,
+		    hal_sys.now_ms(), &res);
+	atomic_fetch_sub(&w->s->inflight, 1);
+	if (rc != PA_OK) {
+		res.status = 503;
+		snprintf(res.error, sizeof(res.error), "%s", rc == PA_ENOMEM ?
+		    "out of memory" : pa_err_msg(PA_EDB));
+	}
+	if (res.status != 200) {
+		hq_log(res.status >= 500 || res.status == 429 ? HQ_LOG_WARNING :
+		    HQ_LOG_NOTICE, "batch from agent %s: %d %s", q->id, res.status,
+		    res.error);
+		work_answer(w, (unsigned)res.status, json_pack("{s:s}", "error",
+		    res.error));
+		return;
+	}
+	work_answer(w, 200, json_pack("{s:I}", "ack", (json_int_t)res.ack));
+}
+
+static void
+work_read(hq_db *db, void *arg)
+{
+	struct work *w = arg;
+	json_t *doc = NULL;
+	unsigned st;
+
+	if (db == NULL) {
+		work_answer(w, 503, json_pack("{s:s}", "error", pa_err_msg(PA_EDB)));
+		return;
+	}
+	/* A heartbeat answered before this read is in what it shows. */
+	if (w->q->route != R_JOB && hq_hb_flush(w->s->hb, db) != PA_OK) {
+		work_answer(w, 503, json_pack("{s:s}", "error", pa_err_msg(PA_EDB)));
+		return;
+	}
+	st = hq_api_get(db, w->q->route == R_FLEET ? HQ_API_FLEET : w->q->route ==
+	    R_AGENT ? HQ_API_AGENT : HQ_API_JOB, &w->aq, &doc);
+	work_answer(w, st, doc);
+}
+
+/* Suspend c and queue fn; on a full or stopping pool answer at once. */
+static enum MHD_Result
+hand_over(hq_server *s, struct MHD_Connection *c, struct req *q,
+    hq_pool_fn fn)
+{
+	struct work *w = q->work;
+	int rc;
+
+	w->s = s;
+	w->c = c;
+	w->q = q;
+	MHD_suspend_connection(c);
+	if ((rc = hq_pool_submit(s->pool, fn, w)) != PA_OK) {
+		if (q->route == R_EVENTS)
+			atomic_fetch_sub(&s->inflight, 1);
+		work_answer(w, rc == PA_ETIMEOUT ? 429 : 503, json_pack("{s:s}",
+		    "error", pa_err_msg(rc)));
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result
+send_work(struct MHD_Connection *c, struct work *w)
+{
+	char *b = w->body;
+
+	w->body = NULL; /* transferred */
+	if (b == NULL)
+		return MHD_NO;
+	return send_body(c, w->status, b, strlen(b), "application/json",
+	    w->status == 429 || w->status == 503 ? "1" : NULL, NULL);
+}
+
+static enum MHD_Result
+serve_heartbeat(hq_server *s, struct MHD_Connection *c, struct req *q)
+{
+	struct hq_ingest_result res;
+	struct hq_hb_row row;
+	int rc;
+
+	if ((rc = hq_ingest_heartbeat(q->id, q->buf ? q->buf : "", q->len,
+	    hal_sys.now_ms(), &row, &res)) != PA_OK)
+		return send_error(c, 503, "out of memory");
+	if (res.status == 200 && (rc = hq_hb_put(s->hb, &row)) != PA_OK) {
+		res.status = rc == PA_ETIMEOUT ? 429 : 503;
+		snprintf(res.error, sizeof(res.error), "%s", pa_err_msg(rc));
+	}
+	if (res.status != 200) {
+		hq_log(res.status >= 500 || res.status == 429 ? HQ_LOG_WARNING :
+		    HQ_LOG_NOTICE, "heartbeat from agent %s: %d %s", q->id,
+		    res.status, res.error);
+		return send_error(c, (unsigned)res.status, res.error);
+	}
+	return send_json(c, 200, json_object(), NULL);
+}
+
 static enum MHD_Result
 serve_ingest(hq_server *s, struct MHD_Connection *c, struct req *q)
 {
-	struct hq_ingest_result res;
 	char why[640];
 	unsigned st;
 	hq_db *db;
-	int rc;
 
 	if (q->too_big)
 		return send_error(c, 413, q->route == R_EVENTS ? "body too large: "
 		    "send smaller batches" : "heartbeat too large");
+	/* Credentials are a read: WAL readers and PostgreSQL reads never
+	 * wait for the writer, so this stays on the HTTP thread. */
 	if ((db = worker_db(s)) == NULL)
 		return send_error(c, 503, pa_err_msg(PA_EDB));
 	if ((st = agent_allowed(s, c, db, q, why, sizeof(why))) != 0)
 		return send_error(c, st, why);
+	if (q->route == R_HEARTBEAT)
+		return serve_heartbeat(s, c, q);
 	/* Backpressure: beyond this many batches in the store at once, the
 	 * agent waits (it honours Retry-After) instead of queueing here. */
 	if (atomic_fetch_add(&s->inflight, 1) >= s->o.max_inflight) {
 		atomic_fetch_sub(&s->inflight, 1);
 		return send_error(c, 429, "HQ is busy: retry later");
 	}
-	if (q->route == R_EVENTS)
-		rc = hq_ingest_events(db, q->id, q->buf ? q->buf : "", q->len,
-		    hal_sys.now_ms(), &res);
-	else
-		rc = hq_ingest_heartbeat(db, q->id, q->buf ? q->buf : "", q->len,
-		    hal_sys.now_ms(), &res);
-	atomic_fetch_sub(&s->inflight, 1);
-	if (rc != PA_OK)
-		return send_error(c, 503, "out of memory");
-	if (res.status != 200) {
-		hq_log(res.status >= 500 || res.status == 429 ? HQ_LOG_WARNING :
-		    HQ_LOG_NOTICE, "%s from agent %s: %d %s", q->route == R_EVENTS ?
-		    "batch" : "heartbeat", q->id, res.status, res.error);
-		return send_error(c, (unsigned)res.status, res.error);
-	}
-	if (q->route == R_HEARTBEAT)
-		return send_json(c, 200, json_object(), NULL);
-	return send_json(c, 200, json_pack("{s:I}", "ack", (json_int_t)res.ack),
-	    NULL);
+	return hand_over(s, c, q, work_events);
 }
 
 static enum MHD_Result
 serve_read(hq_server *s, struct MHD_Connection *c, struct req *q)
 {
-	struct hq_api_query aq;
-	json_t *doc = NULL;
+	struct hq_api_query *aq = &((struct work *)q->work)->aq;
 	char why[640];
 	unsigned st;
 	hq_db *db;
@@ -288,22 +405,18 @@ serve_read(hq_server *s, struct MHD_Connection *c, struct req *q)
 		return send_error(c, 503, pa_err_msg(PA_EDB));
 	if ((st = operator_allowed(c, db, why, sizeof(why))) != 0)
 		return send_error(c, st, why);
-	memset(&aq, 0, sizeof(aq));
-	aq.id = q->id;
-	aq.uuid = q->uuid;
-	aq.state = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
-	aq.since = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
-	aq.until = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "until");
-	aq.level = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "level");
-	aq.page = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "page");
-	aq.page_size = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+	/* The values stay valid until the request ends. */
+	aq->id = q->id;
+	aq->uuid = q->uuid;
+	aq->state = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
+	aq->since = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
+	aq->until = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "until");
+	aq->level = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "level");
+	aq->page = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "page");
+	aq->page_size = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
 	    "page_size");
-	aq.offline_after_s = s->o.offline_after_s;
-	st = hq_api_get(db, q->route == R_FLEET ? HQ_API_FLEET : q->route ==
-	    R_AGENT ? HQ_API_AGENT : HQ_API_JOB, &aq, &doc);
-	if (st == 429 || st == 503)
-		return send_json(c, st, doc, "1");
-	return send_json(c, st, doc, NULL);
+	aq->offline_after_s = s->o.offline_after_s;
+	return hand_over(s, c, q, work_read);
 }
 
 static enum MHD_Result
@@ -333,6 +446,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		if ((q = pa_calloc(1, sizeof(*q))) == NULL)
 			return MHD_NO;
 		*con_cls = q;
+		if ((q->work = pa_calloc(1, sizeof(struct work))) == NULL)
+			return MHD_NO;
 		q->route = hq_route(method, url, q);
 		if (q->route == R_EVENTS || q->route == R_HEARTBEAT) {
 			q->limit = q->route == R_EVENTS ? HQ_MAX_EVENTS_BODY :
@@ -364,6 +479,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (((struct work *)q->work)->done)
+		return send_work(c, q->work);
 	switch (q->route) {
 	case R_EVENTS:
 	case R_HEARTBEAT:
@@ -390,6 +507,9 @@ on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)c;
 	(void)why;
 	if (q) {
+		if (q->work)
+			free(((struct work *)q->work)->body);
+		pa_free(q->work);
 		pa_free(q->buf);
 		pa_free(q);
 	}
@@ -445,6 +565,10 @@ hq_server_start(const struct hq_server_opts *o, hq_server **out, int *port_out)
 	}
 	s->key_ok = 1;
 	hq_www_csp(s->csp, sizeof(s->csp));
+	if ((rc = hq_pool_start(o->db_spec, o->busy_ms, o->threads, &s->pool)) !=
+	    PA_OK || (rc = hq_hb_start(o->db_spec, o->busy_ms, HQ_HB_FLUSH_MS,
+	    &s->hb)) != PA_OK)
+		goto out;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
@@ -454,7 +578,8 @@ hq_server_start(const struct hq_server_opts *o, hq_server **out, int *port_out)
 		    gai_strerror(g));
 		goto out;
 	}
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+	    MHD_ALLOW_SUSPEND_RESUME;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (o->behind_proxy) {
@@ -513,10 +638,15 @@ hq_server_stop(hq_server *s)
 {
 	if (s == NULL)
 		return;
-	/* Stops accepting, finishes the requests in hand, joins the workers
-	 * (whose store connections close with their threads). */
+	/* The store workers finish what is queued (resuming those
+	 * connections; later requests get 503), then libmicrohttpd stops
+	 * accepting, finishes the requests in hand and joins its threads
+	 * (whose store connections close with them), then the heartbeats
+	 * in memory are written. */
+	hq_pool_stop(s->pool);
 	if (s->d)
 		MHD_stop_daemon(s->d);
+	hq_hb_stop(s->hb);
 	if (s->key_ok)
 		pthread_key_delete(s->dbkey);
 	pa_free(s);

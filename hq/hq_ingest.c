@@ -284,17 +284,16 @@ gate_of(json_t *doc, int *refusing, int64_t *since, int64_t *refusals)
 }
 
 int
-hq_ingest_heartbeat(hq_db *db, const char *agent, const char *body,
-    size_t len, int64_t now_ms, struct hq_ingest_result *res)
+hq_ingest_heartbeat(const char *agent, const char *body, size_t len,
+    int64_t now_ms, struct hq_hb_row *out, struct hq_ingest_result *res)
 {
 	static const char *opt[] = { "version", "hq_state", "ts" };
 	json_t *doc = NULL, *v;
-	char *s = NULL;
-	int64_t since, refusals, dead;
-	int rc = PA_OK, refusing;
+	int rc = PA_OK;
 	size_t i;
 
 	memset(res, 0, sizeof(*res));
+	memset(out, 0, sizeof(*out));
 	if (len > HQ_MAX_HEARTBEAT_BODY) {
 		refuse(res, 413, "heartbeat larger than %u bytes",
 		    HQ_MAX_HEARTBEAT_BODY);
@@ -327,21 +326,18 @@ hq_ingest_heartbeat(hq_db *db, const char *agent, const char *body,
 		refuse(res, 400, "disk_free_bytes: not an integer");
 		goto out;
 	}
-	gate_of(doc, &refusing, &since, &refusals);
-	dead = json_integer_value(json_object_get(json_object_get(doc, "outbox"),
-	    "dead_letters"));
-	if ((s = json_dumps(doc, JSON_COMPACT)) == NULL) {
+	gate_of(doc, &out->refusing, &out->since_ms, &out->refusals);
+	out->dead_letters = json_integer_value(json_object_get(json_object_get(
+	    doc, "outbox"), "dead_letters"));
+	out->now_ms = now_ms;
+	out->keep_db_since = 1;
+	snprintf(out->agent, sizeof(out->agent), "%s", agent);
+	if ((out->doc = json_dumps(doc, JSON_COMPACT)) == NULL) {
 		rc = PA_ENOMEM;
-		goto out;
-	}
-	if ((rc = hq_store_heartbeat(db, agent, s, now_ms, refusing, since,
-	    refusals, dead)) != PA_OK) {
-		rc = store_failed(res, rc);
 		goto out;
 	}
 	res->status = 200;
 out:
-	free(s); /* jansson's allocation */
 	json_decref(doc);
 	return rc;
 }

@@ -54,8 +54,11 @@ void hq_batch_free(struct hq_batch *b);
  * PA_ENOMEM otherwise. */
 int hq_ingest_events(hq_db *db, const char *agent, const char *body,
     size_t len, int64_t now_ms, struct hq_ingest_result *res);
-/* POST /api/v1/agents/{agent}/heartbeat; same contract (answer {}). */
-int hq_ingest_heartbeat(hq_db *db, const char *agent, const char *body,
-    size_t len, int64_t now_ms, struct hq_ingest_result *res);
+/* POST /api/v1/agents/{agent}/heartbeat: validate and derive the gate
+ * state; storing is the caller's (hq_hb.h). PA_OK with res->status 200 and
+ * *out filled (out->doc allocated by jansson: free() it), or res->status
+ * 400/413 and nothing allocated; PA_ENOMEM. */
+int hq_ingest_heartbeat(const char *agent, const char *body, size_t len,
+    int64_t now_ms, struct hq_hb_row *out, struct hq_ingest_result *res);
 
 #endif

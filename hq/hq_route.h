@@ -19,6 +19,8 @@ struct req {
 	char *buf;                      /* the body so far */
 	size_t len, cap, limit;
 	int too_big;
+	void *work;                     /* hq_http.c's: a request handed to
+	                                   the store workers, and its answer */
 };
 
 /* Route of method + url; fills q->id and q->uuid. R_NONE: 404. */

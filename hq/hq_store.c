@@ -181,37 +181,48 @@ jstr(json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
+/* The JSON text a derived row keeps (the job snapshot, a log's row_data),
+ * made before the write transaction so the writer's turn is spent on SQL
+ * only. *keep stays NULL when the event keeps none. */
+static int
+derived_text(const struct hq_event *e, char **keep)
+{
+	json_t *rd;
+
+	*keep = NULL;
+	if (strcmp(e->type, "job") == 0)
+		*keep = json_dumps(e->data, JSON_COMPACT);
+	else if (strcmp(e->type, "log") == 0 && json_is_object(rd =
+	    json_object_get(e->data, "row_data")))
+		*keep = json_dumps(rd, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	else
+		return PA_OK;
+	return *keep ? PA_OK : PA_ENOMEM;
+}
+
 /* The derived rows of one event. Idempotent by themselves (the log's key,
  * the snapshot's seq rule), so a batch can go out pipelined before the
  * ledger says which events were new. */
 static int
 store_derived(hq_db *db, const char *agent, const struct hq_event *e,
-    int64_t now, char **keep)
+    int64_t now, const char *keep)
 {
-	json_t *rd;
 	json_int_t row;
 	int rc = PA_OK;
 
-	*keep = NULL;
 	if (strcmp(e->type, "job") == 0) {
-		if ((*keep = json_dumps(e->data, JSON_COMPACT)) == NULL)
-			return PA_ENOMEM;
 		struct hq_val p[] = { HQ_TEXT(agent), HQ_TEXT(jstr(e->data, "uuid")),
 		    HQ_TEXT(jstr(e->data, "name")), HQ_TEXT(jstr(e->data, "state")),
 		    HQ_INT(e->seq), HQ_TEXT(e->ts),
 		    HQ_TEXT(jstr(e->data, "create_date")),
-		    HQ_TEXT(jstr(e->data, "end_date")), HQ_TEXT(*keep), HQ_INT(now) };
+		    HQ_TEXT(jstr(e->data, "end_date")), HQ_TEXT(keep), HQ_INT(now) };
 		rc = hq_db_batch_exec(db, SQL_JOB, p, N(p), NULL);
 	} else if (strcmp(e->type, "log") == 0) {
-		rd = json_object_get(e->data, "row_data");
 		row = json_integer_value(json_object_get(e->data, "row_number"));
-		if (json_is_object(rd) && (*keep = json_dumps(rd, JSON_COMPACT |
-		    JSON_PRESERVE_ORDER)) == NULL)
-			return PA_ENOMEM;
 		struct hq_val p[] = { HQ_TEXT(agent), HQ_INT(e->seq),
 		    HQ_TEXT(jstr(e->data, "job_uuid")),
 		    HQ_TEXT(jstr(e->data, "level")), HQ_INT(row),
-		    HQ_TEXT(jstr(e->data, "message")), HQ_TEXT(*keep),
+		    HQ_TEXT(jstr(e->data, "message")), HQ_TEXT(keep),
 		    HQ_TEXT(e->ts) };
 		rc = hq_db_batch_exec(db, SQL_LOG, p, N(p), NULL);
 	}
@@ -257,6 +268,9 @@ hq_store_ingest(hq_db *db, const char *agent, const struct hq_event *ev,
 		rc = PA_ENOMEM;
 		goto out;
 	}
+	for (i = 0; i < n; i++)
+		if ((rc = derived_text(&ev[i], &keep[i])) != PA_OK)
+			goto out;
 	if ((rc = hq_db_begin(db)) != PA_OK)
 		goto out;
 	{
@@ -278,7 +292,7 @@ hq_store_ingest(hq_db *db, const char *agent, const struct hq_event *ev,
 			continue; /* stored once, since removed by retention */
 		if ((rc = hq_db_batch_exec(db, SQL_LEDGER, p, N(p), &ch[i])) ==
 		    PA_OK)
-			rc = store_derived(db, agent, e, now_ms, &keep[i]);
+			rc = store_derived(db, agent, e, now_ms, keep[i]);
 	}
 	/* Ends the batch even after a failure (the connection must leave
 	 * pipeline mode); the first failure wins. */
@@ -311,35 +325,42 @@ out:
 	return rc;
 }
 
+/* A replica's older heartbeat never overwrites a newer one. */
 static const char SQL_HEARTBEAT[] =
     "UPDATE hq_agent SET last_seen_ms = $2, hb_doc = $3, gate_since_ms = $4,"
-    " gate_refusals = $5, dead_letters = $6 WHERE id = $1";
+    " gate_refusals = $5, dead_letters = $6 WHERE id = $1"
+    " AND (last_seen_ms IS NULL OR last_seen_ms <= $2)";
 
 int
-hq_store_heartbeat(hq_db *db, const char *agent, const char *doc,
-    int64_t now_ms, int refusing, int64_t since_ms, int64_t refusals,
-    int64_t dead_letters)
+hq_store_heartbeats(hq_db *db, const struct hq_hb_row *rows, int n)
 {
 	struct hq_agent_row cur;
-	int64_t since = 0;
-	int rc;
+	int64_t since;
+	int i, rc;
 
+	if (n == 0)
+		return PA_OK;
 	/* Read and write in one transaction: two replicas' heartbeats for
 	 * one store never interleave the gate's "since". */
 	if ((rc = hq_db_begin_quick(db)) != PA_OK)
 		return rc;
-	if ((rc = hq_store_agent_get(db, agent, &cur)) != PA_OK)
-		goto fail;
-	/* Refusing since: what the agent says, else since the first heartbeat
-	 * that showed it refusing. */
-	if (refusing)
-		since = since_ms > 0 ? since_ms : cur.gate_since_ms > 0 ?
-		    cur.gate_since_ms : now_ms;
-	{
-		struct hq_val p[] = { HQ_TEXT(agent), HQ_INT(now_ms), HQ_TEXT(doc),
-		    since > 0 ? HQ_INT(since) : HQ_NULL,
-		    HQ_INT(refusals >= 0 ? refusals : cur.gate_refusals),
-		    HQ_INT(dead_letters) };
+	for (i = 0; i < n; i++) {
+		const struct hq_hb_row *h = &rows[i];
+
+		if ((rc = hq_store_agent_get(db, h->agent, &cur)) != PA_OK)
+			goto fail;
+		/* Refusing since: what the agent says, else since the first
+		 * heartbeat that showed it refusing. */
+		since = 0;
+		if (h->refusing)
+			since = h->since_ms > 0 ? h->since_ms :
+			    h->keep_db_since && cur.gate_since_ms > 0 ?
+			    cur.gate_since_ms : h->streak_ms > 0 ? h->streak_ms :
+			    h->now_ms;
+		struct hq_val p[] = { HQ_TEXT(h->agent), HQ_INT(h->now_ms),
+		    HQ_TEXT(h->doc), since > 0 ? HQ_INT(since) : HQ_NULL,
+		    HQ_INT(h->refusals >= 0 ? h->refusals : cur.gate_refusals),
+		    HQ_INT(h->dead_letters) };
 		if ((rc = hq_db_exec(db, SQL_HEARTBEAT, p, N(p), NULL, NULL)) !=
 		    PA_OK)
 			goto fail;

@@ -52,12 +52,26 @@ int hq_store_operator_check(hq_db *db, const char *hash, int *ok);
  * Nothing is stored on failure. */
 int hq_store_ingest(hq_db *db, const char *agent, const struct hq_event *ev,
     int n, int64_t now_ms, long long *ack, long *fresh);
-/* Keep the heartbeat doc as the latest one, with the gate state derived
- * from it: refusing now (since_ms: the agent's own "since", 0 if it does
- * not say), refusals (-1: keep the count HQ has). */
-int hq_store_heartbeat(hq_db *db, const char *agent, const char *doc,
-    int64_t now_ms, int refusing, int64_t since_ms, int64_t refusals,
-    int64_t dead_letters);
+/* A store's latest heartbeat and the gate state derived from it:
+ * refusing now (since_ms: the agent's own "since", 0 if it does not say),
+ * refusals (-1: keep the count HQ has). */
+struct hq_hb_row {
+	char agent[HQ_ID_MAX + 1];
+	char *doc;              /* compact JSON (owned by whoever holds the row) */
+	int64_t now_ms;         /* when HQ received it */
+	int refusing;
+	int64_t since_ms, refusals, dead_letters;
+	/* When HQ's own account of a refusal streak applies (since_ms 0):
+	 * keep_db_since 1 lets the streak HQ has stored go on; streak_ms > 0
+	 * is when a streak began in heartbeats merged into this row (hq_hb.c);
+	 * otherwise it begins at now_ms. */
+	int keep_db_since;
+	int64_t streak_ms;
+};
+/* Keep each row's doc as its store's latest heartbeat, all in one short
+ * transaction. A row older than what the store has (another replica
+ * wrote a newer one) changes nothing. Nothing is stored on failure. */
+int hq_store_heartbeats(hq_db *db, const struct hq_hb_row *rows, int n);
 
 /* Delete jobs and logs older than their retention (days > 0). */
 int hq_store_retention(hq_db *db, int job_days, int log_days, int64_t now_ms,

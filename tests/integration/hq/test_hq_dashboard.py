@@ -321,7 +321,7 @@ def fleet(tmp_path_factory):
         for a in (ok, bad, gated):
             a.ok("sync", "--once")
         yield {"hq": hq, "token": token, "failed_job": failed_job, "silent": silent,
-               "dir": base}
+               "ok": ok, "dir": base}
     finally:
         if kkt:
             stop_kkt_peer(kkt)
@@ -463,3 +463,31 @@ def test_dashboard_login_form_keeps_the_token_for_the_tab(fleet, browser):
     b.wait("return document.body.getAttribute('data-view') == 'login';", "the login form")
     assert b.js("return sessionStorage.getItem('posagent-hq.token')") is None
 
+
+
+def test_dashboard_says_why_the_price_guard_stopped_an_import(fleet, browser):
+    """The agent's price guard fails an import whose prices are 100 times the
+    catalog's; the job event carries the verdict and the job view says it in
+    words (issue #14). Runs last: it gives store-ok-01 a failed import."""
+    b, hq = browser, fleet["hq"]
+    ok = fleet["ok"]
+    rc, job, r = ok.import_csv("essilor_x100.csv", [
+        ("ESS-1", "Lens 1.5", "100000.00", "3"), ("ESS-2", "Lens 1.6", "150050.00", "2")])
+    assert rc == 65 and job["state"] == "failed", r
+    assert job["price_guard"]["verdict"] == "failed", job
+    assert job["price_guard"]["likely_cause"] == "x100", job
+    ok.ok("sync", "--once")
+    b.get(f"{hq.url}/#token={fleet['token']}")
+    b.wait(ROWS[:-1] + ".length == 4;", "the fleet")
+    b.get(f"{hq.url}/#/store/store-ok-01/job/{job['uuid']}")
+    g = b.wait("var e = document.getElementById('job-price-guard');"
+               "return document.body.getAttribute('data-view') == 'job' && e ? "
+               "{verdict: e.getAttribute('data-verdict'), cls: e.className, "
+               "text: e.innerText} : null;", "the job's price check")
+    assert g["verdict"] == "failed" and "t-bad" in g["cls"], g
+    assert g["text"].startswith("Stopped the import: 2 of 2 known products would "
+                                "change price by more than 50 %"), g
+    assert "100 times too high" in g["text"], g
+    assert "The catalog was not changed." in g["text"], g
+    assert "Price check" in b.text("#job-facts")
+    b.screenshot(os.path.join(ARTIFACTS, "hq-dashboard-price-guard.png"))

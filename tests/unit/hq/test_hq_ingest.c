@@ -2,7 +2,8 @@
  * exact validation of an events batch (each refusal names its field,
  * nothing stored), and the store's rules on a real SQLite file: resends
  * count once, an older snapshot never overwrites a newer one, retention's
- * mark keeps a late resend out. */
+ * mark keeps a late resend out; heartbeats merged in memory (hq_hb) store
+ * what writing them one by one would have. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 
 #include "hal/pa_err.h"
 #include "hq/hq_db.h"
+#include "hq/hq_hb.h"
 #include "hq/hq_ingest.h"
 #include "hq/hq_store.h"
 
@@ -174,11 +176,30 @@ retention_mark_keeps_late_resends_out(void **state)
 	assert_int_equal(count(db, "SELECT count(*) FROM hq_job"), 1);
 }
 
+/* Validate a heartbeat received at now; with hb, hand it to the
+ * in-memory table, else store it at once. */
+static int
+heartbeat(hq_db *db, hq_hb *hb, const char *body, int64_t now)
+{
+	struct hq_ingest_result res;
+	struct hq_hb_row row;
+
+	assert_int_equal(hq_ingest_heartbeat("s1", body, strlen(body), now, &row,
+	    &res), PA_OK);
+	if (res.status != 200)
+		return res.status;
+	if (hb)
+		assert_int_equal(hq_hb_put(hb, &row), PA_OK);
+	else
+		assert_int_equal(hq_store_heartbeats(db, &row, 1), PA_OK);
+	free(row.doc); /* NULL once transferred */
+	return 200;
+}
+
 static void
 heartbeat_gate_state(void **state)
 {
 	hq_db *db = *state;
-	struct hq_ingest_result res;
 	hq_rows *a = NULL, *l = NULL;
 	static const char bad[] = "{\"agent_id\":\"s1\",\"kkt\":{\"backend\":"
 	    "\"atol\",\"verdict\":\"not_synced\",\"refusing\":{\"since\":"
@@ -187,25 +208,68 @@ heartbeat_gate_state(void **state)
 	static const char ok[] = "{\"agent_id\":\"s1\",\"kkt\":{\"backend\":"
 	    "\"atol\",\"verdict\":\"synced\",\"refusing\":null}}";
 
-	assert_int_equal(hq_ingest_heartbeat(db, "s1", bad, strlen(bad), NOW,
-	    &res), PA_OK);
-	assert_int_equal(res.status, 200);
+	assert_int_equal(heartbeat(db, NULL, bad, NOW), 200);
 	assert_int_equal(hq_store_agents(db, "s1", &a, &l), PA_OK);
 	assert_int_equal(hq_rows_int(a, 0, 3), 1795600800000LL);
 	assert_int_equal(hq_rows_int(a, 0, 4), 4);
 	assert_int_equal(hq_rows_int(a, 0, 5), 2);
 	hq_rows_free(a);
 	hq_rows_free(l);
-	assert_int_equal(hq_ingest_heartbeat(db, "s1", ok, strlen(ok), NOW, &res),
-	    PA_OK);
+	assert_int_equal(heartbeat(db, NULL, ok, NOW), 200);
 	assert_int_equal(hq_store_agents(db, "s1", &a, &l), PA_OK);
 	assert_null(hq_rows_text(a, 0, 3));
 	assert_int_equal(hq_rows_int(a, 0, 4), 0);
 	hq_rows_free(a);
 	hq_rows_free(l);
-	assert_int_equal(hq_ingest_heartbeat(db, "s1", "{\"agent_id\":\"s1\","
-	    "\"kkt\":7}", 26, NOW, &res), PA_OK);
-	assert_int_equal(res.status, 400);
+	assert_int_equal(heartbeat(db, NULL, "{\"agent_id\":\"s1\","
+	    "\"kkt\":7}", NOW), 400);
+}
+
+/* HQ's own account of a refusal streak (no kkt.refusing from the agent),
+ * heartbeats merged before the flusher writes them: the streak's "since"
+ * is the first refusing heartbeat's, and one that is not refusing in
+ * between starts a new streak; an older heartbeat never overwrites a
+ * newer one. */
+static void
+merged_heartbeats_keep_the_streak(void **state)
+{
+	hq_db *db = *state;
+	hq_hb *hb = NULL;
+	hq_rows *a = NULL, *l = NULL;
+	static const char refusing[] = "{\"agent_id\":\"s1\",\"kkt\":"
+	    "{\"backend\":\"atol\",\"verdict\":\"not_synced\"}}";
+	static const char synced[] = "{\"agent_id\":\"s1\",\"kkt\":"
+	    "{\"backend\":\"atol\",\"verdict\":\"synced\"}}";
+
+	/* A flush interval no test waits for: the test flushes itself. */
+	assert_int_equal(hq_hb_start(path, 1000, 3600000, &hb), PA_OK);
+	assert_int_equal(heartbeat(db, hb, refusing, NOW), 200);
+	assert_int_equal(heartbeat(db, hb, refusing, NOW + 1000), 200);
+	assert_int_equal(hq_hb_flush(hb, db), PA_OK);
+	assert_int_equal(hq_store_agents(db, "s1", &a, &l), PA_OK);
+	assert_int_equal(hq_rows_int(a, 0, 1), NOW + 1000);
+	assert_int_equal(hq_rows_int(a, 0, 3), NOW);
+	hq_rows_free(a);
+	hq_rows_free(l);
+	/* Stored streak since NOW; then synced, refusing again: merged. */
+	assert_int_equal(heartbeat(db, hb, synced, NOW + 2000), 200);
+	assert_int_equal(heartbeat(db, hb, refusing, NOW + 3000), 200);
+	assert_int_equal(heartbeat(db, hb, refusing, NOW + 4000), 200);
+	/* A late one from before (put back after a failed write). */
+	assert_int_equal(heartbeat(db, hb, synced, NOW + 500), 200);
+	assert_int_equal(hq_hb_flush(hb, db), PA_OK);
+	assert_int_equal(hq_store_agents(db, "s1", &a, &l), PA_OK);
+	assert_int_equal(hq_rows_int(a, 0, 1), NOW + 4000);
+	assert_int_equal(hq_rows_int(a, 0, 3), NOW + 3000);
+	hq_rows_free(a);
+	hq_rows_free(l);
+	/* Already stored: an older heartbeat changes nothing. */
+	assert_int_equal(heartbeat(db, NULL, synced, NOW + 100), 200);
+	assert_int_equal(hq_store_agents(db, "s1", &a, &l), PA_OK);
+	assert_int_equal(hq_rows_int(a, 0, 3), NOW + 3000);
+	hq_rows_free(a);
+	hq_rows_free(l);
+	hq_hb_stop(hb);
 }
 
 int
@@ -221,6 +285,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(heartbeat_gate_state, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(merged_heartbeats_keep_the_streak,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
