@@ -10,6 +10,7 @@
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
 #include "hq/hq_db.h"
+#include "hq/hq_log.h"
 
 #define PG_MAX_STMTS  64
 #define PG_MAX_PARAMS 16
@@ -27,6 +28,7 @@ struct pg_pending {
 
 struct pg_conn {
 	PGconn *pg;
+	char settings[160];                 /* the session's SETs */
 	const char *keys[PG_MAX_STMTS];     /* prepared as "s<index>" */
 	int n;
 	int piping;
@@ -40,6 +42,32 @@ pg_quiet(void *arg, const char *msg)
 {
 	(void)arg;
 	(void)msg; /* "relation already exists, skipping" and the like */
+}
+
+/* A new session in place of a lost one, with the same settings. A
+ * failure leaves the connection bad: the next statement fails at once
+ * and tries again. */
+static void
+pg_reconnect(struct pg_conn *c)
+{
+	PGresult *res;
+
+	c->n = 0; /* prepared statements died with the session */
+	c->piping = 0;
+	c->npend = 0;
+	PQreset(c->pg);
+	if (PQstatus(c->pg) != CONNECTION_OK) {
+		hq_log(HQ_LOG_WARNING, "PostgreSQL connection lost; no new "
+		    "session yet (the next request tries again)");
+		return;
+	}
+	hq_log(HQ_LOG_NOTICE, "PostgreSQL connection lost; a new session is "
+	    "open");
+	res = PQexec(c->pg, c->settings);
+	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+		PQreset(c->pg); /* then without the timeouts until the next
+		    loss: PostgreSQL refused a plain SET, cannot happen */
+	PQclear(res);
 }
 
 /* One place maps SQLSTATEs to our codes (PostgreSQL Appendix A). */
@@ -63,9 +91,10 @@ pg_err(struct pg_conn *c, PGresult *res, const char *what)
 	    strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0))
 		return pa_err_set(PA_ETIMEOUT, "store busy (%s): %s", what, m);
 	if (PQstatus(c->pg) != CONNECTION_OK) {
-		/* The next request reconnects; this one failed for good. */
-		PQreset(c->pg);
-		c->n = 0; /* prepared statements died with the session */
+		/* This request failed for good (the agent sends the batch
+		 * again); the next one gets a new session when PostgreSQL is
+		 * back (a restart, pg_terminate_backend). */
+		pg_reconnect(c);
 		return pa_err_set(PA_EIO, "PostgreSQL connection lost (%s): %s",
 		    what, m);
 	}
@@ -101,7 +130,6 @@ static int
 pg_open(const char *spec, int busy_ms, void **out)
 {
 	struct pg_conn *c = NULL;
-	char set[160];
 	int rc = PA_OK;
 
 	*out = NULL;
@@ -119,9 +147,10 @@ pg_open(const char *spec, int busy_ms, void **out)
 		goto out;
 	}
 	PQsetNoticeProcessor(c->pg, pg_quiet, NULL);
-	snprintf(set, sizeof(set), "SET statement_timeout = %d; SET lock_timeout "
-	    "= %d; SET client_min_messages = warning", busy_ms * 4, busy_ms);
-	if ((rc = pg_script(c, set)) != PA_OK)
+	snprintf(c->settings, sizeof(c->settings), "SET statement_timeout = %d; "
+	    "SET lock_timeout = %d; SET client_min_messages = warning",
+	    busy_ms * 4, busy_ms);
+	if ((rc = pg_script(c, c->settings)) != PA_OK)
 		goto out;
 	*out = c;
 	c = NULL; /* transferred */

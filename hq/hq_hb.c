@@ -131,7 +131,7 @@ loop(void *arg)
 	hq_hb *h = arg;
 	hq_db *db = NULL;
 	struct timespec ts;
-	int stop = 0, n, logged = 0;
+	int stop = 0, n, rc, logged = 0;
 
 	while (!stop) {
 		pthread_mutex_lock(&h->mu);
@@ -151,7 +151,8 @@ loop(void *arg)
 			pthread_mutex_lock(&h->mu);
 			h->failing = 1;
 			pthread_mutex_unlock(&h->mu);
-		} else if (hq_hb_flush(h, db) == PA_OK) {
+		} else if ((rc = hq_hb_flush(h, db)) == PA_OK || (rc == PA_EIO &&
+		    hq_hb_flush(h, db) == PA_OK)) {      /* a new session */
 			logged = 0;
 			continue;
 		}

@@ -167,7 +167,10 @@ agent_allowed(hq_server *s, struct MHD_Connection *c, hq_db *db,
 			cert_match = 1;
 	has_tok = hq_auth_bearer(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    "Authorization"), tok);
-	if ((rc = hq_store_agent_get(db, q->id, &row)) != PA_OK) {
+	/* PA_EIO: the PostgreSQL session was lost and is new now. */
+	if ((rc = hq_store_agent_get(db, q->id, &row)) == PA_EIO)
+		rc = hq_store_agent_get(db, q->id, &row);
+	if (rc != PA_OK) {
 		snprintf(why, wcap, "%s", pa_err_msg(rc));
 		return rc == PA_ETIMEOUT ? 429 : 503;
 	}
@@ -223,7 +226,9 @@ operator_allowed(struct MHD_Connection *c, hq_db *db, char *why, size_t wcap)
 	}
 	rc = hq_auth_hash(tok, hash);
 	explicit_bzero(tok, sizeof(tok));
-	if (rc == PA_OK && (rc = hq_store_operator_check(db, hash, &ok)) != PA_OK) {
+	if (rc == PA_OK && (rc = hq_store_operator_check(db, hash, &ok)) == PA_EIO)
+		rc = hq_store_operator_check(db, hash, &ok); /* a new session */
+	if (rc != PA_OK) {
 		snprintf(why, wcap, "%s", pa_err_msg(rc));
 		return rc == PA_ETIMEOUT ? 429 : 503;
 	}
@@ -295,13 +300,16 @@ work_read(hq_db *db, void *arg)
 	struct work *w = arg;
 	json_t *doc = NULL;
 	unsigned st;
+	int rc = PA_OK;
 
 	if (db == NULL) {
 		work_answer(w, 503, json_pack("{s:s}", "error", pa_err_msg(PA_EDB)));
 		return;
 	}
 	/* A heartbeat answered before this read is in what it shows. */
-	if (w->q->route != R_JOB && hq_hb_flush(w->s->hb, db) != PA_OK) {
+	if (w->q->route != R_JOB && (rc = hq_hb_flush(w->s->hb, db)) == PA_EIO)
+		rc = hq_hb_flush(w->s->hb, db); /* a new PostgreSQL session */
+	if (rc != PA_OK) {
 		work_answer(w, 503, json_pack("{s:s}", "error", pa_err_msg(PA_EDB)));
 		return;
 	}

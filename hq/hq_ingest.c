@@ -232,8 +232,17 @@ hq_ingest_events(hq_db *db, const char *agent, const char *body, size_t len,
 	if ((rc = hq_ingest_parse(agent, body, len, &b, res)) != PA_OK ||
 	    b == NULL)
 		return rc;
-	if ((rc = hq_store_ingest(db, agent, b->ev, b->n, now_ms, &res->ack,
-	    &res->fresh)) != PA_OK)
+	rc = hq_store_ingest(db, agent, b->ev, b->n, now_ms, &res->ack,
+	    &res->fresh);
+	/* A lost PostgreSQL session (a restart, pg_terminate_backend) took
+	 * the batch's transaction with it, and the connection has a new
+	 * session by now: one more try there, so the agent is not sent into
+	 * a backoff. Had the COMMIT gone through before the loss, the ledger
+	 * counts the batch once on the retry too. */
+	if (rc == PA_EIO)
+		rc = hq_store_ingest(db, agent, b->ev, b->n, now_ms, &res->ack,
+		    &res->fresh);
+	if (rc != PA_OK)
 		rc = store_failed(res, rc);
 	else
 		res->status = 200;

@@ -169,10 +169,11 @@ class Hqd:
         return self.proc.wait(timeout=60)
 
 
-def start_hqd(workdir, store, pki, *extra, name="hqd", port=0):
+def start_hqd(workdir, store, pki, *extra, name="hqd", port=0, host="127.0.0.1"):
     workdir = str(workdir)
     log = os.path.join(workdir, f"{name}.err")
-    cmd = [HQ_BIN, "serve", "--listen", f"127.0.0.1:{port}", "--db", store.spec,
+    listen = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    cmd = [HQ_BIN, "serve", "--listen", listen, "--db", store.spec,
            "--cert", pki["server"], "--key", pki["server_key"],
            "--client-ca", pki["ca"], *map(str, extra)]
     errf = open(log, "w")

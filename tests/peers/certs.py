@@ -4,7 +4,7 @@ and 1.3.
 
     make(dir) -> dict of paths and pins:
       ca, ca_key               the CA the agent trusts (ca_file)
-      server, server_key       CN localhost, SAN localhost and IP 127.0.0.1, signed by ca
+      server, server_key       CN localhost, SAN localhost, IP 127.0.0.1 and ::1, signed by ca
       wronghost, wronghost_key SAN hq.other.example and IP 127.0.0.2, signed by ca
       otherca                  a second CA nobody trusts
       rogue, rogue_key         CN/SAN localhost, signed by otherca
@@ -73,7 +73,7 @@ def make(d):
     os.makedirs(d, exist_ok=True)
     _ca("ca", "posagent test CA", d)
     _ca("otherca", "somebody else's CA", d)
-    _leaf("server", "localhost", "DNS:localhost,IP:127.0.0.1", "ca", d)
+    _leaf("server", "localhost", "DNS:localhost,IP:127.0.0.1,IP:::1", "ca", d)
     _leaf("wronghost", "hq.other.example", "DNS:hq.other.example,IP:127.0.0.2", "ca", d)
     _leaf("rogue", "localhost", "DNS:localhost", "otherca", d)
     _leaf("client", "store-test-001", None, "ca", d, client=True)
