@@ -20,6 +20,7 @@
 #include "hq/hq_api.h"
 #include "hq/hq_auth.h"
 #include "hq/hq_db.h"
+#include "hq/hq_guard.h"
 #include "hq/hq_hb.h"
 #include "hq/hq_ingest.h"
 #include "hq/hq_log.h"
@@ -115,128 +116,6 @@ send_error(struct MHD_Connection *c, unsigned status, const char *msg)
 {
 	return send_json(c, status, json_pack("{s:s}", "error", msg),
 	    status == 429 || status == 503 ? "1" : NULL);
-}
-
-static void
-peer_ip(hq_server *s, struct MHD_Connection *c, char out[64])
-{
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-	const char *fwd = s->o.behind_proxy ? MHD_lookup_connection_value(c,
-	    MHD_HEADER_KIND, "X-Forwarded-For") : NULL;
-
-	snprintf(out, 64, "?");
-	if (fwd) {
-		snprintf(out, 64, "%.40s (via proxy)", fwd);
-		return;
-	}
-	if (sa && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, 64);
-	else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
-		    out, 64);
-}
-
-/* --- credentials --------------------------------------------------------- */
-
-/* 0 when the request may act as agent q->id; else the status to answer,
- * with why filled. Every refusal is logged (DESIGN §7: a store never
- * writes as another). */
-static unsigned
-agent_allowed(hq_server *s, struct MHD_Connection *c, hq_db *db,
-    const struct req *q, char *why, size_t wcap)
-{
-	const union MHD_ConnectionInfo *ci;
-	struct hq_cert_names cn;
-	struct hq_agent_row row;
-	char tok[HQ_TOKEN_MAX + 1], hash[65], ip[64];
-	int has_tok, cert_match = 0, i, rc;
-	unsigned status = 0;
-
-	if (s->o.behind_proxy) {
-		hq_auth_cert_names_proxy(MHD_lookup_connection_value(c,
-		    MHD_HEADER_KIND, "X-Client-Verify"), MHD_lookup_connection_value(c,
-		    MHD_HEADER_KIND, "X-Client-Cert"), &cn);
-	} else {
-		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-		hq_auth_cert_names(ci ? ci->tls_session : NULL, &cn);
-	}
-	for (i = 0; i < cn.n; i++)
-		if (strcmp(cn.name[i], q->id) == 0)
-			cert_match = 1;
-	has_tok = hq_auth_bearer(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-	    "Authorization"), tok);
-	/* PA_EIO: the PostgreSQL session was lost and is new now. */
-	if ((rc = hq_store_agent_get(db, q->id, &row)) == PA_EIO)
-		rc = hq_store_agent_get(db, q->id, &row);
-	if (rc != PA_OK) {
-		snprintf(why, wcap, "%s", pa_err_msg(rc));
-		return rc == PA_ETIMEOUT ? 429 : 503;
-	}
-	if (row.exists && has_tok && row.token_hash[0] &&
-	    hq_auth_hash(tok, hash) == PA_OK && hq_auth_hash_eq(hash, row.token_hash))
-		goto ok;
-	if (row.exists && cert_match)
-		goto ok;
-	if (!row.exists && cert_match && s->o.accept_new) {
-		if ((rc = hq_store_agent_add(db, q->id, NULL, 1,
-		    hal_sys.now_ms())) != PA_OK) {
-			snprintf(why, wcap, "%s", pa_err_msg(rc));
-			return rc == PA_ETIMEOUT ? 429 : 503;
-		}
-		hq_log(HQ_LOG_NOTICE, "agent %s registered on first contact "
-		    "(certificate from the fleet CA)", q->id);
-		goto ok;
-	}
-	if (!row.exists) {
-		status = 403;
-		snprintf(why, wcap, "agent %s is not registered at HQ "
-		    "(posagent-hq agent add %s)", q->id, q->id);
-	} else if (!has_tok && cn.n == 0) {
-		status = 401;
-		snprintf(why, wcap, "no credential for agent %s: %s and no bearer "
-		    "token", q->id, cn.why);
-	} else {
-		status = 403;
-		snprintf(why, wcap, "credentials are not those of agent %s%s%s",
-		    q->id, cn.n ? ": certificate is for " : "", cn.n ? cn.name[0] : "");
-	}
-	peer_ip(s, c, ip);
-	hq_log(HQ_LOG_WARNING, "refused %s: %s", ip, why);
-	explicit_bzero(tok, sizeof(tok));
-	return status;
-ok:
-	explicit_bzero(tok, sizeof(tok));
-	return 0;
-}
-
-/* An operator token, never an agent's credential (separate tables). */
-static unsigned
-operator_allowed(struct MHD_Connection *c, hq_db *db, char *why, size_t wcap)
-{
-	char tok[HQ_TOKEN_MAX + 1], hash[65];
-	int ok = 0, rc;
-
-	if (!hq_auth_bearer(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-	    "Authorization"), tok)) {
-		snprintf(why, wcap, "an operator token is required "
-		    "(Authorization: Bearer ...)");
-		return 401;
-	}
-	rc = hq_auth_hash(tok, hash);
-	explicit_bzero(tok, sizeof(tok));
-	if (rc == PA_OK && (rc = hq_store_operator_check(db, hash, &ok)) == PA_EIO)
-		rc = hq_store_operator_check(db, hash, &ok); /* a new session */
-	if (rc != PA_OK) {
-		snprintf(why, wcap, "%s", pa_err_msg(rc));
-		return rc == PA_ETIMEOUT ? 429 : 503;
-	}
-	if (!ok) {
-		snprintf(why, wcap, "unknown operator token");
-		return 401;
-	}
-	return 0;
 }
 
 /* --- handlers ------------------------------------------------------------ */
@@ -388,7 +267,8 @@ serve_ingest(hq_server *s, struct MHD_Connection *c, struct req *q)
 	 * wait for the writer, so this stays on the HTTP thread. */
 	if ((db = worker_db(s)) == NULL)
 		return send_error(c, 503, pa_err_msg(PA_EDB));
-	if ((st = agent_allowed(s, c, db, q, why, sizeof(why))) != 0)
+	if ((st = hq_guard_agent(c, db, q->id,
+	    s->o.behind_proxy, s->o.accept_new, why, sizeof(why))) != 0)
 		return send_error(c, st, why);
 	if (q->route == R_HEARTBEAT)
 		return serve_heartbeat(s, c, q);
@@ -411,7 +291,7 @@ serve_read(hq_server *s, struct MHD_Connection *c, struct req *q)
 
 	if ((db = worker_db(s)) == NULL)
 		return send_error(c, 503, pa_err_msg(PA_EDB));
-	if ((st = operator_allowed(c, db, why, sizeof(why))) != 0)
+	if ((st = hq_guard_operator(c, db, why, sizeof(why))) != 0)
 		return send_error(c, st, why);
 	/* The values stay valid until the request ends. */
 	aq->id = q->id;
