@@ -15,6 +15,7 @@ kkt_json(void *arg)
 	struct health_ctx *hc = arg;
 	struct kkt_status st;
 	json_t *o, *r = NULL;
+	int64_t total;
 	int rc;
 
 	memset(&st, 0, sizeof(st));
@@ -31,6 +32,10 @@ kkt_json(void *arg)
 	if (gstat_json(hc->db, hal_sys.now_ms(), &r) != PA_OK)
 		r = json_null();
 	json_object_set_new(o, "refusing", r);
+	/* Every refusal ever (passes do not reset it): a counter. Left out
+	 * when agent.db cannot say, rather than sent as a false 0. */
+	if (gstat_total(hc->db, &total) == PA_OK)
+		json_object_set_new(o, "refusals_total", json_integer(total));
 	return o;
 }
 

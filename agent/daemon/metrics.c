@@ -101,8 +101,14 @@ write_all(FILE *f, json_t *doc, json_t *counts, json_t *reasons, int64_t now)
 	if ((v = kkt_num(k, "pending")) && json_number_value(v) >= 0)
 		gauge(f, "posagent_kkt_pending_receipts", "Receipts the KKT has not "
 		    "sent to the fiscal data operator yet.", json_number_value(v));
-	/* The gate keeps the current refusal streak only (reset when an
-	 * import passes): gauges, not counters. */
+	/* The current refusal streak (reset when an import passes): gauges.
+	 * The lifetime count is a counter under another name: in OpenMetrics
+	 * a counter posagent_kkt_gate_refusals_total would be the family
+	 * posagent_kkt_gate_refusals, the gauge's. */
+	if ((v = kkt_num(k, "refusals_total")) != NULL)
+		counter(f, "posagent_gate_refusals_total", "Imports the KKT gate "
+		    "refused, ever (kept in agent.db across restarts).",
+		    json_number_value(v));
 	v = kkt_num(k, "refusals");
 	gauge(f, "posagent_kkt_gate_refusals", "Imports the KKT gate refused "
 	    "since it last let one through.", v ? json_number_value(v) : 0);

@@ -27,8 +27,9 @@ enum adb__sql {
 	/* profiles (adb_prof.c) */
 	ADB__PROF_INSERT, ADB__PROF_UPSERT, ADB__PROF_GET, ADB__PROF_DELETE,
 	ADB__PROF_ALL,
-	/* the KKT gate's refusal streak (gstat.c) */
+	/* the KKT gate's refusal streak and lifetime count (gstat.c) */
 	ADB__GATE_REFUSED, ADB__GATE_PASSED, ADB__GATE_GET,
+	ADB__GATE_COUNT, ADB__GATE_TOTAL,
 	/* the size of agent.db (adb.c) */
 	ADB__PAGE_SIZE, ADB__PAGE_COUNT, ADB__FREELIST_COUNT, ADB__AUTO_VACUUM,
 	ADB__NSQL

@@ -126,6 +126,14 @@ const char *const adb__sql[ADB__NSQL] = {
 	[ADB__GATE_GET] =
 	"SELECT since, refusals, last_ts, last_reason FROM gate_refusal "
 	"WHERE id = 1",
+	/* ... and every refusal ever, for posagent_gate_refusals_total: a
+	 * named counter beside the job numbers, never reset, so the metric
+	 * never goes down across passes and restarts */
+	[ADB__GATE_COUNT] =
+	"INSERT INTO sequence(name, value) VALUES ('gate_refusals', 1) "
+	"ON CONFLICT(name) DO UPDATE SET value = value + 1",
+	[ADB__GATE_TOTAL] =
+	"SELECT value FROM sequence WHERE name = 'gate_refusals'",
 
 	/* the size of agent.db, for retention */
 	[ADB__PAGE_SIZE] = "PRAGMA page_size",

@@ -1,4 +1,5 @@
-/* gstat — the KKT gate's refusal streak in agent.db (see gstat.h). */
+/* gstat — the KKT gate's refusal streak and lifetime count in agent.db
+ * (see gstat.h). */
 #include "agent/store/gstat.h"
 #include "agent/store/adb_int.h"
 
@@ -20,6 +21,13 @@ gstat_refused(adb *a, const char *ts, const char *reason)
 	if ((rc = sqlx_bind_text(st, 1, ts, strlen(ts), 0)) == PA_OK &&
 	    (rc = sqlx_bind_text(st, 2, reason, strlen(reason), 0)) == PA_OK)
 		rc = adb__step_done(a, st, "record a KKT gate refusal");
+	adb__done(st);
+	if (rc != PA_OK)
+		return rc;
+	/* The lifetime count, in the same transaction (issue #13). */
+	if ((rc = adb__stmt(a, ADB__GATE_COUNT, &st)) != PA_OK)
+		return rc;
+	rc = adb__step_done(a, st, "count a KKT gate refusal");
 	adb__done(st);
 	return rc;
 }
@@ -70,6 +78,24 @@ gstat_json(adb *a, int64_t now_ms, json_t **out)
 	    0) / 1000));
 	rc = *out ? PA_OK : PA_ENOMEM;
 out:
+	adb__done(st);
+	return rc;
+}
+
+int
+gstat_total(adb *a, int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*out = 0;
+	if ((rc = adb__stmt(a, ADB__GATE_TOTAL, &st)) != PA_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? PA_OK : sqlx_err(a->db, rc,
+	    "read the KKT gate refusal count");
 	adb__done(st);
 	return rc;
 }

@@ -1,7 +1,9 @@
 /* gstat — how long the KKT gate has been refusing imports (issue #10):
  * one row in agent.db while it refuses, gone once an import passes it, so
  * the heartbeat and `posagent status` show HQ a store stuck behind its
- * KKT. The SQL for it lives here. */
+ * KKT; and how many imports it refused in all, for the
+ * posagent_gate_refusals_total counter (issue #13). The SQL for it lives
+ * here. */
 #ifndef GSTAT_H
 #define GSTAT_H
 
@@ -14,8 +16,13 @@
  * transaction. PA_OK or a PA_EDB code. */
 int gstat_refused(adb *a, const char *ts, const char *reason);
 
-/* The gate let an import through: forget the refusals. */
+/* The gate let an import through: forget the streak (the lifetime
+ * count stays). */
 int gstat_passed(adb *a);
+
+/* *out = imports the gate refused in this agent.db's life, counted by
+ * gstat_refused in the same transaction (0 before the first). PA_EDB. */
+int gstat_total(adb *a, int64_t *out);
 
 /* *out = {"since", "refusals", "last_at", "last_reason", "refusing_s"}
  * while the gate refuses (refusing_s: seconds since `since` at now_ms),

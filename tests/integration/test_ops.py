@@ -12,6 +12,7 @@ import time
 
 from conftest import BIN, TOP
 from fx_hq import use_hq
+from fx_kkt import use_kkt
 
 CSV = "SKU,Product Name,Price,Stock\nA-1,Lens,100.00,3\nA-2,Frame,55.50,1\n"
 
@@ -277,6 +278,50 @@ def test_metrics_file_after_an_import(agent, tmp_path):
         if base.endswith("_total"):
             assert "counter" in (mdir / "posagent.prom").read_text().split(
                 f"# TYPE {base} ")[1].split("\n")[0]
+
+
+def test_gate_refusals_total_never_goes_down(agent, kkt_peer, tmp_path):
+    # Issue #13: the streak gauges reset when the gate lets an import
+    # through; posagent_gate_refusals_total keeps every refusal, across
+    # passes and across processes (each command here is a new one).
+    prom = tmp_path / "posagent.prom"
+    agent.conf["agent"]["metrics_file"] = str(prom)
+    agent.write_conf()
+    use_kkt(agent, kkt_peer.url, "opticserp")
+    assert agent.run("init").rc == 0
+    profile = agent.add_profile()
+    price = tmp_path / "price.csv"
+    price.write_text(CSV)
+
+    def publish():
+        r = agent.run("run", "--once")      # the daemon writes the file
+        assert r.rc == 0, r
+        return metrics(prom)
+
+    m = publish()
+    assert m["posagent_gate_refusals_total"] == 0
+    assert "# TYPE posagent_gate_refusals_total counter\n" in prom.read_text()
+    kkt_peer.set("pending", pending=3)
+    for _ in range(2):
+        r = agent.run("import", price, "--profile", profile)
+        assert r.rc == 75, r
+    m = publish()
+    assert m["posagent_gate_refusals_total"] == 2
+    assert m["posagent_kkt_gate_refusals"] == 2
+    kkt_peer.set("synced")
+    r = agent.run("job", "run", "IMP/00001")
+    assert r.rc == 0, r
+    m = publish()
+    assert m["posagent_kkt_gate_refusals"] == 0          # the streak ended
+    assert m["posagent_gate_refusals_total"] == 2        # the count did not
+    kkt_peer.set("pending", pending=1)
+    r = agent.run("import", price, "--profile", profile)
+    assert r.rc == 75, r
+    m = publish()
+    assert m["posagent_gate_refusals_total"] == 3
+    assert m["posagent_kkt_gate_refusals"] == 1
+    rc, doc, r = agent.jrun("status")
+    assert rc in (0, 1) and doc["kkt"]["refusals_total"] == 3, r
 
 
 # --- journal severities ----------------------------------------------------------
