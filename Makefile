@@ -203,7 +203,9 @@ uninstall:
 # (dpkg-buildpackage -aarm64 / -aarmhf; debian/rules builds that TARGET and
 # dh_strip uses the triplet's strip). lintian must report no error
 # (overrides carry their reasons); its output is kept in
-# build/deb/posagent_VERSION_ARCH.lintian.
+# build/deb/posagent_VERSION_ARCH.lintian. It runs without the calling
+# make's MAKEFLAGS: under `make test` they carry SAN=1, and the package
+# test then shipped (and installed) an ASan build depending on libasan8.
 ifeq ($(CROSS),)
 DEB_ARCH ?= $(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null)
 DEB_SYSROOT :=
@@ -226,7 +228,8 @@ deb: $(DEPS_OK) $(DEB_SYSROOT)
 	rm -rf $(DEB_SRC) build/deb/posagent*_$(VERSION)_$(DEB_ARCH).* && mkdir -p $(DEB_SRC)/build
 	tar --exclude=./build --exclude=./.git -cf - . | tar -C $(DEB_SRC) -xf -
 	ln -s $(abspath build/deps) $(DEB_SRC)/build/deps
-	cd $(DEB_SRC) && $(DEB_ENV) dpkg-buildpackage -b -us -uc -jauto -a$(DEB_ARCH) $(DEB_PROFILES) \
+	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(DEB_ENV) \
+	  dpkg-buildpackage -b -us -uc -jauto -a$(DEB_ARCH) $(DEB_PROFILES) \
 	  >../build_$(DEB_ARCH).log 2>&1 || { tail -40 ../build_$(DEB_ARCH).log; exit 1; }
 	rm -rf $(DEB_SRC)
 	lintian --fail-on error --info $(DEB_FILE) | tee $(DEB_FILE:.deb=.lintian)

@@ -85,6 +85,10 @@ def deb():
     # lintian ran inside make deb with --fail-on error; keep what it said.
     lint = open(debs[0][:-len(".deb")] + ".lintian").read()
     assert not re.search(r"^E: ", lint, re.M), lint
+    # The release build, not make test's sanitized one (MAKEFLAGS leaked
+    # SAN=1 into dpkg-buildpackage: the package depended on libasan8).
+    deps = sh("dpkg-deb", "-f", debs[0], "Depends").stdout
+    assert "asan" not in deps and "ubsan" not in deps, deps
     return debs[0]
 
 

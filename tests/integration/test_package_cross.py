@@ -58,6 +58,7 @@ def test_cross_deb_control_is_for_the_target(deb):
     # arch-qualified): what an arm terminal's dpkg can satisfy.
     assert re.search(r"^Depends: .*\blibc6 \(>= 2\.\d+\)", fields, re.M), fields
     assert "cross" not in fields and ":arm" not in fields, fields
+    assert "asan" not in fields, fields             # the release build
     # The lintian run inside make deb (--fail-on error) kept its report.
     lint = open(deb[:-len(".deb")] + ".lintian").read()
     assert not re.search(r"^E: ", lint, re.M), lint
