@@ -230,6 +230,8 @@ job_transition(adb *a, struct job *j, enum job_state to, const char *msg)
 	j->state = to;
 	if ((rc = adbj_save(a, j, to != JOB_RUNNING)) != PA_OK)
 		goto out;
+	if (to == JOB_DONE && (rc = adbj_count_rows(a, j->id)) != PA_OK)
+		goto out;
 	if ((rc = emit_job_event(a, j)) != PA_OK)
 		goto out;
 	if (own_tx)

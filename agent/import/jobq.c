@@ -232,6 +232,7 @@ jobq_counts(adb *a, json_t **out)
 	static const char *const states[] = { "draft", "running", "done",
 	    "failed", "cancelled" };
 	struct counts c = { NULL, 0 };
+	int64_t total;
 	size_t i;
 	int rc;
 
@@ -247,6 +248,12 @@ jobq_counts(adb *a, json_t **out)
 		}
 	if ((rc = adbq_counts(a, add_count, &c)) != PA_OK)
 		goto out;
+	/* The lifetime count when agent.db keeps one (the done jobs' rows
+	 * otherwise): pruned, deleted and reverted jobs do not lower it. */
+	total = c.rows;
+	if ((rc = adbq_rows_total(a, &total)) != PA_OK)
+		goto out;
+	c.rows = (json_int_t)total;
 	*out = json_pack("{s:O,s:I}", "by_state", c.by, "rows_imported", c.rows);
 	rc = *out ? PA_OK : PA_ENOMEM;
 out:

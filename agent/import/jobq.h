@@ -34,7 +34,8 @@ int jobq_prune(adb *a, const char *before, long *deleted);
 /* {running, progress_percent, last_done, last_failed} for the heartbeat. */
 int jobq_health(adb *a, json_t **out);
 /* {"by_state": {draft, running, done, failed, cancelled: count},
- *  "rows_imported": created + updated rows of done, non-dry-run jobs}
+ *  "rows_imported": created + updated rows of done, non-dry-run jobs,
+ *  ever (a lifetime count: pruning, deleting, reverting do not lower it)}
  * for the metrics file. New reference in *out. */
 int jobq_counts(adb *a, json_t **out);
 

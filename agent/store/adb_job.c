@@ -429,3 +429,17 @@ adbj_uuid_exists(adb *a, const char *uuid, int *yes)
 	adb__done(st);
 	return rc;
 }
+
+int
+adbj_count_rows(adb *a, int64_t id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = adb__stmt(a, ADB__JOB_COUNT_ROWS, &st)) != PA_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	rc = adb__step_done(a, st, "count imported rows");
+	adb__done(st);
+	return rc;
+}

@@ -93,6 +93,10 @@ int adbj_log(adb *a, int64_t id, enum job_level lvl, long row,
     const char *msg, const char *row_data, const char *ts);
 /* Delete job id; its log goes with it (foreign key cascade). */
 int adbj_delete(adb *a, int64_t id);
+/* Job id was just saved done: add its created + updated rows (none for a
+ * dry run) to the lifetime count adbq_rows_total reads. In the caller's
+ * transaction. */
+int adbj_count_rows(adb *a, int64_t id);
 /* *yes = 1 if a job with this uuid exists. */
 int adbj_uuid_exists(adb *a, const char *uuid, int *yes);
 

@@ -335,3 +335,20 @@ adbq_running(adb *a, int (*each)(void *ctx, const char *name), void *ctx)
 		return rc;
 	return walk_names(a, st, each, ctx, "list running jobs");
 }
+
+int
+adbq_rows_total(adb *a, int64_t *rows)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = adb__stmt(a, ADB__JOBQ_ROWS_TOTAL, &st)) != PA_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*rows = sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? PA_OK : sqlx_err(a->db, rc,
+	    "read the imported row count");
+	adb__done(st);
+	return rc;
+}

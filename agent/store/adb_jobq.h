@@ -50,6 +50,9 @@ int adbq_running_progress(adb *a, long *running, double *progress);
 int adbq_last(adb *a, enum job_state s, int (*each)(void *ctx,
     const char *name, const char *file_name, const char *end_date),
     void *ctx);
+/* *rows = the lifetime count of imported rows (adbj_count_rows); left as
+ * it is when agent.db has none yet (no job done since it was added). */
+int adbq_rows_total(adb *a, int64_t *rows);
 /* Per state that has jobs: how many, and the created + updated rows of its
  * done jobs that were not dry runs. */
 int adbq_counts(adb *a, int (*each)(void *ctx, const char *state,

@@ -58,6 +58,20 @@ const char *const adb__sql[ADB__NSQL] = {
 	"DELETE FROM job WHERE id = ?1",
 	[ADB__JOB_UUID_EXISTS] =
 	"SELECT 1 FROM job WHERE uuid = ?1",
+	/* The rows done jobs created or updated, ever (dry runs changed
+	 * nothing), for posagent_rows_imported_total: a named counter beside
+	 * the job numbers, so pruning, deleting or reverting jobs never lowers
+	 * it (issue #13). Called once the job is saved done; on an agent.db
+	 * without the counter yet the first call starts it from every done
+	 * job's rows, this one's included. (The SELECT's WHERE also tells the
+	 * parser the ON starts the upsert.) */
+	[ADB__JOB_COUNT_ROWS] =
+	"INSERT INTO sequence(name, value) SELECT 'rows_imported', "
+	"coalesce(sum(created_count + updated_count), 0) FROM job "
+	"WHERE state = 'done' AND dry_run = 0 "
+	"ON CONFLICT(name) DO UPDATE SET value = value + coalesce((SELECT "
+	"created_count + updated_count FROM job WHERE id = ?1 AND "
+	"dry_run = 0), 0)",
 
 	/* queries over many jobs */
 	[ADB__JOBQ_LIST] =
@@ -102,6 +116,8 @@ const char *const adb__sql[ADB__NSQL] = {
 	"SELECT state, count(*), coalesce(sum(CASE WHEN state = 'done' AND "
 	"dry_run = 0 THEN created_count + updated_count END), 0) FROM job "
 	"GROUP BY state",
+	[ADB__JOBQ_ROWS_TOTAL] =
+	"SELECT value FROM sequence WHERE name = 'rows_imported'",
 
 	/* profiles */
 	[ADB__PROF_INSERT] =

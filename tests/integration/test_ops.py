@@ -280,6 +280,40 @@ def test_metrics_file_after_an_import(agent, tmp_path):
                 f"# TYPE {base} ")[1].split("\n")[0]
 
 
+def test_rows_imported_total_never_goes_down(agent, tmp_path):
+    # Issue #13: the counter summed the done jobs still in agent.db, so
+    # reverting, deleting or pruning a job lowered it (a "reset" to
+    # Prometheus). Now a lifetime count.
+    prom = tmp_path / "posagent.prom"
+    agent.conf["agent"]["metrics_file"] = str(prom)
+    agent.write_conf()
+    assert agent.run("init").rc == 0
+    profile = agent.add_profile()
+    price = tmp_path / "price.csv"
+    price.write_text(CSV)
+
+    def total():
+        r = agent.run("run", "--once")      # the daemon writes the file
+        assert r.rc == 0, r
+        return metrics(prom)["posagent_rows_imported_total"]
+
+    assert agent.run("import", price, "--profile", profile).rc == 0
+    assert total() == 2
+    r = agent.run("import", price, "--profile", profile, "--dry-run")
+    assert r.rc == 0, r
+    assert total() == 2                      # a dry run imported nothing
+    r = agent.run("job", "revert", "IMP/00001")
+    assert r.rc == 0, r
+    assert total() == 2
+    r = agent.run("job", "delete", "IMP/00001")
+    assert r.rc == 0, r
+    assert total() == 2
+    other = tmp_path / "other.csv"
+    other.write_text(CSV.replace("A-1", "B-1").replace("A-2", "B-2"))
+    assert agent.run("import", other, "--profile", profile).rc == 0
+    assert total() == 4
+
+
 def test_gate_refusals_total_never_goes_down(agent, kkt_peer, tmp_path):
     # Issue #13: the streak gauges reset when the gate lets an import
     # through; posagent_gate_refusals_total keeps every refusal, across
