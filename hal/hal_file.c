@@ -45,12 +45,17 @@ int
 hal_read(int fd, void *buf, size_t n, size_t *got)
 {
 	ssize_t r;
+	int e;
 
 	*got = 0;
 	while ((r = hal_sys.read(fd, buf, n)) < 0 && errno == EINTR)
 		;
-	if (r < 0)
-		return pa_err_set(PA_EIO, "%s", strerror(errno));
+	if (r < 0) {
+		e = errno;
+		pa_err_set(PA_EIO, "%s", strerror(e));
+		errno = e;      /* kept for the caller (libzip's error) */
+		return PA_EIO;
+	}
 	*got = (size_t)r;
 	return PA_OK;
 }
@@ -59,12 +64,17 @@ int
 hal_pread(int fd, void *buf, size_t n, uint64_t off, size_t *got)
 {
 	ssize_t r;
+	int e;
 
 	*got = 0;
 	while ((r = hal_sys.pread(fd, buf, n, (off_t)off)) < 0 && errno == EINTR)
 		;
-	if (r < 0)
-		return pa_err_set(PA_EIO, "%s", strerror(errno));
+	if (r < 0) {
+		e = errno;
+		pa_err_set(PA_EIO, "%s", strerror(e));
+		errno = e;      /* kept for the caller (libzip's error) */
+		return PA_EIO;
+	}
 	*got = (size_t)r;
 	return PA_OK;
 }

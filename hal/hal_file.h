@@ -29,7 +29,7 @@ int hal_open_read(const char *path, const char *name, int *fd_out,
     struct hal_finfo *fi);
 /* One read(2) of up to n bytes, retried on EINTR. *got is the byte count,
  * 0 at end of file. PA_EIO on failure: the message is the OS's reason
- * alone, for the caller to wrap with the file and row. */
+ * alone, for the caller to wrap with the file and row; errno is kept. */
 int hal_read(int fd, void *buf, size_t n, size_t *got);
 /* As hal_read, at offset off (the file offset is not moved). */
 int hal_pread(int fd, void *buf, size_t n, uint64_t off, size_t *got);

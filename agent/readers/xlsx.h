@@ -54,6 +54,8 @@ struct xlsx__zip {
 	zip_t *za;
 	const char *path;        /* borrowed, for messages */
 	unsigned long long total; /* bytes inflated so far, all parts */
+	int read_errno;          /* a read of the file failed (libzip words
+	                          * it as "premature end of file") */
 };
 
 struct xlsx__entry {

@@ -15,6 +15,143 @@
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
 
+/* libzip reads the file through hal (pread at its own offset), not through
+ * a FILE of its own: an injected fault then reaches the zip directory and
+ * every entry's inflation, and a read error is reported as one, not as a
+ * damaged file. The callback's protocol is libzip's zip_source_function(3). */
+struct zsrc {
+	struct xlsx__zip *z;     /* read_errno is set there */
+	int fd;
+	uint64_t size, pos;
+	zip_error_t err;
+};
+
+static zip_int64_t
+zsrc_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd_t cmd)
+{
+	struct zsrc *s = ud;
+	zip_int64_t off;
+	size_t got;
+
+	switch (cmd) {
+	case ZIP_SOURCE_OPEN:
+		s->pos = 0;
+		return 0;
+	case ZIP_SOURCE_READ:
+		if (hal_pread(s->fd, data, (size_t)len, s->pos, &got) != PA_OK) {
+			s->z->read_errno = errno ? errno : EIO;
+			zip_error_set(&s->err, ZIP_ER_READ, errno);
+			return -1;
+		}
+		s->pos += got;
+		return (zip_int64_t)got;
+	case ZIP_SOURCE_CLOSE:
+		return 0;
+	case ZIP_SOURCE_STAT: {
+		zip_stat_t *st = data;
+
+		if (len < sizeof(*st)) {
+			zip_error_set(&s->err, ZIP_ER_INVAL, 0);
+			return -1;
+		}
+		zip_stat_init(st);
+		st->size = s->size;
+		st->valid |= ZIP_STAT_SIZE;
+		return (zip_int64_t)sizeof(*st);
+	}
+	case ZIP_SOURCE_ERROR:
+		return zip_error_to_data(&s->err, data, len);
+	case ZIP_SOURCE_SEEK:
+		if ((off = zip_source_seek_compute_offset(s->pos, s->size, data, len,
+		    &s->err)) < 0)
+			return -1;
+		s->pos = (uint64_t)off;
+		return 0;
+	case ZIP_SOURCE_TELL:
+		return (zip_int64_t)s->pos;
+	case ZIP_SOURCE_FREE:
+		hal_close(s->fd);
+		zip_error_fini(&s->err);
+		pa_free(s);
+		return 0;
+	case ZIP_SOURCE_SUPPORTS:
+		return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN,
+		    ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE, ZIP_SOURCE_STAT,
+		    ZIP_SOURCE_ERROR, ZIP_SOURCE_SEEK, ZIP_SOURCE_TELL,
+		    ZIP_SOURCE_FREE, ZIP_SOURCE_SUPPORTS, -1);
+	default:
+		zip_error_set(&s->err, ZIP_ER_OPNOTSUPP, 0);
+		return -1;
+	}
+}
+
+/* A read-only archive over fd (size bytes). fd is transferred: the
+ * archive closes it (zip_discard), and so does a failure here. PA_ENOMEM;
+ * PA_EIO or PA_EFORMAT naming the file. */
+static int
+zsrc_open(struct xlsx__zip *z, int fd, uint64_t size, const char *name,
+    zip_t **za)
+{
+	zip_source_t *src = NULL;
+	struct zsrc *s;
+	zip_error_t ze;
+	int rc;
+
+	*za = NULL;
+	zip_error_init(&ze);
+	if ((s = pa_calloc(1, sizeof(*s))) == NULL) {
+		hal_close(fd);
+		rc = PA_ENOMEM;
+		goto out;
+	}
+	s->z = z;
+	s->fd = fd;
+	s->size = size;
+	zip_error_init(&s->err);
+	if ((src = zip_source_function_create(zsrc_cb, s, &ze)) == NULL) {
+		zsrc_cb(s, NULL, 0, ZIP_SOURCE_FREE);   /* closes fd */
+		rc = pa_err_set(PA_ENOMEM, "%s: out of memory reading the zip "
+		    "directory", name);     /* libzip's only failure here */
+		goto out;
+	}
+	if ((*za = zip_open_from_source(src, ZIP_RDONLY, &ze)) != NULL) {
+		rc = PA_OK;     /* src (and fd) belong to the archive now */
+		goto out;
+	}
+	zip_source_free(src);   /* closes fd */
+	if (z->read_errno) {
+		rc = pa_err_set(PA_EIO, "cannot read %s: %s", name,
+		    strerror(z->read_errno));
+		goto out;
+	}
+	switch (zip_error_code_zip(&ze)) {
+	case ZIP_ER_MEMORY:
+		rc = pa_err_set(PA_ENOMEM, "%s: out of memory reading the zip "
+		    "directory", name);
+		break;
+	case ZIP_ER_READ:
+	case ZIP_ER_SEEK:
+	case ZIP_ER_OPEN:
+		rc = pa_err_set(PA_EIO, "cannot read %s: %s", name,
+		    strerror(zip_error_code_system(&ze)));
+		break;
+	case ZIP_ER_NOZIP:
+		/* It starts like a zip but has no end of central directory: the
+		 * tail is missing. */
+		rc = pa_err_set(PA_EFORMAT, "%s is damaged (truncated zip: the "
+		    "end of the file is missing); ask the sender for the file "
+		    "again", name);
+		break;
+	default:
+		rc = pa_err_set(PA_EFORMAT, "%s is damaged (corrupt zip: %s); ask "
+		    "the sender for the file again", name, zip_error_strerror(&ze));
+		break;
+	}
+out:
+	zip_error_fini(&ze);
+	return rc;
+}
+
 /* [MS-CFB] 2.2: compound file signature. */
 static const unsigned char ole2_magic[8] = {
 	0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1
@@ -162,7 +299,7 @@ xlsx__zip_open(const char *path, const char *label, struct xlsx__zip *z)
 	zip_int64_t nent;
 	size_t n;
 	const char *name = label ? label : path;
-	int fd = -1, zerr = 0, rc;
+	int fd = -1, rc;
 
 	memset(z, 0, sizeof(*z));
 	/* Messages name the file as the user knows it, not its spool copy. */
@@ -192,41 +329,10 @@ xlsx__zip_open(const char *path, const char *label, struct xlsx__zip *z)
 		rc = refuse_other(name, head, n);
 		goto out;
 	}
-	/* From here libzip reads through its own FILE: hal's injected faults
-	 * reach the open and the first bytes above, not the inflation. */
-	if ((z->za = zip_fdopen(fd, 0, &zerr)) == NULL) {
-		switch (zerr) {
-		case ZIP_ER_MEMORY:
-			rc = pa_err_set(PA_ENOMEM, "%s: out of memory reading "
-			    "the zip directory", name);
-			break;
-		case ZIP_ER_READ:
-		case ZIP_ER_SEEK:
-		case ZIP_ER_OPEN:
-			rc = pa_err_set(PA_EIO, "cannot read %s: %s", name,
-			    strerror(errno));
-			break;
-		case ZIP_ER_NOZIP:
-			/* It starts like a zip but has no end of central
-			 * directory: the tail is missing. */
-			rc = pa_err_set(PA_EFORMAT, "%s is damaged (truncated "
-			    "zip: the end of the file is missing); ask the sender "
-			    "for the file again", name);
-			break;
-		default: {
-			zip_error_t ze;
-
-			zip_error_init_with_code(&ze, zerr);
-			rc = pa_err_set(PA_EFORMAT, "%s is damaged (corrupt zip: "
-			    "%s); ask the sender for the file again", name,
-			    zip_error_strerror(&ze));
-			zip_error_fini(&ze);
-			break;
-		}
-		}
-		goto out;
-	}
+	rc = zsrc_open(z, fd, fi.size, name, &z->za);
 	fd = -1; /* transferred */
+	if (rc != PA_OK)
+		goto out;
 	nent = zip_get_num_entries(z->za, 0);
 	if (nent < 0 || (unsigned long long)nent > RS_MAX_ZIP_ENTRIES) {
 		rc = pa_err_set(PA_ELIMIT, "%s: the zip has %lld entries, more "
@@ -351,6 +457,11 @@ xlsx__entry_open(struct xlsx__zip *z, const char *name,
 	if ((e->zf = zip_fopen_index(z->za, (zip_uint64_t)idx, 0)) == NULL) {
 		zip_error_t *ze = zip_get_error(z->za);
 
+		if (z->read_errno) {
+			rc = pa_err_set(PA_EIO, "cannot read %s (%s): %s", z->path,
+			    name, strerror(z->read_errno));
+			goto out;
+		}
 		switch (zip_error_code_zip(ze)) {
 		case ZIP_ER_NOPASSWD:
 		case ZIP_ER_WRONGPASSWD:
@@ -389,6 +500,9 @@ xlsx__entry_read(struct xlsx__zip *z, struct xlsx__entry *e, void *buf,
 		if (zip_error_code_zip(ze) == ZIP_ER_MEMORY)
 			return pa_err_set(PA_ENOMEM, "%s: out of memory "
 			    "inflating %s", z->path, e->name);
+		if (z->read_errno)
+			return pa_err_set(PA_EIO, "cannot read %s (%s): %s",
+			    z->path, e->name, strerror(z->read_errno));
 		return pa_err_set(PA_EFORMAT, "%s is damaged: %s cannot be "
 		    "read (%s)", z->path, e->name, zip_error_strerror(ze));
 	}

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 
 #include "agent/readers/rowsrc.h"
 #include "agent/readers/xlsx.h"
+#include "hal/hal_fault.h"
 #include "hal/pa_err.h"
 #include "hal/pa_mem.h"
 
@@ -859,6 +861,43 @@ test_missing_file_is_io_error(void **state)
 	    "cannot open " FX "no-such-file.xlsx");
 }
 
+/* libzip reads the workbook through hal (issue #11): a read error at any
+ * point, the zip directory or any part's inflation, is PA_EIO naming the
+ * file and the OS's reason, never "damaged" (PA_EFORMAT). Each read is
+ * failed in turn until the workbook reads whole. */
+static void
+test_read_error_anywhere_is_io_error(void **state)
+{
+	const struct rs_row *row;
+	char spec[128];
+	int rc = PA_EIO, hit = 0;
+	long k;
+	rs *r;
+
+	(void)state;
+	for (k = 0; k < 1000 && rc != PA_OK; k++) {
+		snprintf(spec, sizeof(spec), "pread:EIO:real_openpyxl.xlsx:%ld", k);
+		assert_int_equal(hal_fault_arm(spec), PA_OK);
+		r = NULL;
+		if ((rc = try_open(FX "real_openpyxl.xlsx", NULL, &r)) == PA_OK)
+			while ((rc = rs_next(r, &row)) == PA_OK && row != NULL)
+				;
+		rs_close(r);
+		hal_fault_disarm();
+		if (rc == PA_OK)
+			break;
+		if (rc != PA_EIO)
+			fail_msg("read %ld failed: %s: %s", k, pa_errname(rc),
+			    pa_err_msg(rc));
+		assert_non_null(strstr(pa_err_msg(rc), "real_openpyxl.xlsx"));
+		assert_non_null(strstr(pa_err_msg(rc), strerror(EIO)));
+		hit++;
+	}
+	assert_int_equal(rc, PA_OK);
+	/* The head, the directory and the parts: more than the first read. */
+	assert_true(hit > 3);
+}
+
 static void
 test_html_and_xml2003_refused(void **state)
 {
@@ -1389,6 +1428,7 @@ main(void)
 		cmocka_unit_test(test_zip_without_workbook_says_what_it_is),
 		cmocka_unit_test(test_text_file_refused),
 		cmocka_unit_test(test_missing_file_is_io_error),
+		cmocka_unit_test(test_read_error_anywhere_is_io_error),
 		cmocka_unit_test(test_html_and_xml2003_refused),
 		cmocka_unit_test(test_relationship_targets_resolved),
 		cmocka_unit_test(test_empty_file_refused),
