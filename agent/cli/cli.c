@@ -1,5 +1,6 @@
 #include "agent/cli/cli.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,6 +91,23 @@ cli_store(struct cli_ctx *ctx, adb **out, int settle)
 		*out = NULL;
 	}
 	return rc;
+}
+
+int
+cli_long_arg(const char *opt, const char *val, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (val == NULL)
+		return pa_err_set(PA_EUSAGE, "%s needs a value", opt);
+	errno = 0;
+	v = strtol(val, &end, 10);
+	if (errno || end == val || *end || v < min || v > max)
+		return pa_err_set(PA_EUSAGE, "%s %s: expected a whole number from "
+		    "%ld to %ld", opt, val, min, max);
+	*out = v;
+	return PA_OK;
 }
 
 /* Global options: before the command word (--json also after it). */

@@ -14,23 +14,6 @@
 #define PROFILE_MAX_BYTES (256 * 1024)  /* a profile is a few hundred bytes */
 
 
-int
-cli_long_arg(const char *opt, const char *val, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	if (val == NULL)
-		return pa_err_set(PA_EUSAGE, "%s needs a value", opt);
-	errno = 0;
-	v = strtol(val, &end, 10);
-	if (errno || end == val || *end || v < min || v > max)
-		return pa_err_set(PA_EUSAGE, "%s %s: expected a whole number from "
-		    "%ld to %ld", opt, val, min, max);
-	*out = v;
-	return PA_OK;
-}
-
 static int
 cmd_init(struct cli_ctx *ctx, const struct pa_args *args)
 {

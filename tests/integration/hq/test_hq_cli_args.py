@@ -73,3 +73,11 @@ def test_usage_errors_exit_64_naming_the_option(args, msg):
     r = run_hq(*args)
     assert r.returncode == 64, (args, r.stderr)
     assert msg in r.stderr and "--help" in r.stderr, (args, r.stderr)
+
+
+def test_docs_table_lists_every_serve_option():
+    import os
+    from fx_hqd import TOP
+    doc = open(os.path.join(TOP, "docs", "hq.md")).read()
+    table = doc.split("| `serve` option |")[1].split("\n\n")[0]
+    assert set(re.findall(r"`(--[a-z][a-z-]*)", table)) == COMMANDS["serve"]
