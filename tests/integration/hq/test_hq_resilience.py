@@ -1,10 +1,11 @@
 """posagent-hq where the network and the store misbehave: an IPv6 listener,
-and PostgreSQL sessions that end under a running server (a PostgreSQL
-restart, an administrator's pg_terminate_backend)."""
+PostgreSQL sessions that end under a running server (an administrator's
+pg_terminate_backend), and PostgreSQL stopped and started again."""
+import os
 import signal
 
 from fx_hq import outbox_rows
-from fx_hqd import (AGENT_ID, Store, add_agent, add_operator, batch, heartbeat, hq_post,
+from fx_hqd import (AGENT_ID, PG_BIN, PgServer, Store, add_agent, add_operator, batch, heartbeat, hq_post,
                     job_event, log_event, start_hqd)
 from test_hq_agents import seed_valid, use_hqd
 
@@ -75,3 +76,39 @@ def test_postgresql_sessions_lost_under_a_running_hq(agent, tmp_path, pg_server,
         assert a["version"] == "1.2.3" and a["outbox"]["depth"] == 7, a
     finally:
         srv.stop(signal.SIGKILL)
+
+
+def test_postgresql_restart_under_a_running_hq(agent, tmp_path, hq_pki):
+    """PostgreSQL stops under a running posagent-hq and starts again: while
+    it is down the agent gets 503 and keeps its events, posagent-hq keeps
+    running; once it is back the next sync stores everything exactly once.
+    A PostgreSQL of its own: the session's one is shared with other tests."""
+    pg = PgServer()
+    srv = None
+    try:
+        store = Store("pg", pg.new_db(), pg)
+        add_agent(store)
+        srv = start_hqd(tmp_path, store, hq_pki, "--threads", "1")
+        use_hqd(agent, srv, hq_pki, batch_max=200)
+        seed_valid(agent, 500)
+        assert agent.run("sync", "--once").rc == 0
+        pg._run(f"{PG_BIN}/pg_ctl", "-D", pg.data, "-m", "fast", "-w", "stop")
+        seed_valid(agent, 500, start=500)
+        r = agent.run("sync", "--once")
+        assert r.rc == 69, r                      # 503: transient, events kept
+        assert len(outbox_rows(agent)) == 500
+        assert srv.proc.poll() is None, "posagent-hq exited"
+        assert "PostgreSQL connection lost" in srv.stderr()
+        pg._run(f"{PG_BIN}/pg_ctl", "-D", pg.data, "-w", "-t", "60", "-l",
+                os.path.join(pg.dir, "pg.log"), "-o",
+                f"-k {pg.sock} -p {pg.port} -c listen_addresses='' -c fsync=off", "start")
+        r = agent.run("sync", "--once")
+        assert r.rc == 0, r
+        assert outbox_rows(agent) == []
+        assert store.count("hq_event") == 1000
+        assert store.count("hq_log") == 1000 - 10 and store.count("hq_job") == 10
+        assert srv.proc.poll() is None
+    finally:
+        if srv:
+            srv.stop(signal.SIGKILL)
+        pg.stop()
