@@ -414,6 +414,29 @@ csvr__line_len(const unsigned char *p, size_t n)
 	return n;
 }
 
+/* A whole line without a quote character, met between records, splits at
+ * the delimiter exactly as libcsv's non-strict parse does (no trimming:
+ * csvr__no_space). Most price-list lines are such; libcsv takes them a
+ * byte and a callback at a time, a quarter of an import's work (issue
+ * #15). Anything else (a quote, a record still open, a blank line, a line
+ * cut by the chunk's end) goes to libcsv. pstate 0 is libcsv's
+ * ROW_NOT_BEGUN. */
+static size_t
+csvr__plain(struct csvr *c, const unsigned char *p, size_t n)
+{
+	const unsigned char *end = p + n - 1, *d;
+	unsigned char delim = csv_get_delim(&c->parser);
+
+	if (c->parser.pstate != 0 || n < 2 || (*end != '\n' && *end != '\r') ||
+	    memchr(p, csv_get_quote(&c->parser), n - 1) != NULL)
+		return 0;
+	for (; (d = memchr(p, delim, (size_t)(end - p))) != NULL; p = d + 1)
+		csvr__on_field((void *)p, (size_t)(d - p), c);
+	csvr__on_field((void *)p, (size_t)(end - p), c);
+	csvr__on_row(*end, c);
+	return n;
+}
+
 /* End of file: flush the last record. A quoted field still open here ran
  * to the end of the file; only the strict fini notices that. */
 static int
@@ -454,8 +477,9 @@ csvr__next(void *impl, const struct rs_row **row)
 		}
 		n = csvr__line_len(c->buf + c->pos, c->len - c->pos);
 		c->feed_end = c->done + n;
-		got = csv_parse(&c->parser, c->buf + c->pos, n, csvr__on_field,
-		    csvr__on_row, c);
+		if ((got = csvr__plain(c, c->buf + c->pos, n)) == 0)
+			got = csv_parse(&c->parser, c->buf + c->pos, n,
+			    csvr__on_field, csvr__on_row, c);
 		c->pos += n;
 		c->done += n;
 		if ((rc = c->err) != PA_OK)

@@ -663,12 +663,35 @@ test_out_of_memory_is_reported(void **state)
 	unlink(p);
 }
 
+/* Issue #15: quote-free lines are split without libcsv; the rows must be
+ * the ones libcsv gives: spaces kept, empty and trailing fields, CR, CRLF
+ * and blank lines, a NUL byte flagged, and plain lines inside and after a
+ * quoted record that spans lines (that one is libcsv's). */
+static void
+test_plain_lines_split_like_libcsv(void **state)
+{
+	static const char data[] =
+	    " a , b ,\n"
+	    ",,\r\n"
+	    "\n"
+	    "x;y,z\r"
+	    "\"q\nstill q\",p\n"
+	    "n\0ul,o\n"
+	    "last,line";
+
+	(void)state;
+	check_rows("plain.csv", data, sizeof(data) - 1, RS_CSV_UTF8, ',', '"',
+	    "1[ a | b |] 2[||] 3 4[x;y|z] 5[q\nstill q|p] 6[!n\\x00ul|o] "
+	    "7[last|line]");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_quoted_newline_keeps_row_numbers),
 		cmocka_unit_test(test_crlf_counts_as_one_line_end),
+		cmocka_unit_test(test_plain_lines_split_like_libcsv),
 		cmocka_unit_test(test_crlf_inside_quotes_is_kept),
 		cmocka_unit_test(test_bare_cr_ends_a_line),
 		cmocka_unit_test(test_utf8_bom_is_stripped),
