@@ -3,7 +3,11 @@
  * The calls that can fail in interesting ways (open, read, write, fsync,
  * rename, unlink) go through hal_sys, a table a test can swap to inject
  * ENOSPC or EIO, in the spirit of SQLite's system-call table: unit tests
- * set members directly, the binary's tests through hal_fault.h. */
+ * set members directly, the binary's tests through hal_fault.h.
+ *
+ * Implemented by responsibility in hal.c (the table, clocks, paths, locks,
+ * signals), hal_durable.c (the durable-write protocol) and hal_secret.c
+ * (secret files). */
 #ifndef HAL_H
 #define HAL_H
 

@@ -28,7 +28,7 @@ $(BUILD)/obj/gen/hq_www_index.o: $(HQ_GEN) $(BUILD)/.flags
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-# hal.c hashes with mbedTLS: its libraries as the agent links them.
+# hal/pa_sha256.c hashes with mbedTLS: its libraries as the agent links them.
 $(HQ_BIN): $(HQ_OBJ) $(HQ_HAL_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(HQ_PKG_LIBS) \
