@@ -73,7 +73,8 @@ size_in_dir(const char *dir, uint64_t size)
 	return found;
 }
 
-/* Hash src without copying it. */
+/* Hash src without copying it. Its reads go through hal_sys as the copy's
+ * do: an injected fault must reach whichever path the spool takes. */
 static int
 hash_only(const char *src, char hex[65], uint64_t *size)
 {
@@ -83,10 +84,10 @@ hash_only(const char *src, char hex[65], uint64_t *size)
 	int in, rc = PA_OK, i;
 	ssize_t n;
 
-	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((in = hal_sys.open(src, O_RDONLY | O_CLOEXEC, 0)) < 0)
 		return PA_EIO;
 	pa_sha256_init(&ctx);
-	while ((n = read(in, buf, sizeof(buf))) != 0) {
+	while ((n = hal_sys.read(in, buf, sizeof(buf))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -97,7 +98,7 @@ hash_only(const char *src, char hex[65], uint64_t *size)
 		total += (uint64_t)n;
 	}
 	pa_sha256_finish(&ctx, dig);
-	close(in);
+	hal_sys.close(in);
 	for (i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", dig[i]);
 	*size = total;
@@ -128,7 +129,10 @@ hal_spool_file(const char *src, const char *dir, char hex[65], uint64_t *size)
 		return PA_OK; /* same content already kept */
 	pa_sha256_init(&ctx);
 	tmp[0] = '\0';
-	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0) {
+	/* The source through hal_sys (open too: the fault table knows an fd
+	 * by the path it was opened with), so an injected read error reaches
+	 * the copy as it reaches the readers (hal_fault.h). */
+	if ((in = hal_sys.open(src, O_RDONLY | O_CLOEXEC, 0)) < 0) {
 		int e = errno;
 		rc = pa_err_set(e == ENOENT ? PA_ENOTFOUND : e == EACCES ?
 		    PA_EACCESS : PA_EIO, "cannot open %s: %s%s", src,
@@ -143,11 +147,12 @@ hal_spool_file(const char *src, const char *dir, char hex[65], uint64_t *size)
 		rc = pa_err_set(PA_EIO, "create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	while ((n = read(in, buf, sizeof(buf))) != 0) {
+	while ((n = hal_sys.read(in, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			rc = pa_err_set(PA_EIO, "read %s: %s", src, strerror(errno));
+			rc = pa_err_set(PA_EIO, "cannot read %s (copying it into the "
+			    "spool): %s", src, strerror(errno));
 			goto out;
 		}
 		pa_sha256_update(&ctx, buf, (size_t)n);
@@ -186,7 +191,7 @@ out:
 	if (out >= 0)
 		close(out);
 	if (in >= 0)
-		close(in);
+		hal_sys.close(in);
 	if (tmp[0])
 		unlink(tmp);
 	return rc;

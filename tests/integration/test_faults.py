@@ -1,7 +1,7 @@
-"""OS faults reach the readers and the inbox (issue #11): their file calls go
-through hal's table, so POSAGENT_TEST_FAULT (hal/hal_fault.h, honoured by
-sanitized builds only) can make them fail. Each failure must end as a clear,
-named error with nothing half done."""
+"""OS faults reach the readers, the inbox and the spool copy (issue #11):
+their file calls go through hal's table, so POSAGENT_TEST_FAULT
+(hal/hal_fault.h, honoured by sanitized builds only) can make them fail.
+Each failure must end as a clear, named error with nothing half done."""
 import os
 import shutil
 
@@ -74,3 +74,32 @@ def test_inbox_archive_rename_enospc_keeps_the_file_in_the_inbox(agent):
     assert r.rc == 0, r
     assert (agent.data / "archive" / "supplier_1.csv").exists()
     assert len(jobs(agent)) == 1
+
+
+def test_spool_copy_read_eio_fails_the_import_and_leaves_no_spool_file(agent):
+    agent.add_profile()
+    first = agent.dir / "first.csv"
+    first.write_text("SKU,Product Name,Price,Stock\nA1,Lens A,10.00,1\n",
+                     encoding="utf-8")
+    rc, job, r = agent.jrun("import", first, "--profile", "Test")
+    assert rc == 0 and job["state"] == "done", r
+    before = agent.catalog()
+    spool = agent.data / "spool"
+    kept = sorted(p.name for p in spool.iterdir())
+    f = big_csv(agent.dir / "lenses.csv", 5000)
+    # The copy into the spool reads the user's file (the reader reads the
+    # copy): its first read succeeds, so a temp file in the spool already
+    # holds data when the second read fails. The copy comes before the job
+    # row (runner_spool), so the import fails without recording a job.
+    rc, doc, r = agent.jrun("import", f, "--profile", "Test",
+                            env=fault("read:EIO:lenses.csv:1"))
+    assert rc != 0, r
+    err = doc["error"]
+    assert err["name"] == "PA_EIO", doc
+    assert f"cannot read {f} (copying it into the spool): " \
+        "Input/output error" == err["message"], doc
+    # No orphan: neither the temp file nor a partial copy stays behind.
+    assert sorted(p.name for p in spool.iterdir()) == kept
+    rc, jl, r = agent.jrun("job", "list")
+    assert rc == 0 and [j["file_name"] for j in jl] == ["first.csv"], r
+    assert agent.catalog() == before
