@@ -22,7 +22,7 @@ const struct pa_opt hq_serve_opts[] = {
 	    "address behind a TLS\nproxy (nginx) that verifies client "
 	    "certificates\nand passes X-Client-Verify and X-Client-Cert;\nno "
 	    "--cert/--key/--client-ca then", 0 },
-	[HQ_O_THREADS] = { "threads", 0, "N", "worker threads (default 4)", 0 },
+	[HQ_O_THREADS] = { "threads", 0, "N", "HTTP threads, and as many store threads\n(default 4)", 0 },
 	[HQ_O_BUSY] = { "busy-timeout-ms", 0, "N", "wait for a busy store this "
 	    "long, then answer\n429 with Retry-After (default 2000)", 0 },
 	[HQ_O_INFLIGHT] = { "max-inflight", 0, "N", "batches stored at once before "

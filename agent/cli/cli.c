@@ -117,7 +117,7 @@ static const struct pa_opt global_opts[] = {
 	    CONFIG_DEFAULT_PATH ")", 0 },
 	[G_DATA] = { "data-dir", 'd', "DIR", "data directory (overrides "
 	    "[agent] data_dir)", 0 },
-	[G_QUIET] = { "quiet", 'q', NULL, "no chatter: only warnings and errors, no\nprogress bar, no confirmations", 0 },
+	[G_QUIET] = { "quiet", 'q', NULL, "no chatter: no progress bar, no confirmations;\nrequested data, warnings and errors still print", 0 },
 	[G_VERBOSE] = { "verbose", 'v', NULL, "debug lines too", 0 },
 	[G_JSON] = { "json", 0, NULL, "machine-readable output on stdout (times "
 	    "in UTC;\nhuman output shows local time); also after COMMAND", 0 },
