@@ -21,6 +21,7 @@
  *   no cells and numbering matches a spreadsheet; the LF of a CRLF pair then
  *   arrives as a second, empty record and is dropped here. */
 #include "agent/readers/rowsrc.h"
+#include "agent/readers/csvr_sniff.h"
 
 #include <csv.h>
 #include <errno.h>
@@ -36,8 +37,6 @@
 #define CSVR_CHUNK   (64u * 1024)  /* bytes per hal_read() */
 #define CSVR_BLK     4096u         /* libcsv field buffer growth step */
 #define CSVR_NONE    ULLONG_MAX    /* "no offset" for lf_pair */
-#define CSVR_SNIFF_BAD_LINES 3     /* csv_utf8: that many bad lines, no good
-                                    * character: not UTF-8 */
 
 struct csvr {
 	int fd;
@@ -51,8 +50,7 @@ struct csvr {
 	size_t len, pos;            /* valid bytes in buf; parsed up to pos */
 	int eof;                    /* hal_read() gave 0 bytes */
 	int ended;                  /* csv_fini done: no more rows */
-	int sniffing;               /* no verdict on the encoding yet */
-	int sniff_bad_lines;        /* csv_utf8: non-UTF-8 lines seen so far */
+	struct csvr__sniff sniff;   /* the encoding verdict (csvr_sniff.c) */
 	int err;                    /* sticky final error (PA_OK: none) */
 	unsigned long long done, total;
 	unsigned long long feed_end;    /* offset just past the bytes in csv_parse */
@@ -289,90 +287,6 @@ csvr__on_row(int term, void *data)
 		c->row_number++;
 }
 
-/* A CP1251 file holding Cyrillic is never well-formed UTF-8 (lowercase
- * letters E0-FF are lead bytes that need 80-BF after them), so a chunk
- * whose non-ASCII bytes are all well-formed UTF-8 is a UTF-8 file given a
- * csv_cp1251 profile. Decoding it would store mojibake (DESIGN §5), so it
- * is refused. The verdict comes from the first chunk with non-ASCII bytes.
- *
- * The reverse the same way (issue #9): under a csv_utf8 profile, when the
- * first CSVR_SNIFF_BAD_LINES lines holding non-ASCII bytes hold not one
- * well-formed UTF-8 character, the file is not UTF-8 (a Windows-1251 file
- * with an ASCII header made every row an error row and the job ended
- * done). A stray bad byte in a UTF-8 or ASCII file stays one error row. */
-static int
-csvr__sniff_utf8(struct csvr *c, size_t i)
-{
-	size_t n;
-	int line_bad = 0;
-
-	while (i < c->len) {
-		if (c->buf[i] == '\n') {
-			line_bad = 0;
-			i++;
-			continue;
-		}
-		if (c->buf[i] < 0x80) {
-			i++;
-			continue;
-		}
-		n = pa_utf8_seq((const char *)c->buf + i, c->len - i);
-		if (n > 0) {
-			c->sniffing = 0;        /* well-formed UTF-8: it is UTF-8 */
-			return PA_OK;
-		}
-		if (!c->eof && c->len - i < 4)
-			break;                  /* cut by this chunk's end */
-		if (!line_bad && ++c->sniff_bad_lines >= CSVR_SNIFF_BAD_LINES) {
-			c->sniffing = 0;
-			return pa_err_set(PA_EFORMAT, "%s: this text is not UTF-8 "
-			    "(%d lines with non-ASCII bytes and not one UTF-8 "
-			    "character among them: Windows-1251?); set "
-			    "\"file_format\": \"csv_cp1251\" in the profile, or "
-			    "save the file as UTF-8", c->name, CSVR_SNIFF_BAD_LINES);
-		}
-		line_bad = 1;
-		i++;
-	}
-	if (c->eof)
-		c->sniffing = 0;        /* too little to judge: error rows */
-	return PA_OK;
-}
-
-static int
-csvr__sniff(struct csvr *c)
-{
-	size_t i = 0, n;
-	int multi = 0;
-
-	/* A character cut by the previous chunk's end: skip its tail. */
-	while (c->done > 0 && i < 3 && i < c->len && (c->buf[i] & 0xC0) == 0x80)
-		i++;
-	if (!c->cp1251)
-		return csvr__sniff_utf8(c, i);
-	while (i < c->len) {
-		if (c->buf[i] < 0x80) {
-			i++;
-			continue;
-		}
-		n = pa_utf8_seq((const char *)c->buf + i, c->len - i);
-		if (n == 0) {
-			if (!c->eof && c->len - i < 4)
-				break;          /* cut by this chunk's end */
-			c->sniffing = 0;        /* not UTF-8 */
-			return PA_OK;
-		}
-		multi = 1;
-		i += n;
-	}
-	if (!multi)
-		return PA_OK;   /* ASCII so far: judge the next chunk */
-	c->sniffing = 0;
-	return pa_err_set(PA_EFORMAT, "%s row %lu: this is UTF-8 text, not "
-	    "Windows-1251; set \"file_format\": \"csv_utf8\" in the profile",
-	    c->name, c->row_number);
-}
-
 /* Read the next chunk (pos = 0). Sets eof when the file ends. */
 static int
 csvr__fill(struct csvr *c)
@@ -399,7 +313,8 @@ csvr__fill(struct csvr *c)
 		c->pos = 3;     /* not part of the first cell */
 		c->done = 3;
 	}
-	return c->sniffing ? csvr__sniff(c) : PA_OK;
+	return c->sniff.sniffing ? csvr__sniff(&c->sniff, c->cp1251, c->buf,
+	    c->len, c->eof, c->done > 0, c->name, c->row_number) : PA_OK;
 }
 
 /* Bytes up to and including the first CR or LF. */
@@ -571,7 +486,7 @@ csvr_open(const char *path, const struct rs_opts *opts,
 	c->lf_pair = CSVR_NONE;
 	c->row_number = 1;
 	c->cp1251 = opts->format == RS_CSV_CP1251;
-	c->sniffing = 1;
+	c->sniff.sniffing = 1;
 	rc = PA_ENOMEM;
 	if ((c->path = pa_strdup(path)) == NULL ||
 	    (c->buf = pa_malloc(CSVR_CHUNK)) == NULL)
