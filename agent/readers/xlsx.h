@@ -9,7 +9,8 @@
  *                chunked/suspendable parsing, text helpers
  *   xlsx_book.c  [Content_Types].xml, workbook.xml and its rels: which part
  *                is the sheet, shared strings, styles; date1904
- *   xlsx_sst.c   the shared-strings table: one compact arena + offsets
+ *   xlsx_sst.c   the shared-strings table: one compact arena + offsets,
+ *                repeated words as 2-byte codes
  *   xlsx_num.c   styles.xml date formats, canonical numbers, ISO dates
  *   xlsx.c       the sheet stream behind struct rs_ops
  *
@@ -176,7 +177,8 @@ int xlsx__resolve(const char *base_dir, const char *target, char *out,
 
 /* Shared strings, compact: one arena without NULs and off[0..n], off[n] the
  * arena length. Bit 31 of off[i] tags string i as stored one byte a
- * character (Windows-1251), else it is UTF-8; the rest of off[i] is where
+ * character (Windows-1251), else it is UTF-8; bit 30 as holding word codes
+ * (see xlsx_sst.c); the rest of off[i] is where
  * it starts and off[i + 1] where it ends. text is the UTF-8 size of all
  * strings, the size RS_MAX_SHARED_BYTES bounds (the arena is never bigger). */
 struct xlsx__sst {
@@ -185,6 +187,15 @@ struct xlsx__sst {
 	uint32_t *off;
 	size_t n, ncap;
 	size_t text;
+	/* Words met often (xlsx_sst.c): a string tagged in bit 30 of its
+	 * offset has 2-byte codes for them. wtext holds each word once, as
+	 * UTF-8, word k at woff[k]..woff[k + 1]; whash finds them while
+	 * loading. */
+	char *wtext;
+	size_t wlen, wcap;
+	uint32_t *woff;
+	uint16_t *whash;
+	size_t nw;
 };
 
 /* Load part into s. PA_OK (a missing part leaves s empty), or PA_ELIMIT,

@@ -15,6 +15,17 @@
  * string decoded back to UTF-8 in the row's own buffer (xlsx.c), so the
  * arena is never handed out.
  *
+ * Names repeat their words ("Линза", "Оправа", a brand, a coating), so a
+ * word met before is stored as a 2-byte code instead (SST_WORDS): the
+ * 1M-unique-name bench workbook held 30 MiB of one-byte text and peaked at
+ * 43 MiB; issue #15 wants 32. A word is a run of 5..SST_WORD_MAX bytes
+ * between spaces with no digit (a digit marks an article or a size, rarely
+ * repeated); the first SST_NWORDS distinct words get codes, first come,
+ * so the table is bounded whatever the file holds. A code is a byte from
+ * the control range (C0 but TAB, LF, CR: never in a name, and a string
+ * holding one is left uncoded) and an ASCII byte: 28 x 128 words. Decoding
+ * is a memcpy of the word's UTF-8, no slower than the bytes it replaces.
+ *
  * <si> holds either <t> or rich-text runs <r><t>; runs are concatenated.
  * <rPh> phonetic runs (Japanese readings) are not part of the text. */
 #include "agent/readers/xlsx.h"
@@ -29,10 +40,35 @@
  * character. The arena is never longer than the UTF-8 text it holds, which
  * RS_MAX_SHARED_BYTES bounds, so bit 31 is free for the tag. */
 #define SST_1BYTE 0x80000000u
-#define SST_OFF   0x7fffffffu
+#define SST_WORDS 0x40000000u
+#define SST_OFF   0x3fffffffu
 
 _Static_assert(RS_MAX_SHARED_BYTES <= SST_OFF,
-    "shared-string offsets are 31 bits plus a tag");
+    "shared-string offsets are 30 bits plus two tags");
+
+#define SST_WORD_MIN 5          /* bytes of UTF-8: shorter saves nothing */
+#define SST_WORD_MAX 64
+#define SST_NCODES   28         /* 0x01..0x1f but TAB, LF, CR */
+#define SST_NWORDS   (SST_NCODES * 128)
+#define SST_HASH     8192       /* slots, a power of two, > 2 x SST_NWORDS */
+
+_Static_assert(SST_NWORDS < 65535 && SST_HASH > 2 * SST_NWORDS,
+    "word indexes fit the uint16 hash slots, load under a half");
+
+/* code_k[b]: 1 + k when byte b leads the code of words k*128..k*128+127,
+ * else 0. code_b[k]: that byte. */
+static const unsigned char code_k[32] = {
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 9, 10, 0, 11, 12,
+	13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28,
+};
+static const unsigned char code_b[SST_NCODES] = {
+	0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x0b, 0x0c,
+	0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+	0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+};
+
+/* 1 + k if byte b leads a word code (k its group), else 0. */
+#define CODE_K(b) ((b) < 0x20 ? code_k[(b)] : 0)
 
 /* Windows-1251 0x80..0xBF; 0xC0..0xFF are U+0410..U+044F in order. 0x98 is
  * undefined (0): never produced, so never decoded. */
@@ -116,6 +152,88 @@ to_1byte(char *t, size_t n, size_t *out)
 	}
 	*out = w;
 	return 1;
+}
+
+/* Index of word w[0..n) in the table, adding it while there is room:
+ * >= 0, or -1 if it is not there and the table is full, or PA_ENOMEM as
+ * -2. */
+static long
+word_code(struct xlsx__sst *s, const char *w, size_t n)
+{
+	uint32_t h = 2166136261u;       /* FNV-1a */
+	size_t i, slot, k;
+	char *t;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)w[i]) * 16777619u;
+	if (s->whash == NULL) {
+		if ((s->whash = pa_calloc(SST_HASH, sizeof(*s->whash))) == NULL ||
+		    (s->woff = pa_calloc(SST_NWORDS + 1,
+		    sizeof(*s->woff))) == NULL)
+			return -2;
+	}
+	for (slot = h & (SST_HASH - 1); s->whash[slot] != 0;
+	    slot = (slot + 1) & (SST_HASH - 1)) {
+		k = s->whash[slot] - 1u;
+		if (s->woff[k + 1] - s->woff[k] == n &&
+		    memcmp(s->wtext + s->woff[k], w, n) == 0)
+			return (long)k;
+	}
+	if (s->nw == SST_NWORDS)
+		return -1;
+	if (s->wlen + n > s->wcap) {
+		k = s->wcap ? s->wcap * 2 : 4096;
+		while (k < s->wlen + n)
+			k *= 2;
+		if ((t = pa_realloc(s->wtext, k)) == NULL)
+			return -2;
+		s->wtext = t;
+		s->wcap = k;
+	}
+	memcpy(s->wtext + s->wlen, w, n);
+	s->wlen += n;
+	s->woff[s->nw + 1] = (uint32_t)s->wlen;
+	s->whash[slot] = (uint16_t)(s->nw + 1);
+	return (long)s->nw++;
+}
+
+/* Replace the words of the valid UTF-8 t[0..n) by their codes, in place (a
+ * code is shorter than any word coded). PA_OK and *out the new length,
+ * *coded 1 if a code was written; PA_ENOMEM. */
+static int
+to_words(struct xlsx__sst *s, char *t, size_t n, size_t *out, int *coded)
+{
+	size_t i, j, w, d;
+	long k;
+
+	*coded = 0;
+	*out = n;
+	for (i = 0; i < n; i++)
+		if (CODE_K((unsigned char)t[i]) != 0)
+			return PA_OK;   /* a control byte: leave it as it is */
+	for (i = 0, w = 0; i < n; i = j) {
+		if (t[i] == ' ') {
+			t[w++] = t[i];
+			j = i + 1;
+			continue;
+		}
+		for (j = i, d = 0; j < n && t[j] != ' '; j++)
+			d |= t[j] >= '0' && t[j] <= '9';
+		k = -1;
+		if (!d && j - i >= SST_WORD_MIN && j - i <= SST_WORD_MAX &&
+		    (k = word_code(s, t + i, j - i)) == -2)
+			return PA_ENOMEM;
+		if (k >= 0) {
+			t[w++] = (char)code_b[k / 128];
+			t[w++] = (char)(k % 128);
+			*coded = 1;
+		} else {
+			memmove(t + w, t + i, j - i);
+			w += j - i;
+		}
+	}
+	*out = w;
+	return PA_OK;
 }
 
 static int
@@ -211,6 +329,7 @@ sst_end(struct xlsx__xml *x, enum xlsx__ns ns, const char *local)
 	struct xlsx__sst *s = p->s;
 	uint32_t tag = 0;
 	size_t n;
+	int coded;
 
 	(void)ns, (void)local;
 	if (x->depth == p->t_depth) {
@@ -237,8 +356,16 @@ sst_end(struct xlsx__xml *x, enum xlsx__ns ns, const char *local)
 				return;
 			}
 			s->text += n;
+			if (to_words(s, s->arena + p->start, n, &n,
+			    &coded) != PA_OK) {
+				fail(x, PA_ENOMEM);
+				return;
+			}
+			if (coded)
+				tag |= SST_WORDS;
+			/* Codes are ASCII bytes to to_1byte: kept as they are. */
 			if (to_1byte(s->arena + p->start, n, &n))
-				tag = SST_1BYTE;
+				tag |= SST_1BYTE;
 		}
 		s->len = p->start + n;
 		s->off[s->n++] = (uint32_t)p->start | tag;
@@ -306,6 +433,65 @@ out:
 	return rc;
 }
 
+/* The UTF-8 length of coded string i, stored at arena[a..b). */
+static size_t
+words_len(const struct xlsx__sst *s, size_t i, size_t a, size_t b)
+{
+	const unsigned char *u = (const unsigned char *)s->arena;
+	int one = (s->off[i] & SST_1BYTE) != 0;
+	size_t n = 0, k;
+	unsigned c;
+
+	while (a < b) {
+		if ((c = CODE_K(u[a])) != 0) {
+			k = (c - 1u) * 128u + u[a + 1];
+			n += s->woff[k + 1] - s->woff[k];
+			a += 2;
+		} else if (one && u[a] >= 0x80) {
+			n += cp_of(u[a]) < 0x800 ? 2 : 3;
+			a++;
+		} else {
+			n++;
+			a++;
+		}
+	}
+	return n;
+}
+
+/* Write coded string i, stored at arena[a..b), as UTF-8 into out. */
+static void
+words_copy(const struct xlsx__sst *s, size_t i, size_t a, size_t b,
+    char *out)
+{
+	const unsigned char *u = (const unsigned char *)s->arena;
+	int one = (s->off[i] & SST_1BYTE) != 0;
+	size_t k, n;
+	unsigned c, cp;
+
+	while (a < b) {
+		if ((c = CODE_K(u[a])) != 0) {
+			k = (c - 1u) * 128u + u[a + 1];
+			n = s->woff[k + 1] - s->woff[k];
+			memcpy(out, s->wtext + s->woff[k], n);
+			out += n;
+			a += 2;
+			continue;
+		}
+		if (!one || u[a] < 0x80) {
+			*out++ = (char)u[a++];
+			continue;
+		}
+		cp = cp_of(u[a++]);
+		if (cp < 0x800) {
+			*out++ = (char)(0xc0 | cp >> 6);
+		} else {
+			*out++ = (char)(0xe0 | cp >> 12);
+			*out++ = (char)(0x80 | (cp >> 6 & 0x3f));
+		}
+		*out++ = (char)(0x80 | (cp & 0x3f));
+	}
+}
+
 int
 xlsx__sst_len(const struct xlsx__sst *s, size_t i, size_t *len)
 {
@@ -318,6 +504,10 @@ xlsx__sst_len(const struct xlsx__sst *s, size_t i, size_t *len)
 	a = s->off[i] & SST_OFF;
 	b = s->off[i + 1] & SST_OFF;
 	n = b - a;
+	if ((s->off[i] & SST_WORDS) != 0) {
+		*len = words_len(s, i, a, b);
+		return PA_OK;
+	}
 	if ((s->off[i] & SST_1BYTE) != 0) {
 		/* Every byte above ASCII is two or three bytes in UTF-8. */
 		for (u = (const unsigned char *)s->arena + a; a < b; a++, u++) {
@@ -342,6 +532,10 @@ xlsx__sst_copy(const struct xlsx__sst *s, size_t i, char *out)
 	b = s->off[i + 1] & SST_OFF;
 	if (a == b)
 		return;  /* empty: the arena may not even exist */
+	if ((s->off[i] & SST_WORDS) != 0) {
+		words_copy(s, i, a, b, out);
+		return;
+	}
 	if ((s->off[i] & SST_1BYTE) == 0) {
 		memcpy(out, s->arena + a, b - a);
 		return;
@@ -369,5 +563,8 @@ xlsx__sst_free(struct xlsx__sst *s)
 		return;
 	pa_free(s->arena);
 	pa_free(s->off);
+	pa_free(s->wtext);
+	pa_free(s->woff);
+	pa_free(s->whash);
 	memset(s, 0, sizeof(*s));
 }

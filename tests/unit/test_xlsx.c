@@ -1164,6 +1164,106 @@ test_shared_strings_round_trip_exactly(void **state)
 	free(xml);
 }
 
+/* Issue #15: a word met before is stored as a 2-byte code. word(i) is a
+ * distinct 6-letter word per string, so a code off by one (group byte at
+ * 127/128, the last word the table takes, the first it refuses) or a word
+ * boundary off by one gives another string. N words overflow the table
+ * (28 x 128) and the arena's first 64 KiB. */
+#define WORDS_N 4000
+
+static void
+word_of(size_t i, char *w)
+{
+	int k;
+
+	w[0] = 'q';
+	for (k = 5; k >= 1; k--, i /= 26)
+		w[k] = (char)('a' + i % 26);
+	w[6] = '\0';
+}
+
+static const char *const words_special[] = {
+	/* 64 bytes: coded; 65: not (both must come back the same) */
+	"жжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжж жжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжж",
+	"aжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжж aжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжжж",
+	"\x01 Линза",        /* a control byte (_x0001_): left uncoded */
+	"Линза",
+	"",
+	"  Линза  Линза  ",
+};
+
+static void
+words_want(size_t i, char *out, size_t cap)
+{
+	char a[8], b[8];
+
+	if (i >= WORDS_N) {
+		snprintf(out, cap, "%s", words_special[i - WORDS_N]);
+		return;
+	}
+	word_of(i, a);
+	word_of(i / 2, b);
+	switch (i % 4) {
+	case 0: snprintf(out, cap, "%s %s", a, b); break;
+	case 1: snprintf(out, cap, "Линза %s  %s", a, b); break;
+	case 2: snprintf(out, cap, "%s ü %s", a, b); break;
+	default: snprintf(out, cap, "%s1 abcd %s", b, a); break;
+	}
+}
+
+static void
+test_shared_string_word_codes_round_trip_at_every_boundary(void **state)
+{
+	size_t n = WORDS_N + sizeof(words_special) / sizeof(words_special[0]);
+	size_t cap = 96 * n + 256, o, b, i;
+	char *sst = malloc(cap), *body = malloc(cap), *xml, want[160];
+	const struct rs_row *row;
+	const char *path;
+	rs *r;
+	int rc;
+
+	(void)state;
+	assert_non_null(sst);
+	assert_non_null(body);
+	o = (size_t)snprintf(sst, cap, "<sst xmlns=\"http://schemas."
+	    "openxmlformats.org/spreadsheetml/2006/main\">");
+	b = 0;
+	for (i = 0; i < n; i++) {
+		if (i == WORDS_N + 2)
+			snprintf(want, sizeof(want), "_x0001_ Линза");
+		else
+			words_want(i, want, sizeof(want));
+		o += (size_t)snprintf(sst + o, cap - o,
+		    "<si><t xml:space=\"preserve\">%s</t></si>", want);
+		b += (size_t)snprintf(body + b, cap - b, "<row r=\"%zu\">"
+		    "<c r=\"A%zu\" t=\"s\"><v>%zu</v></c></row>", i + 1, i + 1, i);
+	}
+	snprintf(sst + o, cap - o, "</sst>");
+	xml = sheet_xml(body);
+	path = make_book_sst("sst_words.xlsx", xml, strlen(xml), sst);
+	r = open_ok(path, NULL);
+	for (i = 0; i < n; i++) {
+		rc = rs_next(r, &row);
+		assert_int_equal(rc, PA_OK);
+		assert_non_null(row);
+		words_want(i, want, sizeof(want));
+		if (want[0] == '\0') {
+			/* an empty string makes no cell, or an empty one */
+			assert_true(row->ncells == 0 ||
+			    strcmp(cell(row, 0), "") == 0);
+			continue;
+		}
+		if (strcmp(cell(row, 0), want) != 0)
+			fail_msg("string %zu: want \"%s\", got \"%s\"", i, want,
+			    cell(row, 0));
+		assert_int_equal(row->cells[0].len, strlen(want));
+	}
+	rs_close(r);
+	free(xml);
+	free(body);
+	free(sst);
+}
+
 /* Cells are decoded into one row buffer that grows while the row is built:
  * every cell must still be right once the row is handed out, and the next
  * row must not disturb the table. */
@@ -1446,6 +1546,7 @@ main(void)
 		cmocka_unit_test(test_empty_shared_strings),
 		cmocka_unit_test(test_shared_strings_round_trip_exactly),
 		cmocka_unit_test(test_many_shared_cells_in_one_row_all_valid),
+		cmocka_unit_test(test_shared_string_word_codes_round_trip_at_every_boundary),
 		cmocka_unit_test(test_shared_string_length_limited),
 		cmocka_unit_test(test_huge_tag_limited),
 		cmocka_unit_test(test_bad_cell_reference_refused),
