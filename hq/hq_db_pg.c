@@ -90,7 +90,12 @@ pg_err(struct pg_conn *c, PGresult *res, const char *what)
 	if (state && (strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0 ||
 	    strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0))
 		return pa_err_set(PA_ETIMEOUT, "store busy (%s): %s", what, m);
-	if (PQstatus(c->pg) != CONNECTION_OK) {
+	/* A session ended by the server (pg_terminate_backend, a shutdown:
+	 * 57P01..57P03) or a connection fault (class 08) may still read as
+	 * CONNECTION_OK until libpq sees the socket close: it is lost all the
+	 * same, and the caller's one retry must get a new session. */
+	if (PQstatus(c->pg) != CONNECTION_OK || (state &&
+	    (strncmp(state, "57P0", 4) == 0 || strncmp(state, "08", 2) == 0))) {
 		/* This request failed for good (the agent sends the batch
 		 * again); the next one gets a new session when PostgreSQL is
 		 * back (a restart, pg_terminate_backend). */
