@@ -208,6 +208,11 @@ int xlsx__sst_len(const struct xlsx__sst *s, size_t i, size_t *len);
  * length xlsx__sst_len() gave. No NUL is added. */
 void xlsx__sst_copy(const struct xlsx__sst *s, size_t i, char *out);
 void xlsx__sst_free(struct xlsx__sst *s);
+/* Tests only (tests/unit/test_xlsx.c; nothing else calls it): lower the
+ * RS_MAX_SHARED_BYTES cap to bytes for every later load, so a test can
+ * reach it without 256 MiB of XML; 0 (or more than the cap) restores it.
+ * Not thread-safe: process-wide. */
+void xlsx__sst_test_limit(uint32_t bytes);
 
 /* --- xlsx_num.c ----------------------------------------------------------- */
 

@@ -67,6 +67,11 @@ static const unsigned char code_b[SST_NCODES] = {
 	0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
 };
 
+/* The RS_MAX_SHARED_BYTES in force. Only unit tests lower it
+ * (xlsx__sst_test_limit): proving the cap needs more text than the real
+ * 256 MiB, which no test can afford to build. */
+static uint32_t sst_max_bytes = RS_MAX_SHARED_BYTES;
+
 /* 1 + k if byte b leads a word code (k its group), else 0. */
 #define CODE_K(b) ((b) < 0x20 ? code_k[(b)] : 0)
 
@@ -392,10 +397,10 @@ sst_text(struct xlsx__xml *x, const char *t, int len)
 	}
 	/* The limit is on the text as UTF-8, what cells hand out, not on the
 	 * compact arena: a file's allowance does not depend on its script. */
-	if (s->text + cur + n > RS_MAX_SHARED_BYTES) {
+	if (s->text + cur + n > sst_max_bytes) {
 		pa_err_set(PA_ELIMIT, "%s: shared strings in %s exceed %u bytes "
 		    "(RS_MAX_SHARED_BYTES)", p->path, p->part,
-		    RS_MAX_SHARED_BYTES);
+		    (unsigned)sst_max_bytes);
 		fail(x, PA_ELIMIT);
 		return;
 	}
@@ -554,6 +559,13 @@ xlsx__sst_copy(const struct xlsx__sst *s, size_t i, char *out)
 		}
 		*out++ = (char)(0x80 | (cp & 0x3f));
 	}
+}
+
+void
+xlsx__sst_test_limit(uint32_t bytes)
+{
+	sst_max_bytes = bytes == 0 || bytes > RS_MAX_SHARED_BYTES ?
+	    RS_MAX_SHARED_BYTES : bytes;
 }
 
 void

@@ -1336,6 +1336,70 @@ test_shared_string_length_limited(void **state)
 	free(xml);
 }
 
+/* RS_MAX_SHARED_BYTES counts the shared strings as UTF-8, what the cells
+ * hand out, not the arena that holds them coded (xlsx_sst.c): a repeated
+ * word is 2 bytes there, a Cyrillic letter 1. The real cap needs 256 MiB of
+ * XML, so the test lowers it (xlsx__sst_test_limit) to the exact UTF-8 size
+ * of a table of repeated words: that reads, one byte less fails. Held
+ * coded, the table is 11 bytes a string against 49 as UTF-8, so a cap on
+ * the coded (or one-byte) size would let the smaller limit pass. */
+#define SST_CAP_N 1000
+#define SST_CAP_TEXT "Оправа Линза Стекло Футляр"   /* 49 bytes of UTF-8 */
+
+static int
+sst_cap_restore(void **state)
+{
+	(void)state;
+	xlsx__sst_test_limit(0);
+	return 0;
+}
+
+static void
+test_shared_bytes_cap_counts_utf8_not_coded_bytes(void **state)
+{
+	size_t cap = 96 * SST_CAP_N + 256, o, text = 0, i;
+	char *sst = malloc(cap), *xml, want[64], msg[128];
+	const struct rs_row *row;
+	const char *path;
+	rs *r;
+
+	(void)state;
+	assert_non_null(sst);
+	o = (size_t)snprintf(sst, cap, "<sst xmlns=\"http://schemas."
+	    "openxmlformats.org/spreadsheetml/2006/main\">");
+	for (i = 0; i < SST_CAP_N; i++) {
+		/* the last one differs so its cell proves the whole table */
+		snprintf(want, sizeof(want), i + 1 < SST_CAP_N ? SST_CAP_TEXT :
+		    "Футляр Стекло Линза Оправа");
+		text += strlen(want);
+		o += (size_t)snprintf(sst + o, cap - o, "<si><t>%s</t></si>",
+		    want);
+	}
+	snprintf(sst + o, cap - o, "</sst>");
+	assert_int_equal(text, 49 * SST_CAP_N);
+	xml = sheet_xml("<row r=\"1\"><c t=\"s\"><v>0</v></c></row>"
+	    "<row r=\"2\"><c t=\"s\"><v>999</v></c></row>");
+	path = make_book_sst("sst_cap.xlsx", xml, strlen(xml), sst);
+
+	xlsx__sst_test_limit((uint32_t)text);           /* just fits */
+	r = open_ok(path, NULL);
+	assert_string_equal(cell(row_at(r, 1), 0), SST_CAP_TEXT);
+	row = row_at(r, 2);
+	assert_string_equal(cell(row, 0), "Футляр Стекло Линза Оправа");
+	rs_close(r);
+
+	xlsx__sst_test_limit((uint32_t)text - 1);       /* one byte over */
+	snprintf(msg, sizeof(msg), "shared strings in xl/sharedStrings.xml "
+	    "exceed %zu bytes (RS_MAX_SHARED_BYTES)", text - 1);
+	expect_fail(path, NULL, PA_ELIMIT, msg);
+
+	/* Far over as UTF-8 (3x), still over the coded size: fails too. */
+	xlsx__sst_test_limit((uint32_t)text / 3);
+	expect_fail(path, NULL, PA_ELIMIT, "(RS_MAX_SHARED_BYTES)");
+	free(sst);
+	free(xml);
+}
+
 static void
 test_huge_tag_limited(void **state)
 {
@@ -1466,7 +1530,8 @@ group_teardown(void **state)
 		"empty_rows.xlsx", "empty.xlsx", "bomb.xlsx", "many.xlsx",
 		"huge_tag.xlsx", "bad_ref.xlsx", "rows_back.xlsx",
 		"long_sst.xlsx", "web.xls", "empty_sst.xlsx",
-		"sst_round_trip.xlsx", "sst_many.xlsx"
+		"sst_round_trip.xlsx", "sst_many.xlsx", "sst_words.xlsx",
+		"sst_cap.xlsx"
 	};
 	char path[160];
 	size_t i;
@@ -1548,6 +1613,9 @@ main(void)
 		cmocka_unit_test(test_many_shared_cells_in_one_row_all_valid),
 		cmocka_unit_test(test_shared_string_word_codes_round_trip_at_every_boundary),
 		cmocka_unit_test(test_shared_string_length_limited),
+		cmocka_unit_test_teardown(
+		    test_shared_bytes_cap_counts_utf8_not_coded_bytes,
+		    sst_cap_restore),
 		cmocka_unit_test(test_huge_tag_limited),
 		cmocka_unit_test(test_bad_cell_reference_refused),
 		cmocka_unit_test(test_rows_out_of_order_refused),
