@@ -1,6 +1,7 @@
 /* hq_hb — see hq_hb.h. */
 #include "hq/hq_hb.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,9 @@ struct hq_hb {
 	struct hq_hb_row *pend;         /* HQ_HB_MAX_PENDING slots */
 	int n;
 	int failing;                    /* the last write failed */
+	unsigned long begun, ended;     /* write tries, in order */
+	pthread_cond_t tried;           /* a try ended */
+	int try_now;                    /* a heartbeat waits for a try */
 	int stop;
 	pthread_mutex_t flush_mu;       /* one flush at a time, in order */
 	struct hq_hb_row *take;         /* the rows a flush writes */
@@ -88,29 +92,59 @@ hq_hb_put(hq_hb *h, struct hq_hb_row *row)
 {
 	int rc;
 
+	unsigned long want;
+	struct timespec dl;
+
 	pthread_mutex_lock(&h->mu);
 	rc = pend_put(h, row);
-	if (rc == PA_OK && h->failing)
-		rc = pa_err_set(PA_EDB, "the store is failing: heartbeat kept "
-		    "in memory until it is back");
+	if (rc == PA_OK && h->failing) {
+		/* The flag is as old as the last try (up to flush_ms, longer
+		 * while nothing was pending): the store may be back. Ask the
+		 * writer for a try that takes this row and wait for it, at
+		 * most busy_ms, before telling the agent the store fails. */
+		want = h->begun + 1;
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_nsec += (long)h->busy_ms * 1000000;
+		dl.tv_sec += dl.tv_nsec / 1000000000;
+		dl.tv_nsec %= 1000000000;
+		h->try_now = 1;         /* also if the writer is not waiting yet */
+		pthread_cond_signal(&h->cv);
+		while (h->ended < want && !h->stop &&
+		    pthread_cond_timedwait(&h->tried, &h->mu, &dl) != ETIMEDOUT)
+			;
+		if (h->failing)
+			rc = pa_err_set(PA_EDB, "the store is failing: heartbeat "
+			    "kept in memory until it is back");
+	}
 	pthread_mutex_unlock(&h->mu);
 	return rc;
+}
+
+/* Under h->mu: a write try ended; wake the heartbeats waiting for it. */
+static void
+try_ended(hq_hb *h, unsigned long try, int failed)
+{
+	h->failing = failed;
+	h->ended = try;
+	pthread_cond_broadcast(&h->tried);
 }
 
 int
 hq_hb_flush(hq_hb *h, hq_db *db)
 {
+	unsigned long try;
 	int i, n, rc;
 
 	pthread_mutex_lock(&h->flush_mu);
 	pthread_mutex_lock(&h->mu);
+	try = ++h->begun;
 	n = h->n;
 	memcpy(h->take, h->pend, (size_t)n * sizeof(*h->take));
 	h->n = 0;
 	pthread_mutex_unlock(&h->mu);
 	rc = hq_store_heartbeats(db, h->take, n);
 	pthread_mutex_lock(&h->mu);
-	h->failing = rc != PA_OK;
+	try_ended(h, try, rc != PA_OK);
 	for (i = 0; i < n; i++) {
 		/* Kept for the next flush; a newer row put meanwhile wins. */
 		if (rc != PA_OK)
@@ -135,7 +169,7 @@ loop(void *arg)
 
 	while (!stop) {
 		pthread_mutex_lock(&h->mu);
-		if (!h->stop) {
+		if (!h->stop && !h->try_now) {
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += (long)h->flush_ms * 1000000;
 			ts.tv_sec += ts.tv_nsec / 1000000000;
@@ -143,13 +177,14 @@ loop(void *arg)
 			pthread_cond_timedwait(&h->cv, &h->mu, &ts);
 		}
 		stop = h->stop;
+		h->try_now = 0;
 		n = h->n;
 		pthread_mutex_unlock(&h->mu);
 		if (n == 0)
 			continue;
 		if (db == NULL && hq_db_open(h->db_spec, h->busy_ms, &db) != PA_OK) {
 			pthread_mutex_lock(&h->mu);
-			h->failing = 1;
+			try_ended(h, ++h->begun, 1);
 			pthread_mutex_unlock(&h->mu);
 		} else if ((rc = hq_hb_flush(h, db)) == PA_OK || (rc == PA_EIO &&
 		    hq_hb_flush(h, db) == PA_OK)) {      /* a new session */
@@ -182,6 +217,7 @@ hq_hb_start(const char *db_spec, int busy_ms, int flush_ms, hq_hb **out)
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_mutex_init(&h->flush_mu, NULL);
 	pthread_cond_init(&h->cv, NULL);
+	pthread_cond_init(&h->tried, NULL);
 	if ((h->pend = pa_calloc(HQ_HB_MAX_PENDING, sizeof(*h->pend))) == NULL ||
 	    (h->take = pa_calloc(HQ_HB_MAX_PENDING, sizeof(*h->take))) == NULL) {
 		hq_hb_stop(h);
@@ -209,6 +245,7 @@ hq_hb_stop(hq_hb *h)
 		pthread_mutex_lock(&h->mu);
 		h->stop = 1;
 		pthread_cond_signal(&h->cv);
+		pthread_cond_broadcast(&h->tried);
 		pthread_mutex_unlock(&h->mu);
 		pthread_join(h->th, NULL);
 	}
@@ -222,5 +259,6 @@ hq_hb_stop(hq_hb *h)
 	pthread_mutex_destroy(&h->mu);
 	pthread_mutex_destroy(&h->flush_mu);
 	pthread_cond_destroy(&h->cv);
+	pthread_cond_destroy(&h->tried);
 	pa_free(h);
 }

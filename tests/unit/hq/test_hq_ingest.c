@@ -272,6 +272,40 @@ merged_heartbeats_keep_the_streak(void **state)
 	hq_hb_stop(hb);
 }
 
+/* The "store failing" answer is as old as the writer's last try: a
+ * heartbeat that comes once the store is back is written by a try made
+ * for it and accepted, not refused with the stale flag until the next
+ * flush interval (the flaky 503 after a PostgreSQL restart). */
+static void
+heartbeat_after_the_store_is_back_is_accepted(void **state)
+{
+	hq_db *db = *state, *bad = NULL;
+	hq_hb *hb = NULL;
+	hq_rows *a = NULL, *l = NULL;
+	char bpath[80];
+	static const char synced[] = "{\"agent_id\":\"s1\",\"kkt\":"
+	    "{\"backend\":\"atol\",\"verdict\":\"synced\"}}";
+
+	/* A store without HQ's tables: every write of heartbeats fails. */
+	snprintf(bpath, sizeof(bpath), "%s.bad", path);
+	unlink(bpath);
+	assert_int_equal(hq_db_open(bpath, 1000, &bad), PA_OK);
+	/* A flush interval no test waits for. */
+	assert_int_equal(hq_hb_start(path, 1000, 3600000, &hb), PA_OK);
+	assert_int_equal(heartbeat(db, hb, synced, NOW), 200);
+	assert_int_not_equal(hq_hb_flush(hb, bad), PA_OK);
+	/* The store (path) is fine: the next heartbeat is stored, with the
+	 * one kept from the failed write folded into it. */
+	assert_int_equal(heartbeat(db, hb, synced, NOW + 1000), 200);
+	assert_int_equal(hq_store_agents(db, "s1", &a, &l), PA_OK);
+	assert_int_equal(hq_rows_int(a, 0, 1), NOW + 1000);
+	hq_rows_free(a);
+	hq_rows_free(l);
+	hq_hb_stop(hb);
+	hq_db_close(bad);
+	unlink(bpath);
+}
+
 int
 main(void)
 {
@@ -287,6 +321,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(merged_heartbeats_keep_the_streak,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    heartbeat_after_the_store_is_back_is_accepted, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
