@@ -41,19 +41,17 @@ hal_open_read(const char *path, const char *name, int *fd_out,
 	return PA_OK;
 }
 
-int
-hal_read(int fd, void *buf, size_t n, size_t *got)
+/* A read's outcome: r bytes, or errno as PA_EIO with errno kept for the
+ * caller (libzip reads it for its own error). */
+static int
+read_result(ssize_t r, size_t *got)
 {
-	ssize_t r;
 	int e;
 
-	*got = 0;
-	while ((r = hal_sys.read(fd, buf, n)) < 0 && errno == EINTR)
-		;
 	if (r < 0) {
 		e = errno;
 		pa_err_set(PA_EIO, "%s", strerror(e));
-		errno = e;      /* kept for the caller (libzip's error) */
+		errno = e;
 		return PA_EIO;
 	}
 	*got = (size_t)r;
@@ -61,22 +59,25 @@ hal_read(int fd, void *buf, size_t n, size_t *got)
 }
 
 int
+hal_read(int fd, void *buf, size_t n, size_t *got)
+{
+	ssize_t r;
+
+	*got = 0;
+	while ((r = hal_sys.read(fd, buf, n)) < 0 && errno == EINTR)
+		;
+	return read_result(r, got);
+}
+
+int
 hal_pread(int fd, void *buf, size_t n, uint64_t off, size_t *got)
 {
 	ssize_t r;
-	int e;
 
 	*got = 0;
 	while ((r = hal_sys.pread(fd, buf, n, (off_t)off)) < 0 && errno == EINTR)
 		;
-	if (r < 0) {
-		e = errno;
-		pa_err_set(PA_EIO, "%s", strerror(e));
-		errno = e;      /* kept for the caller (libzip's error) */
-		return PA_EIO;
-	}
-	*got = (size_t)r;
-	return PA_OK;
+	return read_result(r, got);
 }
 
 void
